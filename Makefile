@@ -108,6 +108,13 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS) $(TEST_LIBS)
 
+# Benchmarks may come with C programs: bench/*.c.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS) $(TEST_LIBS)
+
 # ---------------------------------------------------------------- fragments
 # Directory fragments add to EXTRA_TARGETS (built by `make`), or rules of their own.
 EXTRA_TARGETS :=
@@ -115,7 +122,7 @@ include $(sort $(wildcard */*.mk */*/*.mk))
 
 .PHONY: all libs bins unit-bins test deps unit integration fuzz-smoke fuzz fuzz-bins \
 	sanitize bench demo clean help
-all: $(LIBS) $(BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(ITEST_BINS)
+all: $(LIBS) $(BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(ITEST_BINS) $(BENCH_BINS)
 libs: $(LIBS)
 bins: $(BINS)
 unit-bins: $(UNIT_BINS)
