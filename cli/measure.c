@@ -1,12 +1,414 @@
-/* vigil measure: placeholder until its issue lands; replaced by the real command. */
+/*
+ * vigil measure: predicts a guest's launch measurement (SNP launch digest,
+ * SEV / SEV-ES GCTX.LD, TDX MRTD) from the same inputs the VMM launches with,
+ * through the same plan code the VMM and the simulated platforms use.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "common/common.h"
+#include "firmware/firmware.h"
+#include "sev/sev.h"
+#include "tdx/tdx.h"
+
+enum mode { M_SEV, M_SEV_ES, M_SNP, M_TDX };
+
+/* Options, as bits, to say which apply to which mode. */
+enum {
+	O_KERNEL = 1 << 0, O_INITRD = 1 << 1, O_CMDLINE = 1 << 2, O_VCPUS = 1 << 3, O_VCPU_TYPE = 1 << 4,
+	O_VCPU_SIG = 1 << 5, O_VMM = 1 << 6, O_FEATURES = 1 << 7, O_HASH_ONLY = 1 << 8, O_OVMF_HASH = 1 << 9,
+	O_TWO_PASS = 1 << 10,
+};
+static const char *const opt_names[] = {"--kernel", "--initrd", "--cmdline", "--vcpus", "--vcpu-type",
+					"--vcpu-sig", "--vmm-type", "--guest-features", "--ovmf-hash-only",
+					"--ovmf-hash", "--two-pass"};
+static const unsigned allowed[] = {
+	[M_SEV] = O_KERNEL | O_INITRD | O_CMDLINE,
+	[M_SEV_ES] = O_KERNEL | O_INITRD | O_CMDLINE | O_VCPUS | O_VCPU_TYPE | O_VCPU_SIG | O_VMM | O_FEATURES,
+	[M_SNP] = O_KERNEL | O_INITRD | O_CMDLINE | O_VCPUS | O_VCPU_TYPE | O_VCPU_SIG | O_VMM | O_FEATURES |
+		  O_HASH_ONLY | O_OVMF_HASH,
+	[M_TDX] = O_TWO_PASS,
+};
+static const char *const mode_names[] = {"sev", "sev-es", "snp", "tdx"};
+
+struct args {
+	enum mode mode;
+	unsigned seen;
+	const char *firmware, *kernel, *initrd, *cmdline, *vcpu_type;
+	uint64_t vcpus, vcpu_sig, features;
+	enum sev_vmm_type vmm;
+	bool json, two_pass, hash_only, has_seed;
+	uint8_t seed[48];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vigil measure snp --firmware F [--kernel K [--initrd I] [--cmdline S]] [--vcpus N]\n"
+		"                         [--vcpu-type T | --vcpu-sig HEX] [--vmm-type qemu|ec2|gce|vigil]\n"
+		"                         [--guest-features HEX] [--ovmf-hash HEX] [--json]\n"
+		"       vigil measure snp --ovmf-hash-only --firmware F [--json]\n"
+		"       vigil measure sev-es --firmware F [--kernel K ...] [--vcpus N] [--vcpu-type T | --vcpu-sig HEX]\n"
+		"                         [--vmm-type T] [--guest-features HEX] [--json]\n"
+		"       vigil measure sev --firmware F [--kernel K [--initrd I] [--cmdline S]] [--json]\n"
+		"       vigil measure tdx --firmware F [--two-pass] [--json]\n"
+		"\n"
+		"Prints the launch measurement the guest will report, in lowercase hex, on the first line:\n"
+		"  snp     SEV-SNP launch digest (SHA-384, MEASUREMENT in the attestation report)\n"
+		"  sev-es  SEV-ES launch digest (SHA-256 GCTX.LD, before LAUNCH_MEASURE's HMAC)\n"
+		"  sev     SEV launch digest (SHA-256 GCTX.LD)\n"
+		"  tdx     MRTD (SHA-384), in upstream KVM's order, or --two-pass for older stacks\n"
+		"\n"
+		"  --firmware F        OVMF image, mapped to end at 4 GiB (required)\n"
+		"  --kernel K          measured direct boot: the kernel (bzImage) file; needs a firmware\n"
+		"                      with a kernel-hashes section (OvmfPkg/AmdSev)\n"
+		"  --initrd I          initrd file (default: empty)\n"
+		"  --cmdline S         kernel command line (measured with its trailing NUL)\n"
+		"  --vcpus N           number of vCPUs (default 1)\n"
+		"  --vcpu-type T       QEMU CPU model: EPYC, EPYC-v1..v4, EPYC-Rome, EPYC-Milan, EPYC-Genoa,\n"
+		"                      EPYC-Turin, ... (default %s)\n"
+		"  --vcpu-sig HEX      CPUID signature instead of a model, e.g. 0x00a00f11\n"
+		"  --vmm-type T        whose reset state the VMSAs carry: qemu (default), ec2, gce, vigil\n"
+		"  --guest-features HEX  SEV_FEATURES (default 0x1 for snp, 0x0 for sev-es)\n"
+		"  --ovmf-hash-only    snp: print the digest of the firmware pages only\n"
+		"  --ovmf-hash HEX     snp: start from this precomputed firmware digest\n"
+		"  --two-pass          tdx: PAGE.ADD every page of a section, then MR.EXTEND them\n"
+		"  --json              print inputs, digest and per-section breakdown as JSON instead\n"
+		"\nExit status: 0 ok, 2 usage, I/O or firmware error (one line on stderr).\n",
+		SEV_DEFAULT_VCPU_TYPE);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("vigil measure: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return VG_EXIT_USAGE;
+}
+
+static int parse_hex(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	char buf[64];
+	struct vg_err err = {0};
+	if (strlen(s) > 40)
+		return fail("%s: '%s' is not a hex number", opt, s);
+	snprintf(buf, sizeof(buf), "%s%s", (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? "" : "0x", s);
+	if (vg_parse_u64(buf, max, out, &err))
+		return fail("%s: '%s' is not a hex number up to 0x%llx", opt, s, (unsigned long long)max);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{"firmware", required_argument, NULL, 'f'},      {"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},        {"cmdline", required_argument, NULL, 'c'},
+		{"append", required_argument, NULL, 'c'},        {"vcpus", required_argument, NULL, 'n'},
+		{"vcpu-type", required_argument, NULL, 't'},     {"vcpu-sig", required_argument, NULL, 's'},
+		{"vmm-type", required_argument, NULL, 'v'},      {"guest-features", required_argument, NULL, 'g'},
+		{"ovmf-hash-only", no_argument, NULL, 'o'},      {"ovmf-hash", required_argument, NULL, 'O'},
+		{"two-pass", no_argument, NULL, '2'},            {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},                {0, 0, 0, 0},
+	};
+	struct vg_err err = {0};
+	int c, rc;
+	memset(a, 0, sizeof(*a));
+	a->vcpus = 1;
+	a->vmm = SEV_VMM_QEMU;
+	a->features = ~0ull; /* unset */
+	if (argc < 2)
+		return usage(stderr), VG_EXIT_USAGE;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return usage(stdout), -1;
+	size_t m;
+	for (m = 0; m < VG_ARRAY_SIZE(mode_names); m++)
+		if (!strcmp(argv[1], mode_names[m]))
+			break;
+	if (m == VG_ARRAY_SIZE(mode_names))
+		return fail("unknown mode '%s' (snp, sev-es, sev or tdx; see --help)", argv[1]);
+	a->mode = (enum mode)m;
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': a->firmware = optarg; break;
+		case 'k': a->kernel = optarg; a->seen |= O_KERNEL; break;
+		case 'i': a->initrd = optarg; a->seen |= O_INITRD; break;
+		case 'c': a->cmdline = optarg; a->seen |= O_CMDLINE; break;
+		case 'n':
+			a->seen |= O_VCPUS;
+			if (vg_parse_u64(optarg, SEV_MAX_VCPUS, &a->vcpus, &err) || a->vcpus == 0)
+				return fail("--vcpus: '%s' is not a count from 1 to %d", optarg, SEV_MAX_VCPUS);
+			break;
+		case 't': a->vcpu_type = optarg; a->seen |= O_VCPU_TYPE; break;
+		case 's':
+			a->seen |= O_VCPU_SIG;
+			if ((rc = parse_hex("--vcpu-sig", optarg, UINT32_MAX, &a->vcpu_sig)))
+				return rc;
+			break;
+		case 'v':
+			a->seen |= O_VMM;
+			if (sev_vmm_type_parse(optarg, &a->vmm, &err))
+				return fail("--vmm-type: %s", err.msg);
+			break;
+		case 'g':
+			a->seen |= O_FEATURES;
+			if ((rc = parse_hex("--guest-features", optarg, UINT64_MAX - 1, &a->features)))
+				return rc;
+			break;
+		case 'o': a->hash_only = true; a->seen |= O_HASH_ONLY; break;
+		case 'O':
+			a->seen |= O_OVMF_HASH;
+			if (strlen(optarg) != 96 || vg_hex_decode(optarg, a->seed, 48, &err))
+				return fail("--ovmf-hash: expected 96 hex digits (a SHA-384 digest)");
+			a->has_seed = true;
+			break;
+		case '2': a->two_pass = true; a->seen |= O_TWO_PASS; break;
+		case 'j': a->json = true; break;
+		case 'h': usage(stdout); return -1;
+		default:
+			if (optopt)
+				return fail("option '%s' needs a value or is unknown (see --help)", argv[optind - 1]);
+			return fail("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail("unexpected argument '%s'", argv[optind]);
+	if (!a->firmware)
+		return fail("--firmware is required");
+	for (size_t i = 0; i < VG_ARRAY_SIZE(opt_names); i++)
+		if ((a->seen & (1u << i)) && !(allowed[a->mode] & (1u << i)))
+			return fail("%s does not apply to %s", opt_names[i], mode_names[a->mode]);
+	if ((a->seen & (O_INITRD | O_CMDLINE)) && !a->kernel)
+		return fail("%s needs --kernel (without a kernel nothing is measured for it)",
+			    a->initrd ? "--initrd" : "--cmdline");
+	if (a->vcpu_type && (a->seen & O_VCPU_SIG))
+		return fail("give either --vcpu-type or --vcpu-sig, not both");
+	if (a->hash_only && (a->seen & ~(O_HASH_ONLY)))
+		return fail("--ovmf-hash-only measures the firmware pages only; it takes no other options");
+	if (a->features == ~0ull)
+		a->features = a->mode == M_SNP ? 0x1 : 0x0;
+	if (!(a->seen & O_VCPU_SIG)) {
+		if (!a->vcpu_type)
+			a->vcpu_type = SEV_DEFAULT_VCPU_TYPE;
+		uint32_t sig;
+		if (sev_vcpu_type_lookup(a->vcpu_type, &sig, &err))
+			return fail("--vcpu-type: %s", err.msg);
+		a->vcpu_sig = sig;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ JSON */
+static json_t *hexj(const void *p, size_t n)
+{
+	char buf[2 * 64 + 1];
+	vg_hex_encode(p, VG_MIN(n, (size_t)64), buf);
+	return json_string(buf);
+}
+
+static json_t *addrj(uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_string(buf);
+}
+
+static json_t *strj(const char *s) { return s ? json_string(s) : json_null(); }
+
+static json_t *file_info(const char *path, const uint8_t sha256[32])
+{
+	if (!path)
+		return json_null();
+	return json_pack("{s:s, s:o}", "path", path, "sha256", hexj(sha256, 32));
+}
+
+static json_t *inputs_json(const struct args *a, const struct fw_image *fw, const struct fw_kernel_hashes *kh)
+{
+	uint8_t fwsha[32];
+	unsigned int len;
+	EVP_Digest(fw->data, fw->len, fwsha, &len, EVP_sha256(), NULL);
+	json_t *in = json_pack("{s:{s:s, s:I, s:o, s:o}}", "firmware", "path", a->firmware, "size",
+			       (json_int_t)fw->len, "sha256", hexj(fwsha, 32), "gpa", addrj(fw->gpa));
+	if (a->mode == M_TDX) {
+		json_object_set_new(in, "order", json_string(a->two_pass ? "two-pass" : "kvm"));
+		return in;
+	}
+	json_object_set_new(in, "kernel", file_info(a->kernel, kh ? kh->kernel : NULL));
+	json_object_set_new(in, "initrd", a->kernel ? (a->initrd ? file_info(a->initrd, kh->initrd) : json_null())
+						     : json_null());
+	json_object_set_new(in, "cmdline", a->kernel ? json_string(a->cmdline ? a->cmdline : "") : json_null());
+	if (kh)
+		json_object_set_new(in, "cmdline_sha256", hexj(kh->cmdline, 32));
+	if (a->mode == M_SEV)
+		return in;
+	if (a->mode == M_SNP)
+		json_object_set_new(in, "firmware_only", json_boolean(a->hash_only));
+	if (a->hash_only)
+		return in;
+	char sig[16], feat[24];
+	snprintf(sig, sizeof(sig), "0x%08llx", (unsigned long long)a->vcpu_sig);
+	snprintf(feat, sizeof(feat), "0x%llx", (unsigned long long)a->features);
+	json_object_set_new(in, "vcpus", json_integer((json_int_t)a->vcpus));
+	json_object_set_new(in, "vcpu_type", strj(a->vcpu_type));
+	json_object_set_new(in, "vcpu_sig", json_string(sig));
+	json_object_set_new(in, "vmm_type", json_string(sev_vmm_type_name(a->vmm)));
+	json_object_set_new(in, "guest_features", json_string(feat));
+	json_object_set_new(in, "sev_es_reset_eip", addrj(fw->sev_es_reset_eip));
+	if (a->has_seed)
+		json_object_set_new(in, "ovmf_hash", hexj(a->seed, 48));
+	return in;
+}
+
+static int print_json(json_t *root)
+{
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!s)
+		return fail("out of memory");
+	puts(s);
+	free(s);
+	return fflush(stdout) ? fail("writing output failed") : VG_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ SEV / SNP */
+static int measure_sev(const struct args *a, const struct fw_image *fw)
+{
+	struct vg_err err = {0};
+	struct fw_kernel_hashes kh;
+	if (a->kernel && fw_kernel_hashes_from_files(a->kernel, a->initrd, a->cmdline, &kh, &err))
+		return fail("%s", err.msg);
+	struct sev_launch_opts o = {
+		.mode = a->mode == M_SNP ? SEV_MODE_SNP : a->mode == M_SEV_ES ? SEV_MODE_SEV_ES : SEV_MODE_SEV,
+		.vmm = a->vmm,
+		.vcpus = (uint32_t)a->vcpus,
+		.vcpu_sig = (uint32_t)a->vcpu_sig,
+		.guest_features = a->features,
+		.kernel = a->kernel ? &kh : NULL,
+		.firmware_only = a->hash_only,
+	};
+	struct sev_launch_plan plan;
+	if (sev_launch_plan_build(fw, &o, &plan, &err))
+		return fail("%s: %s", a->firmware, err.msg);
+	uint8_t digest[SEV_DIGEST_MAX];
+	size_t dlen;
+	uint8_t (*after)[SEV_DIGEST_MAX] = a->json ? calloc(plan.n, SEV_DIGEST_MAX) : NULL;
+	if (a->json && !after) {
+		sev_launch_plan_free(&plan);
+		return fail("out of memory");
+	}
+	if (sev_launch_digest(&plan, a->has_seed ? a->seed : NULL, digest, &dlen, after, &err)) {
+		free(after);
+		sev_launch_plan_free(&plan);
+		return fail("%s", err.msg);
+	}
+	if (!a->json) {
+		char hex[2 * SEV_DIGEST_MAX + 1];
+		vg_hex_encode(digest, dlen, hex);
+		free(after);
+		sev_launch_plan_free(&plan);
+		printf("%s\n", hex);
+		return fflush(stdout) ? fail("writing output failed") : VG_EXIT_OK;
+	}
+	json_t *sections = json_array();
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct sev_launch_step *s = &plan.steps[i];
+		json_t *j = json_pack("{s:s}", "name", s->name);
+		/* an SEV-ES VMSA has no GPA in the measurement (LAUNCH_UPDATE_VMSA) */
+		if (o.mode == SEV_MODE_SNP || s->page_type != SEV_SNP_PAGE_VMSA)
+			json_object_set_new(j, "gpa", addrj(s->gpa));
+		json_object_set_new(j, "size", json_integer((json_int_t)s->len));
+		if (o.mode == SEV_MODE_SNP) {
+			json_object_set_new(j, "pages", json_integer((json_int_t)(s->len / 4096)));
+			json_object_set_new(j, "page_type", json_string(sev_snp_page_type_name(s->page_type)));
+			if (s->page_type == SEV_SNP_PAGE_VMSA)
+				json_object_set_new(j, "vcpu", json_integer(s->vcpu));
+			if (a->has_seed && !strcmp(s->name, "firmware"))
+				json_object_set_new(j, "replaced_by_ovmf_hash", json_true());
+			json_object_set_new(j, "digest_after", hexj(after[i], 48));
+		} else {
+			if (s->page_type == SEV_SNP_PAGE_VMSA)
+				json_object_set_new(j, "vcpu", json_integer(s->vcpu));
+			json_object_set_new(j, "sha256", hexj(after[i], 32));
+		}
+		json_array_append_new(sections, j);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", mode_names[a->mode], "algorithm",
+				 dlen == 48 ? "sha384" : "sha256", "digest", hexj(digest, dlen), "inputs",
+				 inputs_json(a, fw, a->kernel ? &kh : NULL), "sections", sections);
+	free(after);
+	sev_launch_plan_free(&plan);
+	return print_json(root);
+}
+
+/* ------------------------------------------------------------------ TDX */
+static int measure_tdx(const struct args *a, const struct fw_image *fw)
+{
+	struct vg_err err = {0};
+	struct tdx_launch_plan plan;
+	uint8_t mrtd[TDX_MRTD_LEN];
+	if (tdx_launch_plan_build(fw, &plan, &err))
+		return fail("%s: %s", a->firmware, err.msg);
+	if (tdx_mrtd_compute(&plan, a->two_pass ? TDX_ORDER_TWO_PASS : TDX_ORDER_KVM, mrtd, NULL, &err))
+		return fail("%s", err.msg);
+	if (!a->json) {
+		char hex[2 * TDX_MRTD_LEN + 1];
+		vg_hex_encode(mrtd, sizeof(mrtd), hex);
+		printf("%s\n", hex);
+		return fflush(stdout) ? fail("writing output failed") : VG_EXIT_OK;
+	}
+	json_t *sections = json_array();
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct tdx_launch_region *r = &plan.r[i];
+		uint64_t pages = r->len / TDX_PAGE_SIZE;
+		json_t *attrs = json_array();
+		if (r->attributes & FW_TDVF_ATTR_MR_EXTEND)
+			json_array_append_new(attrs, json_string("MR.EXTEND"));
+		if (r->attributes & FW_TDVF_ATTR_PAGE_AUG)
+			json_array_append_new(attrs, json_string("PAGE.AUG"));
+		json_t *j = json_pack("{s:s, s:o, s:I, s:I, s:o, s:I, s:I}", "name", r->name, "gpa", addrj(r->gpa),
+				      "size", (json_int_t)r->len, "pages", (json_int_t)pages, "attributes", attrs,
+				      "page_adds", (json_int_t)(r->add ? pages : 0), "mr_extends",
+				      (json_int_t)(r->add && r->measure ? pages * 16 : 0));
+		if (r->add && r->measure) {
+			uint8_t h[48];
+			unsigned int len;
+			if (r->data && EVP_Digest(r->data, r->len, h, &len, EVP_sha384(), NULL))
+				json_object_set_new(j, "contents_sha384", hexj(h, 48));
+		}
+		json_array_append_new(sections, j);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", "tdx", "algorithm", "sha384", "digest",
+				 hexj(mrtd, sizeof(mrtd)), "inputs", inputs_json(a, fw, NULL), "sections", sections);
+	return print_json(root);
+}
 
 int cli_measure(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "vigil measure: not built yet\n");
-	return 2;
+	struct args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc < 0 ? VG_EXIT_OK : rc;
+	struct vg_err err = {0};
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (vg_read_file(a.firmware, FW_MAX_IMAGE, &data, &len, &err))
+		return fail("firmware %s", err.msg);
+	struct fw_image fw;
+	if (fw_parse(data, len, &fw, &err)) {
+		free(data);
+		return fail("%s: %s", a.firmware, err.msg);
+	}
+	rc = a.mode == M_TDX ? measure_tdx(&a, &fw) : measure_sev(&a, &fw);
+	free(data);
+	return rc;
 }

@@ -1,0 +1,103 @@
+/* The TDX launch regions from TDVF metadata, and the MRTD they produce in either SEAMCALL order. */
+#include "tdx/tdx.h"
+
+#include <string.h>
+
+#include "firmware/firmware.h"
+
+int tdx_launch_plan_build(const struct fw_image *fw, struct tdx_launch_plan *p, struct vg_err *err)
+{
+	struct fw_tdvf_metadata md;
+	memset(p, 0, sizeof(*p));
+	int rc = fw_tdvf_metadata_parse(fw, &md, err);
+	if (rc)
+		return rc == -ENOENT ? vg_err_prefix(err, "not a TDX-capable firmware (TDVF)") : rc;
+	_Static_assert(TDX_PLAN_MAX_REGIONS >= FW_TDVF_MAX_SECTIONS, "plan holds every TDVF section");
+	for (size_t i = 0; i < md.n; i++) {
+		const struct fw_tdvf_section *s = &md.s[i];
+		struct tdx_launch_region *r = &p->r[p->n++];
+		r->name = fw_tdvf_section_name(s->type);
+		r->type = s->type;
+		r->attributes = s->attributes;
+		r->gpa = s->gpa;
+		r->len = s->mem_size;
+		r->add = !(s->attributes & FW_TDVF_ATTR_PAGE_AUG);
+		r->measure = (s->attributes & FW_TDVF_ATTR_MR_EXTEND) != 0;
+		/* Sections with raw data are loaded from the image, memory-size bytes
+		 * from the data offset (the parser checked they lie inside it). */
+		if (s->raw_size && (uint64_t)s->data_offset + s->mem_size <= fw->len)
+			r->data = fw->data + s->data_offset;
+		/* The TD HOB, the payload parameters and a payload without raw data are
+		 * written by the VMM at launch: measuring them cannot be predicted here. */
+		if (r->measure && (s->type == FW_TDVF_TD_HOB || s->type == FW_TDVF_PAYLOAD_PARAM ||
+				   (s->type == FW_TDVF_PAYLOAD && !s->raw_size)))
+			return vg_err_set(err, ENOTSUP,
+					  "TDVF section %zu (%s) is MR.EXTEND: its contents are built by the VMM at launch and "
+					  "cannot be predicted here", i, r->name);
+	}
+	return 0;
+}
+
+static int add_pages(struct tdx_mrtd *m, const struct tdx_launch_region *r, struct vg_err *err)
+{
+	for (uint64_t off = 0; off < r->len; off += TDX_PAGE_SIZE) {
+		int rc = tdx_mrtd_page_add(m, r->gpa + off, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int extend_pages(struct tdx_mrtd *m, const struct tdx_launch_region *r, struct vg_err *err)
+{
+	for (uint64_t off = 0; off < r->len; off += TDX_PAGE_SIZE) {
+		int rc = tdx_mrtd_extend_page(m, r->gpa + off, r->data ? r->data + off : NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int region(struct tdx_mrtd *m, const struct tdx_launch_region *r, enum tdx_mrtd_order order,
+		  struct vg_err *err)
+{
+	int rc = 0;
+	if (!r->add)
+		return 0; /* PAGE.AUG: not part of MRTD */
+	if (order == TDX_ORDER_TWO_PASS) {
+		rc = add_pages(m, r, err);
+		if (!rc && r->measure)
+			rc = extend_pages(m, r, err);
+		return rc;
+	}
+	for (uint64_t off = 0; !rc && off < r->len; off += TDX_PAGE_SIZE) {
+		rc = tdx_mrtd_page_add(m, r->gpa + off, err);
+		if (!rc && r->measure)
+			rc = tdx_mrtd_extend_page(m, r->gpa + off, r->data ? r->data + off : NULL, err);
+	}
+	return rc;
+}
+
+int tdx_mrtd_compute(const struct tdx_launch_plan *p, enum tdx_mrtd_order order, uint8_t out[TDX_MRTD_LEN],
+		     struct tdx_mrtd *counts, struct vg_err *err)
+{
+	struct tdx_mrtd m;
+	int rc = tdx_mrtd_init(&m, err);
+	if (rc)
+		return rc;
+	if (order != TDX_ORDER_KVM && order != TDX_ORDER_TWO_PASS) {
+		tdx_mrtd_free(&m);
+		return vg_err_set(err, EINVAL, "unknown MRTD order %d", (int)order);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if ((rc = region(&m, &p->r[i], order, err))) {
+			tdx_mrtd_free(&m);
+			return vg_err_prefix(err, "TDVF section %zu (%s)", i, p->r[i].name);
+		}
+	}
+	if (counts) {
+		*counts = m;
+		counts->md_ctx = NULL;
+	}
+	return tdx_mrtd_final(&m, out, err);
+}
