@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# vigil-vmm end to end under /dev/kvm: our guests' serial output and exit
+# status, a triple-faulting guest, SIGTERM on a live sandboxed VMM, config
+# errors, the jail, and --print-measurements.
+source "$(dirname "$0")/lib.sh"
+VMM=$BIN/vigil-vmm
+G=$BUILD/guest
+[[ -x $VMM && -f $G/hello.bin ]] || { echo "vigil-vmm or guests not built"; exit 1; }
+# Sanitized builds: LeakSanitizer's exit-time thread tracer is not in the seccomp allow-list.
+[[ -n "${VIGIL_SANITIZE:-}" ]] && export ASAN_OPTIONS=detect_leaks=0
+
+# Configuration errors are found before anything starts (no KVM needed).
+expect_exit 2 "no boot source is a usage error" "$VMM"
+expect_match "no boot source: one line" '^vigil-vmm: nothing to boot' "$ERR"
+expect_exit 2 "missing firmware file" "$VMM" --firmware "$TMP/nope.bin"
+expect_match "missing firmware named" 'firmware .*/nope.bin: No such file' "$ERR"
+expect_exit 2 "--vcpus 0 rejected" "$VMM" --firmware "$G/hello.bin" --vcpus 0
+expect_match "--vcpus range named" 'vcpus: 0 is out of range' "$ERR"
+expect_exit 2 "--memory-mib not a number" "$VMM" --firmware "$G/hello.bin" --memory-mib lots
+echo '{"firmware": "x", "colour": "blue"}' >"$TMP/bad.json"
+expect_exit 2 "unknown config key rejected" "$VMM" --config "$TMP/bad.json"
+expect_match "unknown key named" 'unknown key "colour"' "$ERR"
+echo '{"vcpus": "two"}' >"$TMP/bad2.json"
+expect_exit 2 "wrong type rejected" "$VMM" --config "$TMP/bad2.json"
+expect_match "wrong type named" 'vcpus: expected a non-negative integer' "$ERR"
+echo '{"vcpus": 1,' >"$TMP/bad3.json"
+expect_exit 2 "broken JSON rejected" "$VMM" --config "$TMP/bad3.json"
+expect_exit 2 "unknown platform rejected" "$VMM" --firmware "$G/hello.bin" --platform quantum
+expect_match "known platforms listed" 'platform "quantum" is unknown \(known: none' "$ERR"
+expect_exit 2 "unknown --user rejected before start" "$VMM" --firmware "$G/hello.bin" --user no-such-user-xyz
+expect_match "user named" 'no such user' "$ERR"
+head -c 1000 "$G/hello.bin" >"$TMP/short.bin"
+need_kvm
+expect_exit 2 "firmware not a 4 KiB multiple rejected" "$VMM" --firmware "$TMP/short.bin"
+expect_match "size named" 'not a multiple of 4096' "$ERR"
+
+check "--check-kvm" "$VMM" --check-kvm
+
+# hello: prints, exits 0 through the debug-exit port.
+expect_exit 0 "hello exits 0" timeout 30 "$VMM" --firmware "$G/hello.bin"
+expect_eq "hello serial output" "Hello from a Vigil guest!" "$OUT"
+expect_eq "hello: nothing on stderr" "" "$ERR"
+
+# The guest's own status becomes the VMM's.
+expect_exit 42 "status guest exits 42" timeout 30 "$VMM" --firmware "$G/status.bin"
+
+# Power: ACPI S5 is a clean shutdown (exit 0); a reset request stops the VM.
+expect_exit 0 "ACPI S5 shutdown exits 0" timeout 30 "$VMM" --firmware "$G/shutdown.bin" -v
+expect_eq "shutdown: the guest stopped at S5" "shutdown: entering S5" "$OUT"
+expect_match "shutdown reason" 'guest shut down \(ACPI S5\)' "$ERR"
+expect_exit 0 "reset request stops the VM" timeout 30 "$VMM" --firmware "$G/reset.bin" -v
+expect_eq "reset: the guest stopped at the write" "reset: writing 6 to 0xcf9" "$OUT"
+expect_match "reset reason" 'guest requested a reset' "$ERR"
+if [[ $(cat /proc/sys/vm/nr_hugepages 2>/dev/null) == 0 ]]; then
+	expect_exit 2 "--hugepages without reserved huge pages: clear error" timeout 30 "$VMM" --firmware "$G/hello.bin" --hugepages
+	expect_match "hugepages named" 'with hugepages' "$ERR"
+fi
+
+# vm.json, several vCPUs, serial to a file.
+cat >"$TMP/vm.json" <<JSON
+{"firmware": "$G/hello.bin", "vcpus": 2, "memory_mib": 64, "serial": "$TMP/serial.log"}
+JSON
+expect_exit 0 "vm.json with 2 vCPUs, serial to a file" timeout 30 "$VMM" --config "$TMP/vm.json"
+expect_eq "serial file holds the output" "Hello from a Vigil guest!" "$(cat "$TMP/serial.log")"
+expect_exit 0 "flags override vm.json" timeout 30 "$VMM" --config "$TMP/vm.json" --serial stdout --memory-mib 4100
+expect_eq "hello above 4 GiB of RAM" "Hello from a Vigil guest!" "$OUT"
+
+# fault: the VMM survives wild MMIO, unclaimed ports and a ROM write, then
+# reports the triple fault and exits 1.
+expect_exit 1 "fault guest: triple fault exits 1" timeout 30 "$VMM" --firmware "$G/fault.bin"
+expect_match "wild MMIO reads all-ones" 'fault: wild MMIO read 0xffffffff' "$OUT"
+expect_match "unclaimed port reads all-ones" 'fault: unclaimed port read 0xff' "$OUT"
+expect_match "ROM stays read-only" 'fault: ROM write ignored' "$OUT"
+expect_match "guest ran up to its triple fault" 'fault: triple fault now' "$OUT"
+expect_match "unclaimed MMIO logged" 'unclaimed MMIO read at 0xd0000000' "$ERR"
+expect_match "unclaimed port logged" 'unclaimed port read at 0x1234' "$ERR"
+expect_match "triple fault reported" 'error: guest triple fault' "$ERR"
+expect_eq "each unclaimed address logged once" 1 "$(grep -c 'unclaimed port read at 0x1234' <<<"$ERR")"
+
+# spin: a live sandboxed VMM, inspected, then stopped with SIGTERM.
+spin_check() { # $1 = expected threads, then extra args; checks the sandbox of a running spin VMM
+	local nthreads=$1
+	shift
+	rm -f "$TMP/spin.log"
+	"$VMM" --firmware "$G/spin.bin" --serial "$TMP/spin.log" "$@" 2>"$TMP/spin.err" &
+	local pid=$! i
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'spin: running' "$TMP/spin.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	expect_match "spin guest is running" 'spin: running until stopped' "$(cat "$TMP/spin.log" 2>/dev/null)"
+	local st
+	st=$(cat /proc/$pid/status 2>/dev/null)
+	expect_match "seccomp filter active" $'Seccomp:\t2' "$st"
+	expect_match "no_new_privs set" $'NoNewPrivs:\t1' "$st"
+	expect_match "no effective capabilities" $'CapEff:\t0000000000000000' "$st"
+	expect_match "empty bounding set" $'CapBnd:\t0000000000000000' "$st"
+	local threads
+	threads=$(cat /proc/$pid/task/*/comm 2>/dev/null | grep -c '^vigil-vmm$')
+	expect_eq "main thread + vCPU threads" "$nthreads" "$threads"
+	local cpu
+	sleep 0.3
+	cpu=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	sleep 0.5
+	expect_eq "an idle guest costs no host CPU" "$cpu" "$(awk '{print $14 + $15}' /proc/$pid/stat)"
+	SPIN_PID=$pid
+}
+spin_check 2
+expect_eq "runs as invoked without --user" "$(id -u)" "$(awk '/^Uid:/{print $2}' /proc/$SPIN_PID/status 2>/dev/null)"
+kill -TERM "$SPIN_PID"
+wait "$SPIN_PID"
+expect_eq "SIGTERM: orderly stop, exit 0" 0 "$?"
+
+mkdir -p "$TMP/jail"
+spin_check 3 --chroot "$TMP/jail" --user nobody --vcpus 2 -v
+expect_eq "--user: runs as nobody" "$(id -u nobody)" "$(awk '/^Uid:/{print $2}' /proc/$SPIN_PID/status)"
+expect_eq "--chroot: root is the jail" "$TMP/jail" "$(readlink /proc/$SPIN_PID/root)"
+kill -INT "$SPIN_PID"
+wait "$SPIN_PID"
+expect_eq "SIGINT: orderly stop, exit 0" 0 "$?"
+expect_match "stop reason logged" 'stopped by Interrupt' "$(cat "$TMP/spin.err")"
+
+# --print-measurements: the firmware digest, and the PCR it yields.
+expect_exit 0 "--print-measurements" "$VMM" --firmware "$G/hello.bin" --print-measurements
+fw=$(sha256sum "$G/hello.bin" | cut -d' ' -f1)
+expect_match "firmware digest printed for PCR 0" "pcr0  sha256 $fw firmware" "$OUT"
+pcr0=$( (printf '%064d' 0; echo "$fw") | xxd -r -p | sha256sum | cut -d' ' -f1)
+expect_match "PCR 0 value printed" "pcr0  = $pcr0" "$OUT"
+expect_exit 0 "--print-measurements --json" "$VMM" --firmware "$G/hello.bin" --print-measurements --json
+expect_match "JSON measurements" "\"pcrs\":\\{\"0\":\"$pcr0\"\\}" "$OUT"
+finish

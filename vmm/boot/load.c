@@ -1,0 +1,95 @@
+/* Loads what the configuration names into guest memory, through the
+ * platform's launch_update, and sets up the boot vCPU. */
+#include "vmm/internal.h"
+
+#include "vmm/boot/boot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Guest writes to the read-only firmware exit as MMIO: dropped, logged once. */
+struct rom_dev {
+	struct vmm *vm;
+	uint64_t base, len;
+	bool warned;
+};
+static struct rom_dev rom_dev;
+
+static uint64_t rom_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct rom_dev *r = opaque;
+	uint64_t v = 0;
+	vmm_mem_read(r->vm, r->base + off, &v, size, NULL);
+	return v;
+}
+
+static void rom_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
+{
+	struct rom_dev *r = opaque;
+	(void)value;
+	if (!__atomic_exchange_n(&r->warned, true, __ATOMIC_RELAXED))
+		vg_warn("guest: write to read-only firmware at 0x%llx (%u bytes): dropped (logged once)",
+			(unsigned long long)(r->base + off), size);
+}
+
+static const struct vmm_dev_ops rom_ops = {.name = "firmware-rom", .read = rom_read, .write = rom_write};
+
+static int vmm_rom_device(struct vmm *vm, uint64_t base, uint64_t len, struct vg_err *err)
+{
+	rom_dev = (struct rom_dev){.vm = vm, .base = base, .len = len};
+	return vmm_register_device(vm, VMM_SPACE_MMIO, base, len, &rom_ops, &rom_dev, err);
+}
+
+int vmm_boot_load(struct vmm *vm, struct vg_err *err)
+{
+	const struct vmm_config *c = vm->cfg;
+	int rc;
+	if (c->vtpm) {
+		static const uint16_t algs[1] = {VTPM_ALG_SHA256};
+		if ((rc = vtpm_evlog_writer_init(&vm->evlog, algs, 1, err)))
+			return rc;
+		vm->evlog_on = true;
+	}
+	if (c->firmware) {
+		uint8_t *img;
+		size_t len;
+		if ((rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, &img, &len, err)))
+			return vg_err_prefix(err, "firmware");
+		if ((rc = vmm_firmware_check(len, err))) {
+			free(img);
+			return vg_err_prefix(err, "%s", c->firmware);
+		}
+		uint64_t base = vmm_firmware_base(len);
+		rc = vmm_memory_add_rom(vm, base, img, len, err);
+		if (!rc)
+			rc = vmm_rom_device(vm, base, len, err);
+		if (!rc)
+			rc = vmm_measure(vm, VMM_IMAGE_FIRMWARE, c->firmware, img, len);
+		if (!rc)
+			rc = vmm_load_region(vm, base, img, len, VMM_PAGE_NORMAL, err);
+		free(img);
+		if (rc)
+			return rc;
+		vm->linux_boot = false;
+	}
+	if (c->kernel) {
+		if ((rc = vmm_linux_load(vm, err)))
+			return rc;
+		vm->linux_boot = true;
+	}
+	/* The TCG event log where the TPM2 ACPI table says (LASA). */
+	if (vm->evlog_on) {
+		if (vm->evlog.buf.len > VMM_TPM_LOG_SIZE)
+			return vg_err_set(err, ENOSPC, "event log: %zu bytes, more than the %llu-byte area",
+					  vm->evlog.buf.len, (unsigned long long)VMM_TPM_LOG_SIZE);
+		if ((rc = vmm_load_region(vm, VMM_TPM_LOG_ADDR, vm->evlog.buf.data, vm->evlog.buf.len, VMM_PAGE_SHARED,
+					  err)))
+			return rc;
+	}
+	return 0;
+}
+
+int vmm_boot_regs(struct vmm_vcpu *v, struct vg_err *err)
+{
+	return v->vm->linux_boot ? vmm_linux_regs(v, err) : vmm_firmware_regs(v, err);
+}

@@ -1,0 +1,31 @@
+/* Private to vmm/: the device models. */
+#ifndef VIGIL_VMM_DEVICES_H
+#define VIGIL_VMM_DEVICES_H
+
+#include "vmm/internal.h"
+
+#define VMM_COM1_BASE 0x3F8
+#define VMM_COM1_IRQ 4
+#define VMM_DEBUG_EXIT_PORT 0x501
+#define VMM_PM1A_EVT 0x600 /* PM1a status + enable, 4 bytes */
+#define VMM_PM1A_CNT 0x604 /* PM1a control, 2 bytes */
+#define VMM_RESET_PORT 0xCF9
+#define VMM_I8042_CMD 0x64
+#define VMM_SCI_IRQ 9
+#define VMM_S5_SLP_TYP 5
+
+/* 16550A UART. out_fd < 0 drops output. The vm may be NULL (unit tests: no IRQ). */
+struct vmm_uart *vmm_uart_new(struct vmm *vm, unsigned irq, int out_fd);
+void vmm_uart_free(struct vmm_uart *u);
+const struct vmm_dev_ops *vmm_uart_ops(void);
+/* Host input: queued into the receive FIFO (overrun beyond 16 bytes). */
+void vmm_uart_receive(struct vmm_uart *u, const uint8_t *data, size_t n);
+
+/* Debug exit, power (ACPI PM1a, reset control, i8042 reset): opaque is the vm. */
+extern const struct vmm_dev_ops vmm_debug_exit_ops;
+extern const struct vmm_dev_ops vmm_pm1_evt_ops;
+extern const struct vmm_dev_ops vmm_pm1_cnt_ops;
+extern const struct vmm_dev_ops vmm_reset_ops;
+extern const struct vmm_dev_ops vmm_i8042_ops;
+
+#endif
