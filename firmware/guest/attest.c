@@ -1,0 +1,171 @@
+/*
+ * attest: asks the (simulated) security processor for evidence through the
+ * guest-request device and prints it over the serial port in hex.
+ *
+ *   REPORT_DATA = the host-supplied challenge (the verifier's nonce) when there is one,
+ *                 else 64 zero bytes
+ *   serial:  "attest: report_data <128 hex>"
+ *            "attest: evidence <N> bytes"
+ *            "EVIDENCE-BEGIN" / lines of 64 hex digits / "EVIDENCE-END"
+ *   exit:    0 evidence printed, 1 no device, 2 the platform refused the request
+ * On sim-tdx it first extends RTMR2 with SHA-384("vigil attest guest v1"), as a TD's OS
+ * measures what it runs (printed as "attest: rtmr2 extended with <96 hex>").
+ *
+ * The image carries an OVMF-style GUIDed footer table with SEV metadata (SEC_MEM,
+ * SECRETS, CPUID), an SEV-ES reset block and TDVF metadata (BFV measured, TempMem,
+ * TD_HOB), so `vigil measure snp|tdx --firmware attest.bin` predicts exactly what the
+ * simulated platforms measure. sev/sim_guest.mk places the table so it ends 32 bytes
+ * before 4 GiB, where firmware tables live.
+ */
+#include <stddef.h>
+
+#include "rt.h"
+
+#define GREQ 0xFED50000ull
+#define GREQ_MAGIC 0x51524756u
+#define REQ_BUF 0x100000ull  /* 1 MiB: identity-mapped RAM the VMM reads the request from */
+#define RESP_BUF 0x101000ull /* the VMM writes the evidence here */
+#define RESP_CAP 0x8000u
+
+static inline void mmio_write64(uint64_t a, uint64_t v) { *(volatile uint64_t *)a = v; }
+
+/* SHA-384("vigil attest guest v1"): what this guest "measures" into RTMR2 on TDX. */
+static const uint8_t APP_DIGEST[48] = {
+	0x11, 0xae, 0x8f, 0x2b, 0x1f, 0xc2, 0x34, 0x88, 0xc3, 0xfd, 0x5d, 0x58, 0x92, 0xf9, 0x78, 0xd0,
+	0x50, 0x5f, 0xc9, 0x0a, 0xb4, 0x1f, 0x40, 0x16, 0xa4, 0xdd, 0xe1, 0x8a, 0xbe, 0x5c, 0x5a, 0x1a,
+	0x9e, 0x2a, 0x17, 0xb7, 0xde, 0xfe, 0x67, 0x7a, 0x5b, 0x35, 0xb7, 0xf0, 0xb3, 0x4d, 0x48, 0x91,
+};
+
+/* One request through the device; returns STATUS. */
+static uint32_t request(uint32_t len)
+{
+	mmio_write64(GREQ + 0x10, REQ_BUF);
+	mmio_write32(GREQ + 0x18, len);
+	mmio_write64(GREQ + 0x20, RESP_BUF);
+	mmio_write32(GREQ + 0x28, RESP_CAP);
+	mmio_write32(GREQ + 0x2C, 1);
+	return mmio_read32(GREQ + 0x08);
+}
+
+int main(void)
+{
+	puts_serial("attest: start\n");
+	if (mmio_read32(GREQ) != GREQ_MAGIC) {
+		puts_serial("attest: no guest-request device (platform is not sim-snp or sim-tdx)\n");
+		return 1;
+	}
+	uint8_t *req = (uint8_t *)REQ_BUF;
+	if (mmio_read32(GREQ + 0x34) == 2) { /* sim-tdx: TDG.MR.RTMR.EXTEND of RTMR2 */
+		uint32_t idx = 2;
+		memcpy(req, &idx, 4);
+		memcpy(req + 4, APP_DIGEST, 48);
+		if (request(52) != 1) {
+			puts_serial("attest: RTMR2 extend refused\n");
+			return 2;
+		}
+		puts_serial("attest: rtmr2 extended with ");
+		put_bytes_hex(APP_DIGEST, 48);
+		puts_serial("\n");
+	}
+	if (mmio_read32(GREQ + 0x30) == 64) {
+		for (unsigned i = 0; i < 64; i += 4) {
+			uint32_t w = mmio_read32(GREQ + 0x100 + i);
+			memcpy(req + i, &w, 4);
+		}
+	} else {
+		memset(req, 0, 64);
+		puts_serial("attest: no challenge from the host; REPORT_DATA is zero\n");
+	}
+	puts_serial("attest: report_data ");
+	put_bytes_hex(req, 64);
+	puts_serial("\n");
+	uint32_t status = request(64);
+	uint32_t len = mmio_read32(GREQ + 0x0C);
+	if (status != 1 || len == 0 || len > RESP_CAP) {
+		puts_serial("attest: request failed, status ");
+		put_dec(status);
+		puts_serial("\n");
+		return 2;
+	}
+	puts_serial("attest: evidence ");
+	put_dec(len);
+	puts_serial(" bytes\nEVIDENCE-BEGIN\n");
+	const uint8_t *resp = (const uint8_t *)RESP_BUF;
+	for (uint32_t off = 0; off < len; off += 32) {
+		put_bytes_hex(resp + off, len - off < 32 ? len - off : 32);
+		putc_serial('\n');
+	}
+	puts_serial("EVIDENCE-END\n");
+	return 0;
+}
+
+/* ------------------------------------------------ firmware metadata for measurement */
+#define ROM_SIZE 0x4000u
+#define ROM_BASE (0x100000000ull - ROM_SIZE)
+
+struct sev_item {
+	uint32_t gpa, size, type;
+};
+struct tdvf_sec {
+	uint32_t data_offset, raw_size;
+	uint64_t gpa, mem_size;
+	uint32_t type, attributes;
+} __attribute__((packed));
+struct entry4 {
+	uint32_t value;
+	uint16_t len;
+	uint8_t guid[16];
+} __attribute__((packed));
+
+struct fw_tables {
+	uint8_t pad[8]; /* the compiler aligns the object to 32 bytes: 256 in all */
+	/* SEV metadata ("ASEV", OVMF ResetVector/X64/OvmfSevMetadata.asm) */
+	char asev[4];
+	uint32_t asev_len, asev_version, asev_n;
+	struct sev_item sev[3];
+	/* TDX metadata ("TDVF", TDVF design guide 11.1) */
+	char tdvf[4];
+	uint32_t tdvf_len, tdvf_version, tdvf_n;
+	struct tdvf_sec td[3];
+	/* GUIDed footer table entries, read backwards from the footer */
+	struct entry4 tdx_off, sev_off, reset_eip;
+	uint16_t table_len;
+	uint8_t footer_guid[16];
+} __attribute__((packed));
+
+#define TABLES_END 0x20u /* bytes from the end of the image to the end of the table */
+#define OFF_FROM_END(field) (TABLES_END + sizeof(struct fw_tables) - offsetof(struct fw_tables, field))
+
+__attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tables fw_tables = {
+	.asev = { 'A', 'S', 'E', 'V' },
+	.asev_len = 16 + 3 * sizeof(struct sev_item),
+	.asev_version = 1,
+	.asev_n = 3,
+	.sev = {
+		{ 0x1E0000, 0x10000, 1 }, /* SEC_MEM: zero pages */
+		{ 0x1F0000, 0x1000, 2 },  /* SECRETS */
+		{ 0x1F1000, 0x1000, 3 },  /* CPUID */
+	},
+	.tdvf = { 'T', 'D', 'V', 'F' },
+	.tdvf_len = 16 + 3 * sizeof(struct tdvf_sec),
+	.tdvf_version = 1,
+	.tdvf_n = 3,
+	.td = {
+		{ 0, ROM_SIZE, ROM_BASE, ROM_SIZE, 0 /* BFV */, 1 /* MR.EXTEND */ },
+		{ 0, 0, 0x1E0000, 0x10000, 3 /* TempMem */, 0 },
+		{ 0, 0, 0x1F0000, 0x1000, 2 /* TD_HOB */, 0 },
+	},
+	/* e47a6535-984a-4798-865e-4685a7bf8ec2 */
+	.tdx_off = { OFF_FROM_END(tdvf), 22,
+		     { 0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2 } },
+	/* dc886566-984a-4798-a75e-5585a7bf67cc */
+	.sev_off = { OFF_FROM_END(asev), 22,
+		     { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc } },
+	/* 00f771de-1a7e-4fcb-890e-68c77e2fb44e: SEV-ES AP reset EIP (the ROM's 16-bit entry) */
+	.reset_eip = { (uint32_t)ROM_BASE, 22,
+		       { 0xde, 0x71, 0xf7, 0x00, 0x7e, 0x1a, 0xcb, 0x4f, 0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e } },
+	.table_len = 3 * sizeof(struct entry4) + 18,
+	/* 96b582de-1fb2-45f7-baea-a366c55a082d */
+	.footer_guid = { 0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45, 0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d },
+};
+_Static_assert(sizeof(struct fw_tables) == 256, "footer tables layout (sev/sim_guest.mk places them)");

@@ -1,0 +1,568 @@
+/*
+ * Protocol tests for the TDX backend (tdx/launch_*.c, tdx/hob.c): a recorder stands
+ * in for /dev/kvm, the VM fd and the vCPU fds, plays KVM's documented behaviour
+ * (-E2BIG on KVM_TDX_CAPABILITIES, partial progress and -EINTR/-EAGAIN on
+ * KVM_TDX_INIT_MEM_REGION) and records every ioctl; the tests check order and
+ * arguments against Documentation/virt/kvm/x86/intel-tdx.rst. Not run on TDX hardware.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/linux_kvm_cc.h"
+#include "tdx/tdx.h"
+
+#define KVM_FD 3
+#define VM_FD 4
+#define VCPU_FD 7
+
+struct call {
+	int fd;
+	unsigned long req;
+	uint32_t id, flags;
+	uint64_t data;
+	uint64_t a[4];
+	struct kvm_cpuid_entry2 cpuid[4];
+	unsigned ncpuid;
+	uint8_t mrconfigid[48];
+};
+
+struct rec {
+	struct call calls[256];
+	unsigned n;
+	int vm_types;
+	unsigned caps_nent;    /* CPUID entries KVM wants to return */
+	uint64_t pages_per_call;
+	unsigned intr_calls;   /* bitmask over INIT_MEM_REGION calls: -EINTR */
+	unsigned mem_calls;
+	int fail_rc;
+	uint64_t hw_error;
+	uint64_t priv_start, priv_end;
+};
+
+static struct rec R;
+
+static int rec_fn(void *ctx, int fd, unsigned long req, void *arg)
+{
+	struct rec *r = ctx;
+	static struct call overflow;
+	struct call *c = r->n < 256 ? &r->calls[r->n] : &overflow;
+	r->n++;
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->req = req;
+	if (req == KVM_CHECK_EXTENSION) {
+		c->a[0] = (uint64_t)(uintptr_t)arg;
+		if (c->a[0] == KVM_CAP_MEMORY_ATTRIBUTES)
+			return KVM_MEMORY_ATTRIBUTE_PRIVATE;
+		return c->a[0] == KVM_CAP_VM_TYPES ? r->vm_types : 1;
+	}
+	if (req == KVM_SET_MEMORY_ATTRIBUTES) {
+		struct kvm_memory_attributes *m = arg;
+		c->a[0] = m->address;
+		c->a[1] = m->size;
+		c->a[2] = m->attributes;
+		r->priv_start = m->address;
+		r->priv_end = m->address + m->size;
+		return 0;
+	}
+	assert_int_equal(req, KVM_MEMORY_ENCRYPT_OP);
+	struct kvm_tdx_cmd *cmd = arg;
+	c->id = cmd->id;
+	c->flags = cmd->flags;
+	c->data = cmd->data;
+	if (r->fail_rc) {
+		cmd->hw_error = r->hw_error;
+		return r->fail_rc;
+	}
+	switch (cmd->id) {
+	case KVM_TDX_CAPABILITIES: {
+		struct kvm_tdx_capabilities *caps = (void *)(uintptr_t)cmd->data;
+		c->a[0] = caps->cpuid.nent;
+		if (caps->cpuid.nent < r->caps_nent) {
+			caps->cpuid.nent = r->caps_nent;
+			return -E2BIG;
+		}
+		caps->supported_attrs = TDX_ATTR_DEBUG | TDX_ATTR_SEPT_VE_DISABLE;
+		caps->supported_xfam = 0x6e7;
+		caps->cpuid.nent = r->caps_nent;
+		for (unsigned i = 0; i < r->caps_nent; i++) {
+			struct kvm_cpuid_entry2 *e = &caps->cpuid.entries[i];
+			memset(e, 0, sizeof(*e));
+			e->function = i == 0 ? 1 : 0x80000000 + i;
+			e->eax = e->ebx = e->ecx = e->edx = 0x0000ffff;
+		}
+		return 0;
+	}
+	case KVM_TDX_INIT_VM: {
+		struct kvm_tdx_init_vm *iv = (void *)(uintptr_t)cmd->data;
+		c->a[0] = iv->attributes;
+		c->a[1] = iv->xfam;
+		memcpy(c->mrconfigid, iv->mrconfigid, 48);
+		c->ncpuid = iv->cpuid.nent;
+		for (unsigned i = 0; i < iv->cpuid.nent && i < 4; i++)
+			c->cpuid[i] = iv->cpuid.entries[i];
+		return 0;
+	}
+	case KVM_TDX_INIT_VCPU:
+		return 0;
+	case KVM_TDX_INIT_MEM_REGION: {
+		struct kvm_tdx_init_mem_region *m = (void *)(uintptr_t)cmd->data;
+		c->a[0] = m->source_addr;
+		c->a[1] = m->gpa;
+		c->a[2] = m->nr_pages;
+		assert_true(m->gpa >= r->priv_start && m->gpa + (m->nr_pages << 12) <= r->priv_end);
+		unsigned idx = r->mem_calls++;
+		bool intr = idx < 32 && (r->intr_calls & (1u << idx));
+		uint64_t done = intr && idx % 2 == 0 ? 0 : VG_MIN(m->nr_pages, r->pages_per_call);
+		m->source_addr += done << 12;
+		m->gpa += done << 12;
+		m->nr_pages -= done;
+		return intr ? (idx % 4 < 2 ? -EINTR : -EAGAIN) : 0;
+	}
+	case KVM_TDX_FINALIZE_VM:
+		return 0;
+	}
+	fail_msg("unexpected TDX command %u", cmd->id);
+	return -EINVAL;
+}
+
+static struct vg_kvm_io IO = { .fn = rec_fn, .ctx = &R };
+static uint8_t SRC[16 * 4096] __attribute__((aligned(4096)));
+
+static void rec_reset(void)
+{
+	memset(&R, 0, sizeof(R));
+	R.vm_types = (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_TDX_VM);
+	R.caps_nent = 3;
+	R.pages_per_call = 1u << 20;
+}
+
+static void new_launch(struct tdx_launch *l)
+{
+	tdx_launch_init(l, &IO);
+	l->kvm_fd = KVM_FD;
+	l->vm_fd = VM_FD;
+}
+
+static void test_probe(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct vg_err err = { 0 };
+	rec_reset();
+	R.vm_types = 0x1;
+	new_launch(&l);
+	assert_int_equal(tdx_probe(&l, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "KVM_CAP_VM_TYPES mask is 0x1"));
+	assert_non_null(strstr(err.msg, "KVM_X86_TDX_VM"));
+	assert_int_equal(R.calls[0].fd, KVM_FD);
+	rec_reset();
+	new_launch(&l);
+	assert_int_equal(tdx_probe(&l, &err), 0);
+	for (unsigned i = 0; i < R.n; i++)
+		assert_int_equal(R.calls[i].req, KVM_CHECK_EXTENSION);
+}
+
+static void caps_and_init(struct tdx_launch *l, struct tdx_caps *caps)
+{
+	struct vg_err err = { 0 };
+	rec_reset();
+	new_launch(l);
+	assert_int_equal(tdx_get_capabilities(l, caps, &err), 0);
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_SEPT_VE_DISABLE };
+	assert_int_equal(tdx_init_vm(l, caps, &cfg, &err), 0);
+	R.n = 0;
+}
+
+static void test_full_launch_order_and_arguments(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	rec_reset();
+	R.caps_nent = 100; /* more than the first guess: -E2BIG, then a bigger buffer */
+	new_launch(&l);
+	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
+	assert_int_equal(R.n, 2);
+	assert_int_equal(R.calls[0].fd, VM_FD); /* VM-scoped since 6.16 */
+	assert_int_equal(R.calls[0].id, KVM_TDX_CAPABILITIES);
+	assert_int_equal(R.calls[0].a[0], 64);
+	assert_int_equal(R.calls[1].a[0], 128);
+	assert_int_equal(caps.ncpuid, 100);
+	assert_int_equal(caps.supported_xfam, 0x6e7);
+
+	struct kvm_cpuid_entry2 want[3];
+	memset(want, 0, sizeof(want));
+	want[0].function = 1;
+	want[0].eax = 0x12345678;
+	want[0].edx = 0xffffffff;
+	want[1].function = 0x40000000; /* not configurable: dropped */
+	want[2].function = 0x80000001;
+	want[2].ecx = 0xabcdef;
+	struct tdx_td_config cfg = {
+		.attributes = TDX_ATTR_SEPT_VE_DISABLE,
+		.xfam = TDX_XFAM_DEFAULT,
+		.cpuid = want,
+		.ncpuid = 3,
+	};
+	memset(cfg.mrconfigid, 0x5c, 48);
+	R.n = 0;
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), 0);
+	assert_int_equal(tdx_init_vcpu(&l, VCPU_FD, 0x809000, &err), 0);
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0xffc00000, SRC, 4, true, &err), 0);
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x800000, SRC, 2, false, &err), 0);
+	assert_int_equal(tdx_finalize(&l, &err), 0);
+
+	struct call *c = R.calls;
+	assert_int_equal(R.n, 1 + 1 + 2 + 2 + 1);
+	assert_int_equal(c[0].fd, VM_FD);
+	assert_int_equal(c[0].id, KVM_TDX_INIT_VM);
+	assert_int_equal(c[0].flags, 0);
+	assert_int_equal(c[0].a[0], TDX_ATTR_SEPT_VE_DISABLE);
+	assert_int_equal(c[0].a[1], TDX_XFAM_DEFAULT);
+	uint8_t five[48];
+	memset(five, 0x5c, 48);
+	assert_memory_equal(c[0].mrconfigid, five, 48);
+	assert_int_equal(c[0].ncpuid, 2);
+	assert_int_equal(c[0].cpuid[0].function, 1);
+	assert_int_equal(c[0].cpuid[0].eax, 0x5678); /* masked by the configurable bits */
+	assert_int_equal(c[0].cpuid[0].edx, 0xffff);
+	assert_int_equal(c[0].cpuid[1].function, 0x80000001);
+	assert_int_equal(c[0].cpuid[1].ecx, 0xcdef);
+
+	assert_int_equal(c[1].fd, VCPU_FD);
+	assert_int_equal(c[1].id, KVM_TDX_INIT_VCPU);
+	assert_int_equal(c[1].data, 0x809000); /* RCX = TD HOB */
+
+	assert_int_equal(c[2].req, KVM_SET_MEMORY_ATTRIBUTES);
+	assert_int_equal(c[2].fd, VM_FD);
+	assert_int_equal(c[2].a[0], 0xffc00000);
+	assert_int_equal(c[2].a[1], 4 * 4096);
+	assert_int_equal(c[2].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	assert_int_equal(c[3].fd, VCPU_FD); /* vCPU-scoped */
+	assert_int_equal(c[3].id, KVM_TDX_INIT_MEM_REGION);
+	assert_int_equal(c[3].flags, KVM_TDX_MEASURE_MEMORY_REGION);
+	assert_int_equal(c[3].a[0], (uint64_t)(uintptr_t)SRC);
+	assert_int_equal(c[3].a[1], 0xffc00000);
+	assert_int_equal(c[3].a[2], 4);
+	assert_int_equal(c[5].flags, 0); /* not MR.EXTEND: added, not measured */
+	assert_int_equal(c[6].fd, VM_FD);
+	assert_int_equal(c[6].id, KVM_TDX_FINALIZE_VM);
+	assert_int_equal(c[6].data, 0);
+	assert_int_equal(l.pages_added, 6);
+	/* After finalization nothing more may be added. */
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x800000, SRC, 1, false, &err), -EINVAL);
+	tdx_caps_free(&caps);
+}
+
+static void test_init_vm_refusals(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	rec_reset();
+	new_launch(&l);
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_PERFMON };
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EINVAL); /* no capabilities yet */
+	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
+	R.n = 0;
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "TD attributes"));
+	cfg.attributes = 0;
+	cfg.xfam = 1ull << 40;
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "XFAM"));
+	assert_int_equal(R.n, 0);
+	R.fail_rc = -EIO;
+	R.hw_error = 0xc000010000000000ull;
+	cfg.xfam = TDX_XFAM_DEFAULT;
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EIO);
+	assert_non_null(strstr(err.msg, "0xc000010000000000"));
+	tdx_caps_free(&caps);
+}
+
+static void test_mem_region_partial_and_interrupted(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	caps_and_init(&l, &caps);
+	R.pages_per_call = 3;
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x100000, SRC, 10, true, &err), 0);
+	assert_int_equal(R.n, 1 + 4);
+	uint64_t left[] = { 10, 7, 4, 1 };
+	for (unsigned i = 0; i < 4; i++) {
+		struct call *c = &R.calls[1 + i];
+		assert_int_equal(c->a[0], (uint64_t)(uintptr_t)SRC + (10 - left[i]) * 4096);
+		assert_int_equal(c->a[1], 0x100000 + (10 - left[i]) * 4096);
+		assert_int_equal(c->a[2], left[i]);
+		assert_int_equal(c->flags, KVM_TDX_MEASURE_MEMORY_REGION);
+	}
+
+	/* Signals: -EINTR without and with progress, -EAGAIN likewise; all re-issued. */
+	R.n = 0;
+	R.mem_calls = 0;
+	R.pages_per_call = 2;
+	R.intr_calls = 0xf;
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x200000, SRC, 6, false, &err), 0);
+	assert_int_equal(R.mem_calls, 5);
+	assert_int_equal(l.pages_added, 10 + 6);
+
+	R.fail_rc = -EIO;
+	R.hw_error = 0x8000020000000000ull;
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300000, SRC, 1, true, &err), -EIO);
+	assert_non_null(strstr(err.msg, "TDX module status 0x8000020000000000"));
+	R.fail_rc = 0;
+	unsigned before = R.n;
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300800, SRC, 1, true, &err), -EINVAL);
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300000, SRC, 0, true, &err), -EINVAL);
+	assert_int_equal(R.n, before);
+	tdx_caps_free(&caps);
+}
+
+/* ---------------------------------------------------------------- GetQuote */
+
+static uint8_t GUEST[3 * 4096] __attribute__((aligned(4096)));
+
+static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len)
+{
+	(void)ctx;
+	if (gpa < 0x10000 || gpa - 0x10000 > sizeof(GUEST) || len > sizeof(GUEST) - (gpa - 0x10000))
+		return NULL;
+	return GUEST + (gpa - 0x10000);
+}
+
+static int fake_quote(void *ctx, const uint8_t *rep, size_t len, uint8_t **q, size_t *qlen, struct vg_err *err)
+{
+	(void)ctx;
+	(void)err;
+	assert_int_equal(len, TDX_REPORT_SIZE);
+	*q = malloc(100);
+	for (int i = 0; i < 100; i++)
+		(*q)[i] = (uint8_t)(rep[i] ^ 0xff);
+	*qlen = 100;
+	return 0;
+}
+
+static void get_quote_exit(struct kvm_run *run, uint64_t gpa, uint64_t size)
+{
+	memset(run, 0, sizeof(*run));
+	run->exit_reason = KVM_EXIT_TDX;
+	struct kvm_cc_exit_tdx *t = kvm_cc_run_exit(run);
+	t->nr = KVM_CC_TDVMCALL_GET_QUOTE;
+	t->get_quote.gpa = gpa;
+	t->get_quote.size = size;
+	t->get_quote.ret = 99;
+}
+
+static void guest_request(uint32_t in_len)
+{
+	memset(GUEST, 0, sizeof(GUEST));
+	vg_put_le64(GUEST, 1);
+	vg_put_le64(GUEST + 8, TDX_GET_QUOTE_IN_FLIGHT);
+	vg_put_le32(GUEST + 16, in_len);
+	for (int i = 0; i < 1024; i++)
+		GUEST[24 + i] = (uint8_t)i;
+}
+
+static void test_get_quote(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct kvm_run run;
+	struct kvm_cc_exit_tdx *t = kvm_cc_run_exit(&run);
+
+	guest_request(1024);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(t->get_quote.ret, 0);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SUCCESS);
+	assert_int_equal(vg_le32(GUEST + 20), 100);
+	assert_int_equal(GUEST[24], 0xff);
+	assert_int_equal(GUEST[24 + 99], (uint8_t)(99 ^ 0xff));
+
+	/* No quote service configured. */
+	guest_request(1024);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, NULL, NULL, &err), 1);
+	assert_int_equal(t->get_quote.ret, 0);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
+
+	/* Bad header: wrong in_len. */
+	guest_request(1000);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_ERROR);
+
+	/* Buffer outside guest memory or misaligned: the TDVMCALL fails. */
+	get_quote_exit(&run, 0x10000 + 2 * 4096, 2 * 4096);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(t->get_quote.ret, KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+	get_quote_exit(&run, 0x10010, 4096);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(t->get_quote.ret, KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+
+	/* Quote bigger than the guest's buffer. */
+	guest_request(1024);
+	get_quote_exit(&run, 0x10000, 24 + 1024);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SUCCESS); /* 100 fits in 1024 */
+	get_quote_exit(&run, 0x10000, 24 + 50);
+	guest_request(1024);
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, fake_quote, NULL, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_ERROR); /* in_len > buffer */
+
+	/* Other exits. */
+	memset(&run, 0, sizeof(run));
+	run.exit_reason = KVM_EXIT_TDX;
+	t->nr = 0x10001; /* not served */
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, NULL, NULL, &err), 1);
+	assert_int_equal(t->unknown.ret, KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+	t->nr = KVM_CC_TDVMCALL_GET_TD_VM_CALL_INFO;
+	t->get_tdvmcall_info.leaf = 1;
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, NULL, NULL, &err), 1);
+	assert_int_equal(t->get_tdvmcall_info.ret, 0);
+	assert_int_equal(t->get_tdvmcall_info.r11, 1);
+	run.exit_reason = KVM_EXIT_IO;
+	assert_int_equal(tdx_handle_exit(&run, gpa_fn, NULL, NULL, NULL, &err), 0);
+}
+
+/* A one-shot QGS server on a UNIX socket, speaking Intel's framing. */
+struct qgs {
+	int lfd;
+	uint32_t got_report_size;
+	uint8_t first_byte;
+};
+
+static void *qgs_thread(void *arg)
+{
+	struct qgs *q = arg;
+	int fd = accept(q->lfd, NULL, NULL);
+	uint8_t lenb[4];
+	if (fd < 0 || vg_read_full(fd, lenb, 4) != 4)
+		return NULL;
+	uint32_t n = vg_be32(lenb);
+	uint8_t *m = malloc(n);
+	if (vg_read_full(fd, m, n) != (ssize_t)n)
+		return NULL;
+	q->got_report_size = vg_le32(m + 16);
+	q->first_byte = m + 24 < m + n ? m[24] : 0;
+	free(m);
+	uint8_t resp[4 + 16 + 8 + 3 + 5];
+	vg_put_be32(resp, sizeof(resp) - 4);
+	vg_put_le16(resp + 4, 1);
+	vg_put_le16(resp + 6, 1);
+	vg_put_le32(resp + 8, 1); /* GET_QUOTE_RESP */
+	vg_put_le32(resp + 12, sizeof(resp) - 4);
+	vg_put_le32(resp + 16, 0);
+	vg_put_le32(resp + 20, 3); /* selected id */
+	vg_put_le32(resp + 24, 5); /* quote */
+	memcpy(resp + 28, "idq", 3);
+	memcpy(resp + 31, "QUOTE", 5);
+	vg_write_full(fd, resp, sizeof(resp));
+	close(fd);
+	return NULL;
+}
+
+static void test_qgs_client(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vigil-qgs.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/qgs.sock", dir);
+	struct qgs q = { 0 };
+	q.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(q.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(q.lfd, 1), 0);
+	pthread_t th;
+	pthread_create(&th, NULL, qgs_thread, &q);
+	uint8_t rep[1024];
+	memset(rep, 0x42, sizeof(rep));
+	uint8_t *quote = NULL;
+	size_t qlen = 0;
+	struct vg_err err = { 0 };
+	assert_int_equal(tdx_qgs_get_quote(path, rep, sizeof(rep), &quote, &qlen, &err), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(q.got_report_size, 1024);
+	assert_int_equal(q.first_byte, 0x42);
+	assert_int_equal(qlen, 5);
+	assert_memory_equal(quote, "QUOTE", 5);
+	free(quote);
+	close(q.lfd);
+	unlink(path);
+	/* No service listening: a clear error. */
+	assert_int_equal(tdx_qgs_get_quote(path, rep, sizeof(rep), &quote, &qlen, &err) < 0, 1);
+	assert_non_null(strstr(err.msg, "cannot reach the quote service"));
+	rmdir(dir);
+}
+
+static void test_hob(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	size_t len = 0;
+	struct vg_err err = { 0 };
+	struct tdx_hob_range r[] = {
+		{ 0x0, 0x800000, TDX_HOB_RAM_UNACCEPTED },
+		{ 0x800000, 0x10000, TDX_HOB_RAM_ACCEPTED },
+		{ 0x810000, 0x7f7f0000, TDX_HOB_RAM_UNACCEPTED },
+		{ 0xfec00000, 0x1000, TDX_HOB_MMIO },
+	};
+	assert_int_equal(tdx_hob_build(0x809000, r, 4, buf, sizeof(buf), &len, &err), 0);
+	assert_int_equal(len, 56 + 4 * 48 + 8);
+	assert_int_equal(vg_le16(buf), 1);      /* PHIT */
+	assert_int_equal(vg_le16(buf + 2), 56);
+	assert_int_equal(vg_le32(buf + 8), 9);  /* EFI_HOB_HANDOFF_TABLE_VERSION */
+	assert_int_equal(vg_le64(buf + 48), 0x809000 + len - 8); /* EfiEndOfHobList */
+	const uint8_t *d = buf + 56;
+	assert_int_equal(vg_le16(d), 3);
+	assert_int_equal(vg_le16(d + 2), 48);
+	assert_int_equal(vg_le32(d + 24), 7);   /* EFI_RESOURCE_MEMORY_UNACCEPTED */
+	assert_int_equal(vg_le32(d + 28), 7);   /* present | initialized | tested */
+	assert_int_equal(vg_le64(d + 40), 0x800000);
+	assert_int_equal(vg_le32(d + 48 + 24), 0); /* system memory */
+	assert_int_equal(vg_le64(d + 48 + 32), 0x800000);
+	assert_int_equal(vg_le32(d + 3 * 48 + 24), 1); /* MMIO */
+	assert_int_equal(vg_le32(d + 3 * 48 + 28), 0x403);
+	assert_int_equal(vg_le16(buf + len - 8), 0xffff);
+	assert_int_equal(vg_le16(buf + len - 6), 8);
+
+	r[1].start = 0x7ff000; /* overlaps range 0 */
+	assert_int_equal(tdx_hob_build(0, r, 4, buf, sizeof(buf), &len, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "overlap"));
+	r[1].start = 0x800000;
+	assert_int_equal(tdx_hob_build(0, r, 4, buf, 100, &len, &err), -ENOSPC);
+	r[1].len = 0x10;
+	assert_int_equal(tdx_hob_build(0, r, 4, buf, sizeof(buf), &len, &err), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_full_launch_order_and_arguments),
+		cmocka_unit_test(test_init_vm_refusals),
+		cmocka_unit_test(test_mem_region_partial_and_interrupted),
+		cmocka_unit_test(test_get_quote),
+		cmocka_unit_test(test_qgs_client),
+		cmocka_unit_test(test_hob),
+	};
+	return cmocka_run_group_tests_name("tdx_launch (protocol tests)", tests, NULL, NULL);
+}

@@ -1,0 +1,292 @@
+/*
+ * Platform "sim-snp": the VMM plays the AMD secure processor. It applies the SNP
+ * launch steps to guest memory in the order KVM issues them and computes the launch
+ * digest with the same code as `vigil measure snp --vmm-type vigil` (sev.h section 2):
+ * the pages the core loads (launch_update), then the firmware's SEV metadata sections
+ * and one VMSA per vCPU from the launch plan. Guests ask for reports through the
+ * guest-request device; reports are signed by the simulated VCEK (sev.h section 3).
+ *
+ * Launch inputs the configuration does not carry yet come from the environment:
+ *   VIGIL_STATE_DIR            where the simulated identities live (see vmm_sim_state_dir)
+ *   VIGIL_SNP_POLICY           guest policy, hex (default 0x30000)
+ *   VIGIL_SNP_HOST_DATA        HOST_DATA, 64 hex digits (default zeros)
+ *   VIGIL_SNP_GUEST_FEATURES   SEV_FEATURES, hex (default 0x1)
+ *   VIGIL_SNP_VCPU_TYPE        vCPU model for the VMSAs (default EPYC-v4)
+ *   VIGIL_SNP_ID_BLOCK, VIGIL_SNP_ID_AUTH  ID block (96 bytes) and ID auth (4096 bytes)
+ *                              files, checked as SNP_LAUNCH_FINISH does; VIGIL_SNP_AUTHOR_KEY=1
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "firmware/firmware.h"
+#include "sev/sev.h"
+#include "vmm/vmm.h"
+
+/* vmm/devices/guest_request.c (no public header: vmm/ has one, owned elsewhere). */
+struct vmm_greq;
+int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
+void vmm_guest_request_free(struct vmm_greq *g);
+
+/* vmm/platform_snp.c */
+int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
+		 uint8_t **img, struct vg_err *err);
+int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err);
+/* Shared by the confidential platforms (defined here). */
+typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
+typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
+int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
+			  vmm_plat_destroy_fn destroy);
+const char *vmm_sim_state_dir(char *buf, size_t cap);
+int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
+int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
+
+/* The core calls destroy only after a successful init: a failed one is undone here. */
+int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
+			  vmm_plat_destroy_fn destroy)
+{
+	*state = NULL;
+	int rc = steps(vm, state, err);
+	if (rc) {
+		destroy(vm, *state);
+		*state = NULL;
+	}
+	return rc;
+}
+
+const char *vmm_sim_state_dir(char *buf, size_t cap)
+{
+	const char *d = getenv("VIGIL_STATE_DIR");
+	if (d && *d)
+		snprintf(buf, cap, "%s", d);
+	else if (geteuid() == 0)
+		snprintf(buf, cap, "/var/lib/vigil");
+	else
+		snprintf(buf, cap, "%s/.local/state/vigil", getenv("HOME") ? getenv("HOME") : "/tmp");
+	return buf;
+}
+
+int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err)
+{
+	const char *v = getenv(name);
+	*out = dflt;
+	if (!v || !*v)
+		return 0;
+	if (vg_parse_u64(v, UINT64_MAX, out, err))
+		return vg_err_prefix(err, "%s", name);
+	return 0;
+}
+
+int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err)
+{
+	const char *v = getenv(name);
+	memset(out, 0, len);
+	if (!v || !*v)
+		return 0;
+	if (strlen(v) != 2 * len || vg_hex_decode(v, out, len, err))
+		return vg_err_set(err, EINVAL, "%s must be %zu hex digits", name, 2 * len);
+	return 0;
+}
+
+struct sim_snp {
+	struct sev_sim_snp *sp;
+	struct vmm_greq *greq;
+	struct sev_snp_digest digest;
+	struct sev_sim_snp_guest guest;
+	uint64_t guest_features;
+	uint32_t vcpu_sig;
+	bool started, finished;
+	uint64_t pages;
+	uint8_t *id_block, *id_auth; /* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH, or NULL */
+	bool author_key;
+};
+
+/* The SNP page type of what the core loads; 0 = stays shared, not measured. */
+static unsigned snp_type(enum vmm_page_type t)
+{
+	switch (t) {
+	case VMM_PAGE_NORMAL: return SEV_SNP_PAGE_NORMAL;
+	case VMM_PAGE_ZERO: return SEV_SNP_PAGE_ZERO;
+	case VMM_PAGE_UNMEASURED: return SEV_SNP_PAGE_UNMEASURED;
+	case VMM_PAGE_SECRETS: return SEV_SNP_PAGE_SECRETS;
+	case VMM_PAGE_CPUID: return SEV_SNP_PAGE_CPUID;
+	case VMM_PAGE_SHARED: return 0;
+	}
+	return 0;
+}
+
+static void sim_destroy(struct vmm *vm, void *state)
+{
+	(void)vm;
+	struct sim_snp *s = state;
+	if (!s)
+		return;
+	vmm_guest_request_free(s->greq);
+	sev_sim_snp_free(s->sp);
+	free(s->id_block);
+	free(s->id_auth);
+	vg_secure_zero(s, sizeof(*s));
+	free(s);
+}
+
+static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	if (c->kernel || !c->firmware)
+		return vg_err_set(err, ENOTSUP,
+				  "sim-snp boots a firmware image (--firmware); measured direct boot of a kernel "
+				  "is not simulated yet");
+	struct sim_snp *s = calloc(1, sizeof(*s));
+	if (!s)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	*state = s;
+	char dir[4096];
+	const char *vcpu_type = getenv("VIGIL_SNP_VCPU_TYPE");
+	int rc;
+	if ((rc = vmm_env_u64("VIGIL_SNP_POLICY", SEV_SNP_POLICY_VIGIL_DEFAULT, &s->guest.policy, err)) ||
+	    (rc = vmm_env_u64("VIGIL_SNP_GUEST_FEATURES", SEV_FEATURE_SNP_ACTIVE, &s->guest_features, err)) ||
+	    (rc = vmm_env_hex("VIGIL_SNP_HOST_DATA", s->guest.host_data, 32, err)) ||
+	    (rc = sev_vcpu_type_lookup(vcpu_type && *vcpu_type ? vcpu_type : SEV_DEFAULT_VCPU_TYPE, &s->vcpu_sig,
+				       err)))
+		return rc;
+	if ((rc = vmm_snp_id_files(&s->id_block, &s->id_auth, &s->author_key, err)))
+		return rc;
+	/* The secure processor enforces what KVM and the firmware would. */
+	if (!(s->guest_features & SEV_FEATURE_SNP_ACTIVE))
+		return vg_err_set(err, EINVAL, "guest features 0x%llx lack SNPActive (bit 0)",
+				  (unsigned long long)s->guest_features);
+	if ((rc = sev_snp_policy_check(s->guest.policy, err)))
+		return rc;
+	if ((rc = sev_sim_snp_open(vmm_sim_state_dir(dir, sizeof(dir)), &s->sp, err)))
+		return rc;
+	if (RAND_bytes(s->guest.report_id, sizeof(s->guest.report_id)) != 1)
+		return vg_err_set(err, EIO, "sim-snp: no randomness for REPORT_ID");
+	/* Reports are signed on sandboxed vCPU threads: nonces made now, while the RNG is usable. */
+	if ((rc = sev_sim_snp_presign(s->sp, 64, err)))
+		return rc;
+	return vmm_guest_request_register(vm, 1, &s->greq, err);
+}
+
+static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
+{
+	return vmm_plat_init_or_undo(vm, state, err, sim_init_steps, sim_destroy);
+}
+
+static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm;
+	(void)err;
+	struct sim_snp *s = state;
+	sev_snp_digest_init(&s->digest, NULL);
+	s->started = true;
+	return 0;
+}
+
+static int sim_launch_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
+			     enum vmm_page_type type, struct vg_err *err)
+{
+	struct sim_snp *s = state;
+	(void)vm;
+	if (!s->started || s->finished)
+		return vg_err_set(err, EINVAL, "SNP_LAUNCH_UPDATE outside SNP_LAUNCH_START..FINISH");
+	unsigned t = snp_type(type);
+	if (!t)
+		return 0;
+	s->pages += len / 4096;
+	return sev_snp_digest_update_pages(&s->digest, gpa, t, bytes, len, err);
+}
+
+/* What the PSP puts in the secrets page: fresh VM communication keys (VMPCK0-3). */
+static void fill_secrets(uint8_t *page)
+{
+	memset(page, 0, 4096);
+	vg_put_le32(page, 3); /* secrets page version */
+	RAND_bytes(page + 0x20, 4 * 32);
+}
+
+static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct sim_snp *s = state;
+	uint8_t *img = NULL;
+	struct sev_launch_plan plan;
+	int rc = vmm_snp_plan(vm, s->guest_features, s->vcpu_sig, &plan, &img, err);
+	if (rc) {
+		vg_err_prefix(err, "sim-snp");
+		goto out;
+	}
+	/* The firmware pages went through launch_update already; now the metadata
+	 * sections and the VMSAs, in plan order. */
+	for (size_t i = 0; i < plan.n && !rc; i++) {
+		const struct sev_launch_step *st = &plan.steps[i];
+		if (!strcmp(st->name, "firmware"))
+			continue;
+		if (st->page_type == SEV_SNP_PAGE_VMSA) {
+			rc = sev_snp_digest_update_page(&s->digest, st->gpa, SEV_SNP_PAGE_VMSA,
+							st->vcpu == 0 ? plan.vmsa_bsp : plan.vmsa_ap, err);
+			continue;
+		}
+		uint8_t *mem = vmm_gpa_ptr(vm, st->gpa, st->len);
+		if (!mem) {
+			rc = vg_err_set(err, EFAULT, "sim-snp: %s section 0x%llx+0x%llx is outside guest RAM", st->name,
+					(unsigned long long)st->gpa, (unsigned long long)st->len);
+			break;
+		}
+		if (st->page_type == SEV_SNP_PAGE_ZERO)
+			memset(mem, 0, st->len);
+		else if (st->page_type == SEV_SNP_PAGE_SECRETS)
+			fill_secrets(mem);
+		else if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
+			memcpy(mem, st->data, st->len);
+		rc = sev_snp_digest_update_pages(&s->digest, st->gpa, st->page_type,
+						 st->page_type == SEV_SNP_PAGE_NORMAL ? mem : NULL, st->len, err);
+		s->pages += st->len / 4096;
+	}
+	if (rc)
+		goto out;
+	memcpy(s->guest.measurement, s->digest.ld, 48);
+	/* SNP_LAUNCH_FINISH: the firmware checks the ID block against this launch. */
+	if (s->id_block && (rc = sev_sim_snp_id_check(&s->guest, s->id_block, s->id_auth, s->author_key, err)))
+		goto out;
+	s->finished = true;
+	char hex[97];
+	vg_hex_encode(s->guest.measurement, 48, hex);
+	vg_info("sim-snp: launch digest %s (%llu pages, %u vCPUs, policy 0x%llx)", hex,
+		(unsigned long long)s->pages, vmm_vcpu_count(vm), (unsigned long long)s->guest.policy);
+	vg_info("sim-snp: SIMULATED VCEK and chain in %s", sev_sim_snp_dir(s->sp));
+out:
+	sev_launch_plan_free(&plan);
+	free(img);
+	return rc;
+}
+
+static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_t req_len, void *resp,
+			     size_t resp_cap, size_t *resp_len, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_snp *s = state;
+	if (!s->finished)
+		return vg_err_set(err, EINVAL, "sim-snp: guest request before SNP_LAUNCH_FINISH");
+	if (req_len != 64 && req_len != 68)
+		return vg_err_set(err, EINVAL, "sim-snp: a report request is 64 bytes of REPORT_DATA [+ u32 VMPL]");
+	if (resp_cap < SEV_SNP_REPORT_SIZE)
+		return vg_err_set(err, ENOSPC, "sim-snp: response buffer smaller than a report");
+	uint32_t vmpl = req_len == 68 ? vg_le32((const uint8_t *)req + 64) : 0;
+	int rc = sev_sim_snp_report(s->sp, &s->guest, req, vmpl, resp, err);
+	if (!rc)
+		*resp_len = SEV_SNP_REPORT_SIZE;
+	return rc;
+}
+
+const struct vmm_platform_ops vmm_platform_sim_snp = {
+	.name = "sim-snp",
+	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.init = sim_init,
+	.launch_start = sim_launch_start,
+	.launch_update = sim_launch_update,
+	.launch_finish = sim_launch_finish,
+	.guest_request = sim_guest_request,
+	.destroy = sim_destroy,
+};

@@ -1,0 +1,202 @@
+/*
+ * Platform "sim-tdx": the VMM plays the TDX module and the quoting enclave. At
+ * launch it walks the firmware's TDVF sections in metadata order exactly as
+ * KVM_TDX_INIT_MEM_REGION would (TD HOB written into TD_HOB, TDH.MEM.PAGE.ADD of every
+ * added page, TDH.MR.EXTEND of MR.EXTEND sections) and builds MRTD with the same
+ * context `vigil measure tdx` uses (tdx.h section 2). Guests ask for quotes through the
+ * guest-request device, which also carries TDG.MR.RTMR.EXTEND for RTMR2/3; RTMRs
+ * start at zero, as on hardware.
+ *
+ * Launch inputs from the environment (until the configuration carries them):
+ *   VIGIL_STATE_DIR, VIGIL_TDX_ATTRIBUTES (hex, default SEPT_VE_DISABLE),
+ *   VIGIL_TDX_XFAM (hex, default 0x7), VIGIL_TDX_MRCONFIGID, VIGIL_TDX_MROWNER,
+ *   VIGIL_TDX_MROWNERCONFIG (96 hex digits each, default zeros)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/firmware.h"
+#include "tdx/tdx.h"
+#include "vmm/vmm.h"
+
+/* vmm/platform_sim_snp.c */
+typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
+typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
+int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
+			  vmm_plat_destroy_fn destroy);
+
+struct vmm_greq;
+int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
+void vmm_guest_request_free(struct vmm_greq *g);
+/* vmm/platform_sim_snp.c */
+const char *vmm_sim_state_dir(char *buf, size_t cap);
+int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
+int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
+/* vmm/platform_tdx.c: the TD HOB for a launch plan, written into guest memory. */
+int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);
+int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
+
+struct sim_tdx {
+	struct tdx_sim *sim;
+	struct vmm_greq *greq;
+	struct tdx_sim_td td;
+	bool started, finished;
+	uint64_t pages_added, pages_extended;
+};
+
+static void sim_destroy(struct vmm *vm, void *state)
+{
+	(void)vm;
+	struct sim_tdx *s = state;
+	if (!s)
+		return;
+	vmm_guest_request_free(s->greq);
+	tdx_sim_free(s->sim);
+	free(s);
+}
+
+static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	if (c->kernel || !c->firmware)
+		return vg_err_set(err, ENOTSUP,
+				  "sim-tdx boots a firmware image with TDVF metadata (--firmware); direct kernel "
+				  "boot is not simulated yet");
+	struct sim_tdx *s = calloc(1, sizeof(*s));
+	if (!s)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	*state = s;
+	char dir[4096];
+	int rc;
+	if ((rc = vmm_env_u64("VIGIL_TDX_ATTRIBUTES", TDX_ATTR_SEPT_VE_DISABLE, &s->td.attributes, err)) ||
+	    (rc = vmm_env_u64("VIGIL_TDX_XFAM", TDX_XFAM_DEFAULT, &s->td.xfam, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MRCONFIGID", s->td.mrconfigid, 48, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MROWNER", s->td.mrowner, 48, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MROWNERCONFIG", s->td.mrownerconfig, 48, err)))
+		return rc;
+	/* What the TDX module accepts (TDX module ABI: ATTRIBUTES / XFAM fixed bits). */
+	if ((s->td.xfam & 0x3) != 0x3)
+		return vg_err_set(err, EINVAL, "XFAM 0x%llx: x87 and SSE (bits 0, 1) must be set",
+				  (unsigned long long)s->td.xfam);
+	if ((rc = tdx_sim_open(vmm_sim_state_dir(dir, sizeof(dir)), &s->sim, err)))
+		return rc;
+	/* Quotes are signed on sandboxed vCPU threads: nonces made now, while the RNG is usable. */
+	if ((rc = tdx_sim_presign(s->sim, 64, err)))
+		return rc;
+	return vmm_guest_request_register(vm, 2, &s->greq, err);
+}
+
+static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
+{
+	return vmm_plat_init_or_undo(vm, state, err, sim_init_steps, sim_destroy);
+}
+
+static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm;
+	(void)err;
+	((struct sim_tdx *)state)->started = true; /* KVM_TDX_INIT_VM */
+	return 0;
+}
+
+static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct sim_tdx *s = state;
+	uint8_t *img = NULL;
+	struct tdx_launch_plan plan;
+	struct tdx_mrtd m;
+	bool m_live = false;
+	uint64_t hob_gpa = 0;
+	int rc = vmm_tdx_plan(vm, &plan, &img, err);
+	if (rc) {
+		vg_err_prefix(err, "sim-tdx");
+		goto out;
+	}
+	if ((rc = vmm_tdx_write_hob(vm, &plan, &hob_gpa, err)) || (rc = tdx_mrtd_init(&m, err)))
+		goto out;
+	m_live = true;
+	/* KVM_TDX_INIT_MEM_REGION per section, in metadata order: per page PAGE.ADD, then
+	 * for MR.EXTEND sections its 16 MR.EXTENDs, over the bytes now in guest memory. */
+	static const uint8_t zero[4096];
+	for (size_t i = 0; i < plan.n && !rc; i++) {
+		const struct tdx_launch_region *r = &plan.r[i];
+		if (!r->add)
+			continue;
+		for (uint64_t off = 0; off < r->len && !rc; off += 4096) {
+			uint8_t page[4096];
+			uint64_t gpa = r->gpa + off;
+			if (vmm_mem_read(vm, gpa, page, sizeof(page), err)) {
+				/* Not backed by RAM or ROM here: TDX would add a zero page. */
+				vg_err_clear(err);
+				memcpy(page, zero, sizeof(page));
+			}
+			rc = tdx_mrtd_page_add(&m, gpa, err);
+			if (!rc && r->measure)
+				rc = tdx_mrtd_extend_page(&m, gpa, page, err);
+			s->pages_added++;
+			s->pages_extended += r->measure;
+		}
+	}
+	if (!rc) {
+		rc = tdx_mrtd_final(&m, s->td.mrtd, err); /* TDH.MR.FINALIZE */
+		m_live = false;
+	}
+	if (rc)
+		goto out;
+	s->finished = true;
+	char hex[97];
+	vg_hex_encode(s->td.mrtd, 48, hex);
+	vg_info("sim-tdx: MRTD %s (%llu pages added, %llu measured, TD HOB at 0x%llx)", hex,
+		(unsigned long long)s->pages_added, (unsigned long long)s->pages_extended,
+		(unsigned long long)hob_gpa);
+	vg_info("sim-tdx: SIMULATED root in %s/root.pem", tdx_sim_dir(s->sim));
+out:
+	if (m_live)
+		tdx_mrtd_free(&m);
+	free(img);
+	return rc;
+}
+
+static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_t req_len, void *resp,
+			     size_t resp_cap, size_t *resp_len, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_tdx *s = state;
+	if (!s->finished)
+		return vg_err_set(err, EINVAL, "sim-tdx: guest request before KVM_TDX_FINALIZE_VM");
+	if (req_len == 4 + 48) {
+		/* TDG.MR.RTMR.EXTEND: u32 index (2 or 3: the ones a TD's OS and
+		 * applications extend) and a 48-byte digest. No response bytes. */
+		uint32_t idx = vg_le32(req);
+		if (idx != 2 && idx != 3)
+			return vg_err_set(err, EINVAL, "sim-tdx: a guest may extend RTMR2 or RTMR3, not %u", idx);
+		*resp_len = 0;
+		return tdx_sim_rtmr_extend(&s->td, idx, (const uint8_t *)req + 4, err);
+	}
+	if (req_len != 64)
+		return vg_err_set(err, EINVAL, "sim-tdx: a request is 64 bytes of REPORT_DATA (quote) or "
+				  "u32 index + 48-byte digest (RTMR extend)");
+	uint8_t *q = NULL;
+	size_t ql = 0;
+	int rc = tdx_sim_quote(s->sim, &s->td, req, &q, &ql, err);
+	if (rc)
+		return rc;
+	if (ql > resp_cap) {
+		free(q);
+		return vg_err_set(err, ENOSPC, "sim-tdx: quote (%zu bytes) larger than the response buffer", ql);
+	}
+	memcpy(resp, q, ql);
+	*resp_len = ql;
+	free(q);
+	return 0;
+}
+
+const struct vmm_platform_ops vmm_platform_sim_tdx = {
+	.name = "sim-tdx",
+	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.init = sim_init,
+	.launch_start = sim_launch_start,
+	.launch_finish = sim_launch_finish,
+	.guest_request = sim_guest_request,
+	.destroy = sim_destroy,
+};

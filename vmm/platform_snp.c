@@ -1,0 +1,216 @@
+/*
+ * Platform "snp": an AMD SEV-SNP guest on the upstream KVM UAPI (Linux 6.11+), through
+ * the backend in sev/launch_snp.c. init: /dev/sev, probe, KVM_SEV_INIT2 (before any
+ * vCPU); launch_start: SNP_LAUNCH_START; launch_update: SNP_LAUNCH_UPDATE of what the
+ * core loads; launch_finish: the firmware's SEV metadata sections from the launch plan
+ * (sev.h section 2), then SNP_LAUNCH_FINISH with HOST_DATA (KVM adds one VMSA per vCPU
+ * from the registers the core set); run: private/shared conversion exits.
+ * Inputs from the environment until the configuration carries them: VIGIL_SNP_POLICY,
+ * VIGIL_SNP_GUEST_FEATURES, VIGIL_SNP_HOST_DATA (as for sim-snp), VIGIL_SNP_ID_BLOCK and
+ * VIGIL_SNP_ID_AUTH (files of 96 and 4096 bytes), VIGIL_SNP_AUTHOR_KEY=1.
+ * Not run on SNP hardware: see docs/platforms.md.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/linux_kvm_cc.h"
+#include "firmware/firmware.h"
+#include "sev/sev.h"
+#include "vmm/vmm.h"
+
+/* vmm/platform_sim_snp.c */
+typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
+typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
+int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
+			  vmm_plat_destroy_fn destroy);
+
+int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
+int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
+
+int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
+		 uint8_t **img, struct vg_err *err);
+int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err);
+
+static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
+
+/* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH (files of 96 and 4096 bytes, both or neither)
+ * and VIGIL_SNP_AUTHOR_KEY=1. Shared with sim-snp. */
+int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err)
+{
+	const char *idb = getenv("VIGIL_SNP_ID_BLOCK"), *ida = getenv("VIGIL_SNP_ID_AUTH");
+	size_t bl = 0, al = 0;
+	int rc;
+	*id_block = *id_auth = NULL;
+	*author_key = false;
+	if (!idb != !ida)
+		return vg_err_set(err, EINVAL, "VIGIL_SNP_ID_BLOCK and VIGIL_SNP_ID_AUTH go together");
+	if (!idb)
+		return 0;
+	if ((rc = vg_read_file(idb, 4096, id_block, &bl, err)) || (rc = vg_read_file(ida, 8192, id_auth, &al, err)))
+		return rc;
+	if (bl != KVM_SEV_SNP_ID_BLOCK_SIZE || al != KVM_SEV_SNP_ID_AUTH_SIZE)
+		return vg_err_set(err, EINVAL, "ID block must be %d bytes and ID auth %d bytes (got %zu, %zu)",
+				  KVM_SEV_SNP_ID_BLOCK_SIZE, KVM_SEV_SNP_ID_AUTH_SIZE, bl, al);
+	*author_key = getenv("VIGIL_SNP_AUTHOR_KEY") && !strcmp(getenv("VIGIL_SNP_AUTHOR_KEY"), "1");
+	return 0;
+}
+
+/* The SNP launch plan (sev.h section 2) of the configured firmware for this VM, as
+ * `vigil measure snp --vmm-type vigil` builds it. *img holds the bytes the plan's
+ * steps point into; free it after sev_launch_plan_free. Shared with sim-snp. */
+int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
+		 uint8_t **img, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	size_t len = 0;
+	struct fw_image fw;
+	struct sev_launch_opts o = {
+		.mode = SEV_MODE_SNP,
+		.vmm = SEV_VMM_VIGIL,
+		.vcpus = vmm_vcpu_count(vm),
+		.vcpu_sig = vcpu_sig,
+		.guest_features = guest_features,
+	};
+	memset(plan, 0, sizeof(*plan));
+	*img = NULL;
+	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
+	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = sev_launch_plan_build(&fw, &o, plan, err))))
+		vg_err_prefix(err, "%s", c->firmware);
+	return rc;
+}
+
+struct plat_snp {
+	struct sev_snp_launch l;
+	uint8_t host_data[32];
+	uint8_t *id_block, *id_auth; /* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH files, or NULL */
+	bool author_key;             /* VIGIL_SNP_AUTHOR_KEY=1: the ID auth carries an author key */
+};
+
+static void snp_destroy(struct vmm *vm, void *state)
+{
+	(void)vm;
+	struct plat_snp *p = state;
+	if (!p)
+		return;
+	if (p->l.sev_fd >= 0)
+		close(p->l.sev_fd);
+	free(p->id_block);
+	free(p->id_auth);
+	free(p);
+}
+
+static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	if (c->kernel || !c->firmware)
+		return vg_err_set(err, ENOTSUP, "snp boots SNP-capable firmware (--firmware); measured direct boot "
+				  "of a kernel (kernel hashes) is not wired yet");
+	struct plat_snp *p = calloc(1, sizeof(*p));
+	if (!p)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	*state = p;
+	sev_snp_launch_init(&p->l, &sys_io);
+	p->l.kvm_fd = vmm_kvm_fd(vm);
+	p->l.vm_fd = vmm_vm_fd(vm);
+	int rc;
+	if ((rc = vmm_env_u64("VIGIL_SNP_POLICY", SEV_SNP_POLICY_VIGIL_DEFAULT, &p->l.policy, err)) ||
+	    (rc = vmm_env_u64("VIGIL_SNP_GUEST_FEATURES", SEV_FEATURE_SNP_ACTIVE, &p->l.guest_features, err)) ||
+	    (rc = vmm_env_hex("VIGIL_SNP_HOST_DATA", p->host_data, 32, err)))
+		return rc;
+	if ((rc = vmm_snp_id_files(&p->id_block, &p->id_auth, &p->author_key, err)))
+		return rc;
+	if ((rc = sev_snp_probe(&p->l, err)))
+		return rc;
+	p->l.sev_fd = open("/dev/sev", O_RDWR | O_CLOEXEC);
+	if (p->l.sev_fd < 0)
+		return vg_err_set(err, errno, "/dev/sev: %s (the AMD secure processor driver, ccp, is needed)",
+				  strerror(errno));
+	return sev_snp_init(&p->l, err);
+}
+
+static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
+{
+	return vmm_plat_init_or_undo(vm, state, err, snp_init_steps, snp_destroy);
+}
+
+static int snp_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm;
+	return sev_snp_launch_start(&((struct plat_snp *)state)->l, err);
+}
+
+static int snp_launch_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
+			     enum vmm_page_type type, struct vg_err *err)
+{
+	(void)vm;
+	static const unsigned map[] = {
+		[VMM_PAGE_NORMAL] = SEV_SNP_PAGE_NORMAL,         [VMM_PAGE_ZERO] = SEV_SNP_PAGE_ZERO,
+		[VMM_PAGE_UNMEASURED] = SEV_SNP_PAGE_UNMEASURED, [VMM_PAGE_SECRETS] = SEV_SNP_PAGE_SECRETS,
+		[VMM_PAGE_CPUID] = SEV_SNP_PAGE_CPUID,           [VMM_PAGE_SHARED] = 0,
+	};
+	unsigned t = (unsigned)type < VG_ARRAY_SIZE(map) ? map[type] : 0;
+	if (!t)
+		return 0; /* stays shared */
+	return sev_snp_launch_update(&((struct plat_snp *)state)->l, gpa, bytes, len, t, err);
+}
+
+static int snp_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct plat_snp *p = state;
+	uint8_t *img = NULL;
+	struct sev_launch_plan plan;
+	/* VMSA contents come from KVM here (the registers the core set): only the
+	 * section steps of the plan are used, so the vCPU signature does not matter. */
+	int rc = vmm_snp_plan(vm, p->l.guest_features, 0x00800f12, &plan, &img, err);
+	for (size_t i = 0; !rc && i < plan.n; i++) {
+		const struct sev_launch_step *st = &plan.steps[i];
+		if (!strcmp(st->name, "firmware") || st->page_type == SEV_SNP_PAGE_VMSA)
+			continue; /* the core loaded the firmware; KVM adds the VMSAs at FINISH */
+		uint8_t *mem = vmm_gpa_ptr(vm, st->gpa, st->len);
+		if (!mem) {
+			rc = vg_err_set(err, EFAULT, "%s section 0x%llx+0x%llx is outside guest RAM", st->name,
+					(unsigned long long)st->gpa, (unsigned long long)st->len);
+			break;
+		}
+		if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
+			memcpy(mem, st->data, st->len);
+		else if (st->page_type == SEV_SNP_PAGE_CPUID)
+			memset(mem, 0, st->len); /* an empty CPUID table (count 0): see docs/platforms.md */
+		rc = sev_snp_launch_update(&p->l, st->gpa, mem, st->len, st->page_type, err);
+	}
+	if (!rc)
+		rc = sev_snp_launch_finish(&p->l, p->host_data, p->id_block, p->id_auth, p->author_key, err);
+	sev_launch_plan_free(&plan);
+	free(img);
+	return rc;
+}
+
+static int snp_handle_exit(struct vmm *vm, void *state, unsigned index, struct kvm_run *run)
+{
+	(void)index;
+	struct plat_snp *p = state;
+	struct vg_err err = { 0 };
+	uint64_t ram = vmm_ram_size(vm), low = VG_MIN(ram, VMM_MMIO_HOLE_START);
+	uint64_t ram_end = ram > low ? VMM_4GIB + (ram - low) : ram;
+	int rc = sev_cc_conversion_exit(p->l.io, p->l.vm_fd, ram_end, run, &err);
+	if (rc < 0)
+		vg_error("snp: %s", err.msg);
+	return rc;
+}
+
+static const unsigned long snp_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
+
+const struct vmm_platform_ops vmm_platform_snp = {
+	.name = "snp",
+	.vm_type = KVM_X86_SNP_VM,
+	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
+	.vcpu_ioctls = snp_vcpu_ioctls,
+	.init = snp_init,
+	.launch_start = snp_launch_start,
+	.launch_update = snp_launch_update,
+	.launch_finish = snp_launch_finish,
+	.handle_exit = snp_handle_exit,
+	.destroy = snp_destroy,
+};

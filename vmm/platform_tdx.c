@@ -1,0 +1,235 @@
+/*
+ * Platform "tdx": an Intel TDX guest on the upstream KVM UAPI (Linux 6.16+), through
+ * the backend in tdx/launch_*.c. Order (Documentation/virt/kvm/x86/intel-tdx.rst):
+ * init: probe, KVM_TDX_CAPABILITIES, KVM_TDX_INIT_VM (before any vCPU), hypercall
+ * exits for MapGPA; launch_update: the core's images are recorded (INIT_MEM_REGION is
+ * vCPU-scoped, and no vCPU exists yet); vcpu_init: KVM_TDX_INIT_VCPU with the TD HOB
+ * address; launch_finish: the TD HOB written into TD_HOB, KVM_TDX_INIT_MEM_REGION per
+ * TDVF section (MEASURE for MR.EXTEND), KVM_TDX_FINALIZE_VM; run: MapGPA conversion
+ * and GetQuote (to the quote-generation service at VIGIL_TDX_QGS_SOCKET, if set).
+ * Not run on TDX hardware: see docs/platforms.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/linux_kvm_cc.h"
+#include "firmware/firmware.h"
+#include "sev/sev.h"
+#include "tdx/tdx.h"
+#include "vmm/vmm.h"
+
+/* vmm/platform_sim_snp.c */
+typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
+typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
+int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
+			  vmm_plat_destroy_fn destroy);
+
+int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
+int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
+int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);
+int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
+
+static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
+
+/* The TDX launch plan (tdx.h section 2) of the configured firmware, as `vigil measure
+ * tdx` builds it. *img holds the bytes the plan points into. Shared with sim-tdx. */
+int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	size_t len = 0;
+	struct fw_image fw;
+	*img = NULL;
+	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
+	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = tdx_launch_plan_build(&fw, plan, err))))
+		vg_err_prefix(err, "%s", c->firmware);
+	return rc;
+}
+
+/* The TD HOB: RAM the launch adds is accepted, the rest of RAM unaccepted. */
+int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err)
+{
+	const struct tdx_launch_region *hob = NULL;
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->r[i].type == FW_TDVF_TD_HOB)
+			hob = &plan->r[i];
+	if (!hob)
+		return vg_err_set(err, EINVAL, "TDVF metadata has no TD_HOB section");
+	uint64_t ram = vmm_ram_size(vm);
+	uint64_t low = VG_MIN(ram, VMM_MMIO_HOLE_START);
+	struct { uint64_t start, end; } rams[2] = { { 0, low }, { VMM_4GIB, VMM_4GIB + (ram - low) } };
+	struct tdx_hob_range r[2 * TDX_PLAN_MAX_REGIONS + 4];
+	size_t n = 0;
+	for (int k = 0; k < 2; k++) {
+		uint64_t cur = rams[k].start;
+		while (cur < rams[k].end) {
+			/* the added section starting lowest at or after cur, inside this RAM */
+			const struct tdx_launch_region *next = NULL;
+			for (size_t i = 0; i < plan->n; i++) {
+				const struct tdx_launch_region *x = &plan->r[i];
+				if (x->add && x->gpa >= cur && x->gpa + x->len <= rams[k].end && (!next || x->gpa < next->gpa))
+					next = x;
+			}
+			uint64_t gap_end = next ? next->gpa : rams[k].end;
+			if (gap_end > cur && n < VG_ARRAY_SIZE(r))
+				r[n++] = (struct tdx_hob_range){ cur, gap_end - cur, TDX_HOB_RAM_UNACCEPTED };
+			if (!next)
+				break;
+			if (n < VG_ARRAY_SIZE(r))
+				r[n++] = (struct tdx_hob_range){ next->gpa, next->len, TDX_HOB_RAM_ACCEPTED };
+			cur = next->gpa + next->len;
+		}
+	}
+	uint8_t *mem = vmm_gpa_ptr(vm, hob->gpa, hob->len);
+	if (!mem)
+		return vg_err_set(err, EFAULT, "TD_HOB section 0x%llx+0x%llx is outside guest RAM",
+				  (unsigned long long)hob->gpa, (unsigned long long)hob->len);
+	size_t used = 0;
+	int rc = tdx_hob_build(hob->gpa, r, n, mem, hob->len, &used, err);
+	if (!rc)
+		*hob_gpa = hob->gpa;
+	return rc;
+}
+
+struct plat_tdx {
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct tdx_launch_plan plan;
+	uint8_t *img;
+	uint64_t hob_gpa;
+	int vcpu0_fd;
+	const char *qgs;
+};
+
+static void tdx_destroy(struct vmm *vm, void *state)
+{
+	(void)vm;
+	struct plat_tdx *p = state;
+	if (!p)
+		return;
+	tdx_caps_free(&p->caps);
+	free(p->img);
+	free(p);
+}
+
+static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
+{
+	const struct vmm_config *c = vmm_get_config(vm);
+	if (!c->firmware)
+		return vg_err_set(err, ENOTSUP, "tdx boots TDVF firmware (--firmware)");
+	struct plat_tdx *p = calloc(1, sizeof(*p));
+	if (!p)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	*state = p;
+	p->vcpu0_fd = -1;
+	tdx_launch_init(&p->l, &sys_io);
+	p->l.kvm_fd = vmm_kvm_fd(vm);
+	p->l.vm_fd = vmm_vm_fd(vm);
+	struct tdx_td_config cfg = { 0 };
+	int rc;
+	if ((rc = vmm_env_u64("VIGIL_TDX_ATTRIBUTES", TDX_ATTR_SEPT_VE_DISABLE, &cfg.attributes, err)) ||
+	    (rc = vmm_env_u64("VIGIL_TDX_XFAM", TDX_XFAM_DEFAULT, &cfg.xfam, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MRCONFIGID", cfg.mrconfigid, 48, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MROWNER", cfg.mrowner, 48, err)) ||
+	    (rc = vmm_env_hex("VIGIL_TDX_MROWNERCONFIG", cfg.mrownerconfig, 48, err)))
+		return rc;
+	if ((rc = vmm_tdx_plan(vm, &p->plan, &p->img, err)))
+		return rc;
+	if ((rc = tdx_probe(&p->l, err)) || (rc = tdx_get_capabilities(&p->l, &p->caps, err)))
+		return rc;
+	/* The CPUID the TD sees: what KVM supports, masked by tdx_init_vm to the bits the
+	 * TDX module lets the VMM configure. */
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(struct kvm_cpuid_entry2));
+	if (!cpuid)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	cpuid->nent = 256;
+	rc = vg_kvm_ioctl(&sys_io, p->l.kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+	if (rc < 0) {
+		free(cpuid);
+		return vg_err_set(err, -rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	}
+	cfg.cpuid = cpuid->entries;
+	cfg.ncpuid = cpuid->nent;
+	rc = tdx_init_vm(&p->l, &p->caps, &cfg, err);
+	free(cpuid);
+	if (rc)
+		return rc;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL };
+	cap.args[0] = 1ull << KVM_HC_MAP_GPA_RANGE;
+	if ((rc = vg_kvm_ioctl(&sys_io, p->l.vm_fd, KVM_ENABLE_CAP, &cap)) < 0)
+		return vg_err_set(err, -rc, "KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) failed: %s", strerror(-rc));
+	p->qgs = getenv("VIGIL_TDX_QGS_SOCKET");
+	return 0;
+}
+
+static int tdx_plat_init(struct vmm *vm, void **state, struct vg_err *err)
+{
+	return vmm_plat_init_or_undo(vm, state, err, tdx_plat_init_steps, tdx_destroy);
+}
+
+static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
+{
+	struct plat_tdx *p = state;
+	if (index == 0) {
+		int rc = vmm_tdx_write_hob(vm, &p->plan, &p->hob_gpa, err);
+		if (rc)
+			return rc;
+		p->vcpu0_fd = vcpu_fd;
+	}
+	return tdx_init_vcpu(&p->l, vcpu_fd, p->hob_gpa, err);
+}
+
+static int tdx_plat_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct plat_tdx *p = state;
+	static uint8_t zero[4096] __attribute__((aligned(4096)));
+	int rc = 0;
+	for (size_t i = 0; i < p->plan.n && !rc; i++) {
+		const struct tdx_launch_region *r = &p->plan.r[i];
+		if (!r->add)
+			continue;
+		/* Source: the image for BFV/CFV, guest memory for TD_HOB (the HOB), zeros else. */
+		for (uint64_t off = 0; off < r->len && !rc; off += 4096) {
+			const uint8_t *src = zero;
+			uint8_t *mem = vmm_gpa_ptr(vm, r->gpa + off, 4096);
+			if (r->data)
+				src = r->data + off;
+			else if (mem)
+				src = mem;
+			static uint8_t page[4096] __attribute__((aligned(4096)));
+			memcpy(page, src, sizeof(page)); /* page-aligned source, as KVM requires */
+			rc = tdx_init_mem_region(&p->l, p->vcpu0_fd, r->gpa + off, page, 1, r->measure, err);
+		}
+	}
+	return rc ? rc : tdx_finalize(&p->l, err);
+}
+
+static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
+
+static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, struct kvm_run *run)
+{
+	(void)index;
+	struct plat_tdx *p = state;
+	struct vg_err err = { 0 };
+	uint64_t ram = vmm_ram_size(vm), low = VG_MIN(ram, VMM_MMIO_HOLE_START);
+	uint64_t ram_end = ram > low ? VMM_4GIB + (ram - low) : ram;
+	int rc = sev_cc_conversion_exit(&sys_io, p->l.vm_fd, ram_end, run, &err);
+	if (rc == 0)
+		rc = tdx_handle_exit(run, gpa_fn, vm, p->qgs ? tdx_qgs_get_quote : NULL, (void *)p->qgs, &err);
+	if (rc < 0)
+		vg_error("tdx: %s", err.msg);
+	return rc;
+}
+
+static const unsigned long tdx_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
+
+const struct vmm_platform_ops vmm_platform_tdx = {
+	.name = "tdx",
+	.vm_type = KVM_X86_TDX_VM,
+	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
+	.vcpu_ioctls = tdx_vcpu_ioctls,
+	.init = tdx_plat_init,
+	.vcpu_init = tdx_plat_vcpu_init,
+	.launch_finish = tdx_plat_launch_finish,
+	.handle_exit = tdx_plat_handle_exit,
+	.destroy = tdx_destroy,
+};
