@@ -287,4 +287,12 @@ static inline int vg_kvm_set_private(const struct vg_kvm_io *io, int vm_fd, uint
 	return vg_kvm_ioctl(io, vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &a);
 }
 
+struct vg_err;
+/*
+ * Checks the capabilities private memory needs on any confidential VM type:
+ * guest_memfd, KVM_SET_USER_MEMORY_REGION2 and the PRIVATE memory attribute.
+ * 0, or -ENOTSUP with a message naming what the host lacks. (common/kvm_cc.c)
+ */
+int vg_kvm_probe_private_memory(const struct vg_kvm_io *io, int kvm_fd, struct vg_err *err);
+
 #endif /* VIGIL_LINUX_KVM_CC_H */

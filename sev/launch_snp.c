@@ -70,14 +70,9 @@ int sev_snp_probe(struct sev_snp_launch *l, struct vg_err *err)
 				  "(KVM_X86_SNP_VM) missing; needs Linux 6.11+ on an SNP-enabled AMD EPYC "
 				  "with kvm_amd sev_snp=1",
 				  types, KVM_X86_SNP_VM);
-	if (vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_GUEST_MEMFD) <= 0)
-		return vg_err_set(err, ENOTSUP, "host KVM lacks KVM_CAP_GUEST_MEMFD (private memory)");
-	if (vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_USER_MEMORY2) <= 0)
-		return vg_err_set(err, ENOTSUP, "host KVM lacks KVM_CAP_USER_MEMORY2 (KVM_SET_USER_MEMORY_REGION2)");
-	int attrs = vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_MEMORY_ATTRIBUTES);
-	if (attrs < 0 || !((unsigned)attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE))
-		return vg_err_set(err, ENOTSUP, "host KVM cannot mark memory private (KVM_CAP_MEMORY_ATTRIBUTES 0x%x)",
-				  attrs < 0 ? 0 : attrs);
+	int rc = vg_kvm_probe_private_memory(l->io, l->kvm_fd, err);
+	if (rc)
+		return rc;
 	int hc = vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_EXIT_HYPERCALL);
 	if (hc < 0 || !(hc & (1 << KVM_HC_MAP_GPA_RANGE)))
 		return vg_err_set(err, ENOTSUP,
@@ -89,7 +84,7 @@ int sev_snp_probe(struct sev_snp_launch *l, struct vg_err *err)
 		.attr = KVM_X86_SEV_VMSA_FEATURES,
 		.addr = (uint64_t)(uintptr_t)&supported,
 	};
-	int rc = vg_kvm_ioctl(l->io, l->kvm_fd, KVM_GET_DEVICE_ATTR, &attr);
+	rc = vg_kvm_ioctl(l->io, l->kvm_fd, KVM_GET_DEVICE_ATTR, &attr);
 	if (rc < 0)
 		return vg_err_set(err, -rc, "cannot read KVM_X86_SEV_VMSA_FEATURES from /dev/kvm: %s",
 				  strerror(-rc));

@@ -45,14 +45,9 @@ int tdx_probe(struct tdx_launch *l, struct vg_err *err)
 				  "(KVM_X86_TDX_VM) missing; needs Linux 6.16+ on a TDX-enabled Intel Xeon "
 				  "with kvm_intel tdx=1",
 				  types, KVM_X86_TDX_VM);
-	if (vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_GUEST_MEMFD) <= 0)
-		return vg_err_set(err, ENOTSUP, "host KVM lacks KVM_CAP_GUEST_MEMFD (private memory)");
-	if (vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_USER_MEMORY2) <= 0)
-		return vg_err_set(err, ENOTSUP, "host KVM lacks KVM_CAP_USER_MEMORY2 (KVM_SET_USER_MEMORY_REGION2)");
-	int attrs = vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_MEMORY_ATTRIBUTES);
-	if (attrs < 0 || !((unsigned)attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE))
-		return vg_err_set(err, ENOTSUP, "host KVM cannot mark memory private (KVM_CAP_MEMORY_ATTRIBUTES 0x%x)",
-				  attrs < 0 ? 0 : attrs);
+	int rc = vg_kvm_probe_private_memory(l->io, l->kvm_fd, err);
+	if (rc)
+		return rc;
 	if (vg_kvm_ioctl(l->io, l->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_SPLIT_IRQCHIP) <= 0)
 		return vg_err_set(err, ENOTSUP, "host KVM lacks KVM_CAP_SPLIT_IRQCHIP, which TDX guests need");
 	l->state = ST_PROBED;
