@@ -36,7 +36,7 @@ else
 fi
 
 # ------------------------------------------------------------ simulated platforms
-export VIGIL_STATE_DIR=$WORK/state # the simulated roots are generated here, once
+STATE=$WORK/state # the simulated roots are generated here, once
 head -c 32 /dev/urandom >"$WORK/tpm.key"
 
 # run_platform PLATFORM KIND FIELD MEASURE-ARGS...: the whole chain on one simulated platform
@@ -51,7 +51,8 @@ run_platform() {
 	local nonce
 	nonce=$(openssl rand -hex 64)
 	step "$plat: launch the attest guest with a vTPM; it asks for evidence bound to nonce ${nonce:0:16}..."
-	if VIGIL_GUEST_CHALLENGE=$nonce "$BIN/vigil-vmm" --platform "$plat" --firmware "$GUEST" --memory-mib 16 \
+	if "$BIN/vigil-vmm" --platform "$plat" --firmware "$GUEST" --memory-mib 16 \
+		--state-dir "$STATE" --guest-challenge "$nonce" \
 		--vtpm-state "$WORK/vtpm-$plat" --vtpm-key-file "$WORK/tpm.key" \
 		--serial "$WORK/$plat.serial" 2>"$WORK/$plat.err"; then
 		ok "guest exited 0: $(grep -m1 '^attest: evidence' "$WORK/$plat.serial")"
@@ -62,7 +63,7 @@ run_platform() {
 	sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$WORK/$plat.serial" | sed '1d;$d' | xxd -r -p >"$WORK/$plat.bin"
 
 	step "$plat: verify the evidence against the SIMULATED root: vigil verify $kind --trust-sim-root"
-	local d=$VIGIL_STATE_DIR/$plat args=() out
+	local d=$STATE/$plat args=() out
 	if [[ $kind == snp ]]; then
 		args=(--vcek "$d/vcek.pem" --chain "$d/cert_chain.pem" --trust-sim-root "$d/ark.pem")
 	else

@@ -2,6 +2,9 @@
  * table of settings; everything is checked before anything starts. */
 #include "vmm/vmm.h"
 
+#include "sev/sev.h"
+#include "tdx/tdx.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,33 +12,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { K_UINT, K_STRING, K_BOOL };
+enum key_type { K_UINT, K_U64, K_HEX, K_STRING, K_BOOL };
 
 struct key {
-	const char *name;
+	const char *name;      /* dotted inside the "snp" / "tdx" objects */
 	enum key_type type;
 	size_t off;
-	uint64_t min, max; /* K_UINT */
+	uint64_t min, max;     /* K_UINT, K_U64; K_HEX: max = bytes */
+	size_t flag_off;       /* a bool set when the key is given, or NOFLAG */
+	const char *flag;      /* its vigil-vmm flag without "--", or NULL */
 };
 
 #define OFF(f) offsetof(struct vmm_config, f)
+#define NOFLAG SIZE_MAX
+#define SNP OFF(snp.set)
+#define TDX OFF(tdx.set)
 static const struct key keys[] = {
-	{"vcpus", K_UINT, OFF(vcpus), 1, VMM_MAX_VCPUS},
-	{"memory_mib", K_UINT, OFF(memory_mib), VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB},
-	{"firmware", K_STRING, OFF(firmware), 0, 0},
-	{"kernel", K_STRING, OFF(kernel), 0, 0},
-	{"initrd", K_STRING, OFF(initrd), 0, 0},
-	{"cmdline", K_STRING, OFF(cmdline), 0, 0},
-	{"serial", K_STRING, OFF(serial), 0, 0},
-	{"vtpm_state", K_STRING, OFF(vtpm_state), 0, 0},
-	{"vtpm_key_file", K_STRING, OFF(vtpm_key_file), 0, 0},
-	{"platform", K_STRING, OFF(platform), 0, 0},
-	{"chroot", K_STRING, OFF(chroot_dir), 0, 0},
-	{"user", K_STRING, OFF(user), 0, 0},
-	{"hugepages", K_BOOL, OFF(hugepages), 0, 0},
-	{"vtpm", K_BOOL, OFF(vtpm), 0, 0},
-	{"sandbox", K_BOOL, OFF(sandbox), 0, 0},
+	{"vcpus", K_UINT, OFF(vcpus), 1, VMM_MAX_VCPUS, NOFLAG, "vcpus"},
+	{"memory_mib", K_UINT, OFF(memory_mib), VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, NOFLAG, "memory-mib"},
+	{"firmware", K_STRING, OFF(firmware), 0, 0, NOFLAG, "firmware"},
+	{"kernel", K_STRING, OFF(kernel), 0, 0, NOFLAG, "kernel"},
+	{"initrd", K_STRING, OFF(initrd), 0, 0, NOFLAG, "initrd"},
+	{"cmdline", K_STRING, OFF(cmdline), 0, 0, NOFLAG, "cmdline"},
+	{"serial", K_STRING, OFF(serial), 0, 0, NOFLAG, "serial"},
+	{"vtpm_state", K_STRING, OFF(vtpm_state), 0, 0, NOFLAG, "vtpm-state"},
+	{"vtpm_key_file", K_STRING, OFF(vtpm_key_file), 0, 0, NOFLAG, "vtpm-key-file"},
+	{"platform", K_STRING, OFF(platform), 0, 0, NOFLAG, "platform"},
+	{"chroot", K_STRING, OFF(chroot_dir), 0, 0, NOFLAG, "chroot"},
+	{"user", K_STRING, OFF(user), 0, 0, NOFLAG, "user"},
+	{"hugepages", K_BOOL, OFF(hugepages), 0, 0, NOFLAG, NULL},
+	{"vtpm", K_BOOL, OFF(vtpm), 0, 0, NOFLAG, NULL},
+	{"sandbox", K_BOOL, OFF(sandbox), 0, 0, NOFLAG, NULL},
+	{"state_dir", K_STRING, OFF(state_dir), 0, 0, NOFLAG, "state-dir"},
+	{"guest_challenge", K_HEX, OFF(guest_challenge), 0, VMM_CHALLENGE_SIZE, OFF(has_guest_challenge), "guest-challenge"},
+	{"snp.policy", K_U64, OFF(snp.policy), 0, UINT64_MAX, SNP, "snp-policy"},
+	{"snp.guest_features", K_U64, OFF(snp.guest_features), 0, UINT64_MAX, SNP, "guest-features"},
+	{"snp.host_data", K_HEX, OFF(snp.host_data), 0, 32, SNP, "host-data"},
+	{"snp.vcpu_type", K_STRING, OFF(snp.vcpu_type), 0, 0, SNP, "vcpu-type"},
+	{"snp.id_block", K_STRING, OFF(snp.id_block), 0, 0, SNP, "id-block"},
+	{"snp.id_auth", K_STRING, OFF(snp.id_auth), 0, 0, SNP, "id-auth"},
+	{"snp.author_key", K_BOOL, OFF(snp.author_key), 0, 0, SNP, "author-key"},
+	{"tdx.attributes", K_U64, OFF(tdx.attributes), 0, UINT64_MAX, TDX, "tdx-attributes"},
+	{"tdx.xfam", K_U64, OFF(tdx.xfam), 0, UINT64_MAX, TDX, "xfam"},
+	{"tdx.mrconfigid", K_HEX, OFF(tdx.mrconfigid), 0, 48, TDX, "mrconfigid"},
+	{"tdx.mrowner", K_HEX, OFF(tdx.mrowner), 0, 48, TDX, "mrowner"},
+	{"tdx.mrownerconfig", K_HEX, OFF(tdx.mrownerconfig), 0, 48, TDX, "mrownerconfig"},
+	{"tdx.qgs_socket", K_STRING, OFF(tdx.qgs_socket), 0, 0, TDX, "qgs-socket"},
 };
+/* JSON objects whose members are the dotted keys above. */
+static const char *const sections[] = {"snp", "tdx"};
 
 void vmm_config_init(struct vmm_config *c)
 {
@@ -43,6 +68,10 @@ void vmm_config_init(struct vmm_config *c)
 	c->vcpus = 1;
 	c->memory_mib = 128;
 	c->sandbox = true;
+	c->snp.policy = SEV_SNP_POLICY_VIGIL_DEFAULT;
+	c->snp.guest_features = SEV_FEATURE_SNP_ACTIVE;
+	c->tdx.attributes = TDX_ATTR_SEPT_VE_DISABLE;
+	c->tdx.xfam = TDX_XFAM_DEFAULT;
 }
 
 void vmm_config_free(struct vmm_config *c)
@@ -53,6 +82,7 @@ void vmm_config_free(struct vmm_config *c)
 			free(*p);
 			*p = NULL;
 		}
+	vg_secure_zero(c->guest_challenge, sizeof(c->guest_challenge));
 }
 
 static const struct key *find_key(const char *name)
@@ -63,15 +93,22 @@ static const struct key *find_key(const char *name)
 	return NULL;
 }
 
+static void mark(struct vmm_config *c, const struct key *k)
+{
+	if (k->flag_off != NOFLAG)
+		*(bool *)((char *)c + k->flag_off) = true;
+}
+
 static int set_uint(struct vmm_config *c, const struct key *k, uint64_t v, const char *what, struct vg_err *err)
 {
 	if (v < k->min || v > k->max)
-		return vg_err_set(err, ERANGE, "%s%s: %llu is out of range (%llu..%llu)", what, k->name,
+		return vg_err_set(err, ERANGE, "%s: %llu is out of range (%llu..%llu)", what,
 				  (unsigned long long)v, (unsigned long long)k->min, (unsigned long long)k->max);
 	if (k->off == OFF(vcpus))
 		c->vcpus = (unsigned)v;
 	else
 		*(uint64_t *)((char *)c + k->off) = v;
+	mark(c, k);
 	return 0;
 }
 
@@ -79,17 +116,133 @@ static int set_string(struct vmm_config *c, const struct key *k, const char *v, 
 		      struct vg_err *err)
 {
 	if (strlen(v) != len)
-		return vg_err_set(err, EINVAL, "%s%s: contains a NUL byte", what, k->name);
+		return vg_err_set(err, EINVAL, "%s: contains a NUL byte", what);
 	if (len == 0)
-		return vg_err_set(err, EINVAL, "%s%s: empty", what, k->name);
+		return vg_err_set(err, EINVAL, "%s: empty", what);
 	if (k->off == OFF(cmdline) ? len > VMM_MAX_CMDLINE : len > 4096)
-		return vg_err_set(err, ENAMETOOLONG, "%s%s: too long (%zu bytes)", what, k->name, len);
+		return vg_err_set(err, ENAMETOOLONG, "%s: too long (%zu bytes)", what, len);
 	char *d = strdup(v);
 	if (!d)
 		return vg_err_set(err, ENOMEM, "out of memory");
 	char **p = (char **)((char *)c + k->off);
 	free(*p);
 	*p = d;
+	mark(c, k);
+	return 0;
+}
+
+/* A fixed number of bytes as hex digits (an optional 0x prefix allowed). */
+static int set_hex(struct vmm_config *c, const struct key *k, const char *v, size_t len, const char *what,
+		   struct vg_err *err)
+{
+	size_t n = (size_t)k->max;
+	if (len >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+		v += 2, len -= 2;
+	struct vg_err ignored = {0};
+	uint8_t buf[VMM_CHALLENGE_SIZE];
+	if (n > sizeof(buf) || strlen(v) != len || len != 2 * n || vg_hex_decode(v, buf, n, &ignored)) {
+		vg_secure_zero(buf, sizeof(buf));
+		return vg_err_set(err, EINVAL, "%s: expected %zu hex digits (%zu bytes), got %zu characters", what,
+				  2 * n, n, len);
+	}
+	memcpy((char *)c + k->off, buf, n); /* all or nothing */
+	vg_secure_zero(buf, sizeof(buf));
+	mark(c, k);
+	return 0;
+}
+
+static int set_from_string(struct vmm_config *c, const struct key *k, const char *v, size_t len,
+			   const char *what, struct vg_err *err)
+{
+	uint64_t u;
+	switch (k->type) {
+	case K_UINT:
+	case K_U64:
+		if (strlen(v) != len || vg_parse_u64(v, UINT64_MAX, &u, NULL))
+			return vg_err_set(err, EINVAL, "%s: \"%s\" is not a number", what, v);
+		return set_uint(c, k, u, what, err);
+	case K_HEX:
+		return set_hex(c, k, v, len, what, err);
+	case K_STRING:
+		return set_string(c, k, v, len, what, err);
+	case K_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(bool *)((char *)c + k->off) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(bool *)((char *)c + k->off) = false;
+		else
+			return vg_err_set(err, EINVAL, "%s: expected true or false", what);
+		mark(c, k);
+		return 0;
+	}
+	return 0;
+}
+
+static int set_json(struct vmm_config *c, const struct key *k, json_t *v, const char *what, struct vg_err *err)
+{
+	switch (k->type) {
+	case K_UINT:
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return vg_err_set(err, EINVAL, "%s: expected a non-negative integer", what);
+		return set_uint(c, k, (uint64_t)json_integer_value(v), what, err);
+	case K_U64: /* 64-bit masks: an integer, or a string such as "0x30000" */
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			return set_uint(c, k, (uint64_t)json_integer_value(v), what, err);
+		if (json_is_string(v))
+			return set_from_string(c, k, json_string_value(v), json_string_length(v), what, err);
+		return vg_err_set(err, EINVAL, "%s: expected a non-negative integer or a \"0x...\" string",
+				  what);
+	case K_HEX:
+	case K_STRING:
+		if (!json_is_string(v))
+			return vg_err_set(err, EINVAL, "%s: expected a string", what);
+		return set_from_string(c, k, json_string_value(v), json_string_length(v), what, err);
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			return vg_err_set(err, EINVAL, "%s: expected true or false", what);
+		*(bool *)((char *)c + k->off) = json_is_true(v);
+		mark(c, k);
+		return 0;
+	}
+	return 0;
+}
+
+static bool is_section(const char *name)
+{
+	for (size_t i = 0; i < VG_ARRAY_SIZE(sections); i++)
+		if (strcmp(sections[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The members of obj; prefix is "" at the top level or "snp." inside an object. */
+static int parse_object(struct vmm_config *c, json_t *obj, const char *prefix, const char *what, struct vg_err *err)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(obj, name, v) {
+		char full[128];
+		if (snprintf(full, sizeof(full), "%s%s", prefix, name) >= (int)sizeof(full))
+			return vg_err_set(err, EINVAL, "%s: key \"%.40s...\" is too long", what, name);
+		if (!*prefix && is_section(name)) {
+			if (!json_is_object(v))
+				return vg_err_set(err, EINVAL, "%s: %s: expected an object", what, name);
+			char sub[16];
+			snprintf(sub, sizeof(sub), "%s.", name);
+			int rc = parse_object(c, v, sub, what, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		const struct key *k = strchr(name, '.') ? NULL : find_key(full); /* "snp.x" only inside "snp" */
+		if (!k)
+			return vg_err_set(err, EINVAL, "%s: unknown key \"%s\"", what, full);
+		char label[400];
+		snprintf(label, sizeof(label), "%s: %s", what, full);
+		int rc = set_json(c, k, v, label, err);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -103,40 +256,7 @@ int vmm_config_parse_json(struct vmm_config *c, const char *json, size_t len, co
 		json_decref(root);
 		return vg_err_set(err, EINVAL, "%s: not a JSON object", what);
 	}
-	char prefix[300];
-	snprintf(prefix, sizeof(prefix), "%s: ", what);
-	int rc = 0;
-	const char *name;
-	json_t *v;
-	json_object_foreach(root, name, v) {
-		const struct key *k = find_key(name);
-		if (!k) {
-			rc = vg_err_set(err, EINVAL, "%s: unknown key \"%s\"", what, name);
-			break;
-		}
-		switch (k->type) {
-		case K_UINT:
-			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				rc = vg_err_set(err, EINVAL, "%s: %s: expected a non-negative integer", what, name);
-			else
-				rc = set_uint(c, k, (uint64_t)json_integer_value(v), prefix, err);
-			break;
-		case K_STRING:
-			if (!json_is_string(v))
-				rc = vg_err_set(err, EINVAL, "%s: %s: expected a string", what, name);
-			else
-				rc = set_string(c, k, json_string_value(v), json_string_length(v), prefix, err);
-			break;
-		case K_BOOL:
-			if (!json_is_boolean(v))
-				rc = vg_err_set(err, EINVAL, "%s: %s: expected true or false", what, name);
-			else
-				*(bool *)((char *)c + k->off) = json_is_true(v);
-			break;
-		}
-		if (rc)
-			break;
-	}
+	int rc = parse_object(c, root, "", what, err);
 	json_decref(root);
 	return rc;
 }
@@ -149,6 +269,7 @@ int vmm_config_load_file(struct vmm_config *c, const char *path, struct vg_err *
 	if (rc)
 		return rc;
 	rc = vmm_config_parse_json(c, (const char *)data, len, path, err);
+	vg_secure_zero(data, len); /* may hold the guest challenge */
 	free(data);
 	return rc;
 }
@@ -156,28 +277,24 @@ int vmm_config_load_file(struct vmm_config *c, const char *path, struct vg_err *
 int vmm_config_set(struct vmm_config *c, const char *key, const char *value, struct vg_err *err)
 {
 	const struct key *k = find_key(key);
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "--");
 	if (!k)
 		return vg_err_set(err, EINVAL, "unknown setting %s", key);
-	uint64_t v;
-	switch (k->type) {
-	case K_UINT:
-		if (vg_parse_u64(value, UINT64_MAX, &v, NULL))
-			return vg_err_set(err, EINVAL, "--%s: \"%s\" is not a number", key, value);
-		return set_uint(c, k, v, prefix, err);
-	case K_STRING:
-		return set_string(c, k, value, strlen(value), prefix, err);
-	case K_BOOL:
-		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
-			*(bool *)((char *)c + k->off) = true;
-		else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
-			*(bool *)((char *)c + k->off) = false;
-		else
-			return vg_err_set(err, EINVAL, "--%s: expected true or false", key);
-		return 0;
+	char label[64];
+	snprintf(label, sizeof(label), "--%s", k->flag ? k->flag : k->name);
+	return set_from_string(c, k, value, strlen(value), label, err);
+}
+
+bool vmm_config_flag_at(size_t i, struct vmm_config_flag *out)
+{
+	for (size_t k = 0; k < VG_ARRAY_SIZE(keys); k++) {
+		if (!keys[k].flag)
+			continue;
+		if (i-- == 0) {
+			*out = (struct vmm_config_flag){keys[k].flag, keys[k].name, keys[k].type == K_BOOL};
+			return true;
+		}
 	}
-	return 0;
+	return false;
 }
 
 static int need_file(const char *key, const char *path, struct vg_err *err)
@@ -202,6 +319,64 @@ const char *vmm_jail_path(const char *jail, const char *path)
 	if (!path || strncmp(path, jail, n) != 0 || path[n] != '/' || strstr(path, "/../"))
 		return NULL;
 	return path + n;
+}
+
+static int need_size(const char *key, const char *path, off_t size, struct vg_err *err)
+{
+	struct stat st;
+	int rc = need_file(key, path, err);
+	if (!rc && stat(path, &st) == 0 && st.st_size != size)
+		rc = vg_err_set(err, EINVAL, "%s %s: %lld bytes, must be %lld", key, path, (long long)st.st_size,
+				(long long)size);
+	return rc;
+}
+
+/* The platforms' launch inputs: each must be one the platform reads, and what
+ * KVM and the firmware would refuse is refused now, before anything starts. */
+static int validate_launch(const struct vmm_config *c, struct vg_err *err)
+{
+	const struct vmm_platform_ops *p = vmm_platform_find(c->platform ? c->platform : "none");
+	const char *pname = c->platform ? c->platform : "none";
+	const char *section = p ? p->config_section : NULL;
+	int rc;
+	if (c->snp.set && (!section || strcmp(section, "snp")))
+		return vg_err_set(err, EINVAL, "SNP launch settings (snp.*) given, but platform \"%s\" reads none", pname);
+	if (c->tdx.set && (!section || strcmp(section, "tdx")))
+		return vg_err_set(err, EINVAL, "TDX launch settings (tdx.*) given, but platform \"%s\" reads none", pname);
+	if (c->has_guest_challenge && p && !p->guest_request)
+		return vg_err_set(err, EINVAL, "guest_challenge: platform \"%s\" has no guest-request device", pname);
+	if (section && !strcmp(section, "snp")) {
+		if (!(c->snp.guest_features & SEV_FEATURE_SNP_ACTIVE))
+			return vg_err_set(err, EINVAL, "snp.guest_features 0x%llx: SNPActive (bit 0) must be set",
+					  (unsigned long long)c->snp.guest_features);
+		if ((rc = sev_snp_policy_check(c->snp.policy, err)))
+			return vg_err_prefix(err, "snp.policy");
+		uint32_t sig;
+		if (c->snp.vcpu_type && (rc = sev_vcpu_type_lookup(c->snp.vcpu_type, &sig, err)))
+			return vg_err_prefix(err, "snp.vcpu_type");
+		if (!c->snp.id_block != !c->snp.id_auth)
+			return vg_err_set(err, EINVAL, "snp.id_block and snp.id_auth go together");
+		if (c->snp.author_key && !c->snp.id_block)
+			return vg_err_set(err, EINVAL, "snp.author_key needs snp.id_block and snp.id_auth");
+		if (c->snp.id_block && ((rc = need_size("snp.id_block", c->snp.id_block, 96, err)) ||
+					(rc = need_size("snp.id_auth", c->snp.id_auth, 4096, err))))
+			return rc;
+	}
+	if (section && !strcmp(section, "tdx")) {
+		if ((c->tdx.xfam & 0x3) != 0x3)
+			return vg_err_set(err, EINVAL, "tdx.xfam 0x%llx: x87 and SSE (bits 0, 1) must be set",
+					  (unsigned long long)c->tdx.xfam);
+		struct stat st;
+		if (c->tdx.qgs_socket && (stat(c->tdx.qgs_socket, &st) < 0 || !S_ISSOCK(st.st_mode)))
+			return vg_err_set(err, errno ? errno : ENOTSOCK, "tdx.qgs_socket %s: not a socket",
+					  c->tdx.qgs_socket);
+	}
+	if (c->state_dir) {
+		struct stat st;
+		if (stat(c->state_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+			return vg_err_set(err, ENOTDIR, "state_dir %s: not a directory", c->state_dir);
+	}
+	return 0;
 }
 
 int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
@@ -253,6 +428,8 @@ int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
 	}
 	if ((c->chroot_dir || c->user) && !c->sandbox)
 		return vg_err_set(err, EINVAL, "--chroot and --user are part of the sandbox; they need it on");
+	if ((rc = validate_launch(c, err)))
+		return rc;
 	if (c->memory_mib > VMM_MAX_MEMORY_MIB || c->vcpus < 1 || c->vcpus > VMM_MAX_VCPUS)
 		return vg_err_set(err, ERANGE, "vcpus or memory_mib out of range");
 	return 0;

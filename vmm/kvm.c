@@ -10,6 +10,7 @@
 
 #define KVM_IDENTITY_MAP_ADDR 0xFEFFC000ull /* one page, below the TSS (as QEMU) */
 #define KVM_TSS_ADDR 0xFEFFD000ull          /* three pages */
+#define VMM_IOAPIC_PINS 24                  /* routes reserved for a split irqchip's IOAPIC */
 
 struct kvm_cap_need {
 	int cap;
@@ -53,13 +54,16 @@ static int open_kvm(struct vg_err *err)
 	return fd;
 }
 
-int vmm_kvm_check(struct vg_err *err)
+int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err)
 {
 	int fd = open_kvm(err);
 	if (fd < 0)
 		return fd;
+	int rc = plat && plat->probe ? plat->probe(c, fd, err) : 0;
+	if (rc)
+		vg_err_prefix(err, "platform %s", plat->name);
 	close(fd);
-	return 0;
+	return rc;
 }
 
 int vmm_kvm_open(struct vmm *vm, struct vg_err *err)
@@ -73,6 +77,11 @@ int vmm_kvm_open(struct vmm *vm, struct vg_err *err)
 		max = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max > 0 && vm->cfg->vcpus > (unsigned)max)
 		return vg_err_set(err, EINVAL, "/dev/kvm: %u vCPUs asked, KVM allows %d", vm->cfg->vcpus, max);
+	/* The platform's own verdict first: a host without SNP or TDX gets its
+	 * reason, not KVM_CREATE_VM's EINVAL. */
+	int rc = vm->plat->probe ? vm->plat->probe(vm->cfg, fd, err) : 0;
+	if (rc)
+		return vg_err_prefix(err, "platform %s", vm->plat->name);
 	int vfd;
 	do
 		vfd = ioctl(fd, KVM_CREATE_VM, vm->plat->vm_type);
@@ -88,12 +97,20 @@ int vmm_kvm_open(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
-/* After the memory slots: the in-kernel interrupt controllers and PIT. */
+/* After the memory slots, before any vCPU: the in-kernel interrupt
+ * controllers and PIT, in the shape the platform asks for. */
 int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err)
 {
 	int vfd = vm->vm_fd;
-	if (ioctl(vfd, KVM_CREATE_IRQCHIP, 0) < 0)
+	if (vm->plat->flags & VMM_PLAT_SPLIT_IRQCHIP) {
+		struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {VMM_IOAPIC_PINS}};
+		if (ioctl(vfd, KVM_ENABLE_CAP, &cap) < 0)
+			return vg_err_set(err, errno, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): %s", strerror(errno));
+	} else if (ioctl(vfd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		return vg_err_set(err, errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	}
+	if (vm->plat->flags & VMM_PLAT_NO_PIT)
+		return 0;
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(vfd, KVM_CREATE_PIT2, &pit) < 0)
 		return vg_err_set(err, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
@@ -102,6 +119,8 @@ int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err)
 
 int vmm_irq_line(struct vmm *vm, unsigned irq, bool level)
 {
+	if (vm->plat->flags & VMM_PLAT_SPLIT_IRQCHIP)
+		return -ENOTSUP; /* no in-kernel IOAPIC/PIC, and no userspace one yet */
 	struct kvm_irq_level l = {.irq = irq, .level = level ? 1 : 0};
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }

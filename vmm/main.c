@@ -25,13 +25,30 @@ static void usage(FILE *f)
 		"  --vtpm-state DIR       vTPM persistent state directory (implies --vtpm)\n"
 		"  --vtpm-key-file FILE   key encrypting the vTPM state\n"
 		"  --platform NAME        launch platform: %s (default none)\n"
-		"  --chroot DIR           jail the VMM in DIR before the guest runs\n"
+		"  --state-dir DIR        identities of the simulated platforms (default\n"
+		"                         /var/lib/vigil as root, else ~/.local/state/vigil)\n"
+		"  --guest-challenge HEX  128 hex digits the guest-request device offers the guest\n"
+		"                         as its nonce (the attest guest's REPORT_DATA); sim-snp, sim-tdx\n"
+		"SNP launch inputs (snp, sim-snp; vm.json object \"snp\"):\n"
+		"  --snp-policy N         guest policy (default 0x30000)\n"
+		"  --guest-features N     SEV_FEATURES of the VMSAs (default 0x1, SNPActive)\n"
+		"  --host-data HEX        HOST_DATA, 64 hex digits (default zeros)\n"
+		"  --vcpu-type NAME       vCPU model measured into the VMSAs, sim-snp (default EPYC-v4)\n"
+		"  --id-block FILE, --id-auth FILE  ID block (96 bytes) and ID auth (4096 bytes)\n"
+		"  --author-key           the ID auth carries an author key\n"
+		"TDX launch inputs (tdx, sim-tdx; vm.json object \"tdx\"):\n"
+		"  --tdx-attributes N     TD ATTRIBUTES (default 0x10000000, SEPT_VE_DISABLE)\n"
+		"  --xfam N               XFAM (default 0x7)\n"
+		"  --mrconfigid HEX, --mrowner HEX, --mrownerconfig HEX  96 hex digits each\n"
+		"  --qgs-socket PATH      quote-generation service for GetQuote (tdx)\n"
+		"Sandbox and actions:\n"		"  --chroot DIR           jail the VMM in DIR before the guest runs\n"
 		"  --user USER[:GROUP]    run as USER after setup\n"
 		"  --no-sandbox           no seccomp, privileges kept (debugging only)\n"
 		"  --print-measurements   print what measured boot records, do not run\n"
 		"  --json                 with --print-measurements: JSON output\n"
 		"  --event-log FILE       with --print-measurements and a vTPM: write the TCG event log\n"
-		"  --check-kvm            check /dev/kvm and its capabilities, then exit\n"
+		"  --check-kvm            check /dev/kvm and its capabilities (with --platform, that\n"
+		"                         platform's probe too), then exit\n"
 		"  --dump-acpi DIR        write the ACPI tables a Linux guest gets to DIR, then exit\n"
 		"  -v, --verbose          log more (repeat for debug)\n"
 		"  --help, --version\n\n"
@@ -43,28 +60,32 @@ static void usage(FILE *f)
 
 enum {
 	OPT_CONFIG = 256, OPT_NO_SANDBOX, OPT_PRINT, OPT_JSON, OPT_CHECK, OPT_VERSION, OPT_HUGE, OPT_VTPM, OPT_DUMP_ACPI, OPT_EVENT_LOG,
-	OPT_SET, /* OPT_SET + index into set_keys */
+	OPT_SET, /* OPT_SET + i: the i-th flag of vmm_config_flag_at */
 };
 
-static const char *const set_keys[] = {"vcpus", "memory_mib", "firmware", "kernel", "initrd", "cmdline",
-				       "serial", "vtpm_state", "vtpm_key_file", "platform", "chroot", "user"};
+#define MAX_SET_FLAGS 64
+
+/* Before the config file and the flags: the environment variables the first
+ * simulated-platform scripts used. Kept as lowest-priority defaults only
+ * (docs/platforms.md); vm.json and the flags override them. */
+static int env_defaults(struct vmm_config *cfg, struct vg_err *err)
+{
+	static const struct { const char *env, *key; } envs[] = {
+		{"VIGIL_STATE_DIR", "state_dir"},
+		{"VIGIL_GUEST_CHALLENGE", "guest_challenge"},
+	};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(envs); i++) {
+		const char *v = getenv(envs[i].env);
+		if (v && *v && vmm_config_set(cfg, envs[i].key, v, err))
+			return vg_err_prefix(err, "environment %s", envs[i].env);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option fixed[] = {
 		{"config", required_argument, NULL, OPT_CONFIG},
-		{"vcpus", required_argument, NULL, OPT_SET + 0},
-		{"memory-mib", required_argument, NULL, OPT_SET + 1},
-		{"firmware", required_argument, NULL, OPT_SET + 2},
-		{"kernel", required_argument, NULL, OPT_SET + 3},
-		{"initrd", required_argument, NULL, OPT_SET + 4},
-		{"cmdline", required_argument, NULL, OPT_SET + 5},
-		{"serial", required_argument, NULL, OPT_SET + 6},
-		{"vtpm-state", required_argument, NULL, OPT_SET + 7},
-		{"vtpm-key-file", required_argument, NULL, OPT_SET + 8},
-		{"platform", required_argument, NULL, OPT_SET + 9},
-		{"chroot", required_argument, NULL, OPT_SET + 10},
-		{"user", required_argument, NULL, OPT_SET + 11},
 		{"hugepages", no_argument, NULL, OPT_HUGE},
 		{"vtpm", no_argument, NULL, OPT_VTPM},
 		{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
@@ -76,8 +97,20 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
-		{0},
 	};
+	/* The settings' flags come from the configuration's key table. */
+	struct option opts[VG_ARRAY_SIZE(fixed) + MAX_SET_FLAGS + 1];
+	struct vmm_config_flag set_flags[MAX_SET_FLAGS];
+	size_t n_opts = 0, n_set = 0;
+	for (size_t i = 0; i < VG_ARRAY_SIZE(fixed); i++)
+		opts[n_opts++] = fixed[i];
+	while (n_set < MAX_SET_FLAGS && vmm_config_flag_at(n_set, &set_flags[n_set])) {
+		opts[n_opts++] = (struct option){set_flags[n_set].flag,
+						 set_flags[n_set].boolean ? no_argument : required_argument, NULL,
+						 OPT_SET + (int)n_set};
+		n_set++;
+	}
+	opts[n_opts] = (struct option){0};
 	vg_log_init("vigil-vmm", VG_LOG_WARN);
 	/* No openssl.cnf: nothing in it concerns the VMM, and loading it costs time and memory. */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
@@ -87,6 +120,11 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *dump_acpi = NULL, *event_log = NULL;
 	bool check = false, no_sandbox = false, huge = false, vtpm = false, print = false, json = false;
 	int verbose = 0, c;
+	if (env_defaults(&cfg, &err)) {
+		fprintf(stderr, "vigil-vmm: %s\n", err.msg);
+		vmm_config_free(&cfg);
+		return VG_EXIT_USAGE;
+	}
 	/* Pass 1: the config file; flags given on the command line override it. */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1)
@@ -114,8 +152,9 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); vmm_config_free(&cfg); return VG_EXIT_OK;
 		case OPT_VERSION: printf("vigil-vmm %s\n", VG_VERSION); vmm_config_free(&cfg); return VG_EXIT_OK;
 		default:
-			if (c >= OPT_SET && c < OPT_SET + (int)VG_ARRAY_SIZE(set_keys)) {
-				if (vmm_config_set(&cfg, set_keys[c - OPT_SET], optarg, &err)) {
+			if (c >= OPT_SET && c < OPT_SET + (int)n_set) {
+				const struct vmm_config_flag *f = &set_flags[c - OPT_SET];
+				if (vmm_config_set(&cfg, f->key, f->boolean ? "true" : optarg, &err)) {
 					fprintf(stderr, "vigil-vmm: %s\n", err.msg);
 					vmm_config_free(&cfg);
 					return VG_EXIT_USAGE;
@@ -134,13 +173,21 @@ int main(int argc, char **argv)
 	}
 	vg_log_set_level(verbose >= 2 ? VG_LOG_DEBUG : verbose ? VG_LOG_INFO : VG_LOG_WARN);
 	if (check) {
-		int rc = vmm_kvm_check(&err);
+		/* With --platform: that platform's probe too (a host without SNP or TDX says why). */
+		const struct vmm_platform_ops *plat = vmm_platform_find(cfg.platform ? cfg.platform : "none");
+		if (!plat) {
+			fprintf(stderr, "vigil-vmm: platform \"%s\" is unknown (known: %s)\n", cfg.platform,
+				vmm_platform_names());
+			vmm_config_free(&cfg);
+			return VG_EXIT_USAGE;
+		}
+		int rc = vmm_kvm_check(plat, &cfg, &err);
 		vmm_config_free(&cfg);
 		if (rc) {
 			fprintf(stderr, "vigil-vmm: %s\n", err.msg);
 			return VG_EXIT_REJECTED;
 		}
-		printf("/dev/kvm: API version and every needed capability present\n");
+		printf("/dev/kvm: API version and every needed capability present (platform %s)\n", plat->name);
 		return VG_EXIT_OK;
 	}
 	if (dump_acpi) {

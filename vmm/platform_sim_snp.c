@@ -6,14 +6,8 @@
  * and one VMSA per vCPU from the launch plan. Guests ask for reports through the
  * guest-request device; reports are signed by the simulated VCEK (sev.h section 3).
  *
- * Launch inputs the configuration does not carry yet come from the environment:
- *   VIGIL_STATE_DIR            where the simulated identities live (see vmm_sim_state_dir)
- *   VIGIL_SNP_POLICY           guest policy, hex (default 0x30000)
- *   VIGIL_SNP_HOST_DATA        HOST_DATA, 64 hex digits (default zeros)
- *   VIGIL_SNP_GUEST_FEATURES   SEV_FEATURES, hex (default 0x1)
- *   VIGIL_SNP_VCPU_TYPE        vCPU model for the VMSAs (default EPYC-v4)
- *   VIGIL_SNP_ID_BLOCK, VIGIL_SNP_ID_AUTH  ID block (96 bytes) and ID auth (4096 bytes)
- *                              files, checked as SNP_LAUNCH_FINISH does; VIGIL_SNP_AUTHOR_KEY=1
+ * Launch inputs come from the configuration (vm.json "snp" and "state_dir", or the
+ * flags): policy, guest features, HOST_DATA, vCPU type, ID block and ID auth.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,73 +17,7 @@
 #include <openssl/rand.h>
 
 #include "firmware/firmware.h"
-#include "sev/sev.h"
-#include "vmm/vmm.h"
-
-/* vmm/devices/guest_request.c (no public header: vmm/ has one, owned elsewhere). */
-struct vmm_greq;
-int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
-void vmm_guest_request_free(struct vmm_greq *g);
-
-/* vmm/platform_snp.c */
-int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
-		 uint8_t **img, struct vg_err *err);
-int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err);
-/* Shared by the confidential platforms (defined here). */
-typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
-typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
-int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
-			  vmm_plat_destroy_fn destroy);
-const char *vmm_sim_state_dir(char *buf, size_t cap);
-int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
-int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
-
-/* The core calls destroy only after a successful init: a failed one is undone here. */
-int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
-			  vmm_plat_destroy_fn destroy)
-{
-	*state = NULL;
-	int rc = steps(vm, state, err);
-	if (rc) {
-		destroy(vm, *state);
-		*state = NULL;
-	}
-	return rc;
-}
-
-const char *vmm_sim_state_dir(char *buf, size_t cap)
-{
-	const char *d = getenv("VIGIL_STATE_DIR");
-	if (d && *d)
-		snprintf(buf, cap, "%s", d);
-	else if (geteuid() == 0)
-		snprintf(buf, cap, "/var/lib/vigil");
-	else
-		snprintf(buf, cap, "%s/.local/state/vigil", getenv("HOME") ? getenv("HOME") : "/tmp");
-	return buf;
-}
-
-int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err)
-{
-	const char *v = getenv(name);
-	*out = dflt;
-	if (!v || !*v)
-		return 0;
-	if (vg_parse_u64(v, UINT64_MAX, out, err))
-		return vg_err_prefix(err, "%s", name);
-	return 0;
-}
-
-int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err)
-{
-	const char *v = getenv(name);
-	memset(out, 0, len);
-	if (!v || !*v)
-		return 0;
-	if (strlen(v) != 2 * len || vg_hex_decode(v, out, len, err))
-		return vg_err_set(err, EINVAL, "%s must be %zu hex digits", name, 2 * len);
-	return 0;
-}
+#include "vmm/platform.h"
 
 struct sim_snp {
 	struct sev_sim_snp *sp;
@@ -100,7 +28,7 @@ struct sim_snp {
 	uint32_t vcpu_sig;
 	bool started, finished;
 	uint64_t pages;
-	uint8_t *id_block, *id_auth; /* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH, or NULL */
+	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
 	bool author_key;
 };
 
@@ -144,29 +72,26 @@ static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 		return vg_err_set(err, ENOMEM, "out of memory");
 	*state = s;
 	char dir[4096];
-	const char *vcpu_type = getenv("VIGIL_SNP_VCPU_TYPE");
 	int rc;
-	if ((rc = vmm_env_u64("VIGIL_SNP_POLICY", SEV_SNP_POLICY_VIGIL_DEFAULT, &s->guest.policy, err)) ||
-	    (rc = vmm_env_u64("VIGIL_SNP_GUEST_FEATURES", SEV_FEATURE_SNP_ACTIVE, &s->guest_features, err)) ||
-	    (rc = vmm_env_hex("VIGIL_SNP_HOST_DATA", s->guest.host_data, 32, err)) ||
-	    (rc = sev_vcpu_type_lookup(vcpu_type && *vcpu_type ? vcpu_type : SEV_DEFAULT_VCPU_TYPE, &s->vcpu_sig,
-				       err)))
+	s->guest.policy = c->snp.policy;
+	s->guest_features = c->snp.guest_features;
+	memcpy(s->guest.host_data, c->snp.host_data, sizeof(s->guest.host_data));
+	s->author_key = c->snp.author_key;
+	if ((rc = sev_vcpu_type_lookup(c->snp.vcpu_type ? c->snp.vcpu_type : SEV_DEFAULT_VCPU_TYPE, &s->vcpu_sig,
+				       err)) ||
+	    (rc = vmm_snp_id_files(c, &s->id_block, &s->id_auth, err)))
 		return rc;
-	if ((rc = vmm_snp_id_files(&s->id_block, &s->id_auth, &s->author_key, err)))
-		return rc;
-	/* The secure processor enforces what KVM and the firmware would. */
+	/* The secure processor enforces what KVM and the firmware would (also checked
+	 * by vmm_config_validate, for a configuration built by hand). */
 	if (!(s->guest_features & SEV_FEATURE_SNP_ACTIVE))
 		return vg_err_set(err, EINVAL, "guest features 0x%llx lack SNPActive (bit 0)",
 				  (unsigned long long)s->guest_features);
 	if ((rc = sev_snp_policy_check(s->guest.policy, err)))
 		return rc;
-	if ((rc = sev_sim_snp_open(vmm_sim_state_dir(dir, sizeof(dir)), &s->sp, err)))
+	if ((rc = sev_sim_snp_open(vmm_sim_state_dir(c, dir, sizeof(dir)), &s->sp, err)))
 		return rc;
 	if (RAND_bytes(s->guest.report_id, sizeof(s->guest.report_id)) != 1)
 		return vg_err_set(err, EIO, "sim-snp: no randomness for REPORT_ID");
-	/* Reports are signed on sandboxed vCPU threads: nonces made now, while the RNG is usable. */
-	if ((rc = sev_sim_snp_presign(s->sp, 64, err)))
-		return rc;
 	return vmm_guest_request_register(vm, 1, &s->greq, err);
 }
 
@@ -283,6 +208,7 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.name = "sim-snp",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.config_section = "snp",
 	.init = sim_init,
 	.launch_start = sim_launch_start,
 	.launch_update = sim_launch_update,

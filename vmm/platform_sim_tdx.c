@@ -7,34 +7,14 @@
  * guest-request device, which also carries TDG.MR.RTMR.EXTEND for RTMR2/3; RTMRs
  * start at zero, as on hardware.
  *
- * Launch inputs from the environment (until the configuration carries them):
- *   VIGIL_STATE_DIR, VIGIL_TDX_ATTRIBUTES (hex, default SEPT_VE_DISABLE),
- *   VIGIL_TDX_XFAM (hex, default 0x7), VIGIL_TDX_MRCONFIGID, VIGIL_TDX_MROWNER,
- *   VIGIL_TDX_MROWNERCONFIG (96 hex digits each, default zeros)
+ * Launch inputs come from the configuration (vm.json "tdx" and "state_dir", or the
+ * flags): ATTRIBUTES, XFAM, MRCONFIGID, MROWNER, MROWNERCONFIG.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "firmware/firmware.h"
-#include "tdx/tdx.h"
-#include "vmm/vmm.h"
-
-/* vmm/platform_sim_snp.c */
-typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
-typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
-int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
-			  vmm_plat_destroy_fn destroy);
-
-struct vmm_greq;
-int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
-void vmm_guest_request_free(struct vmm_greq *g);
-/* vmm/platform_sim_snp.c */
-const char *vmm_sim_state_dir(char *buf, size_t cap);
-int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
-int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
-/* vmm/platform_tdx.c: the TD HOB for a launch plan, written into guest memory. */
-int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);
-int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
+#include "vmm/platform.h"
 
 struct sim_tdx {
 	struct tdx_sim *sim;
@@ -68,20 +48,16 @@ static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	*state = s;
 	char dir[4096];
 	int rc;
-	if ((rc = vmm_env_u64("VIGIL_TDX_ATTRIBUTES", TDX_ATTR_SEPT_VE_DISABLE, &s->td.attributes, err)) ||
-	    (rc = vmm_env_u64("VIGIL_TDX_XFAM", TDX_XFAM_DEFAULT, &s->td.xfam, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MRCONFIGID", s->td.mrconfigid, 48, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MROWNER", s->td.mrowner, 48, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MROWNERCONFIG", s->td.mrownerconfig, 48, err)))
-		return rc;
+	s->td.attributes = c->tdx.attributes;
+	s->td.xfam = c->tdx.xfam;
+	memcpy(s->td.mrconfigid, c->tdx.mrconfigid, 48);
+	memcpy(s->td.mrowner, c->tdx.mrowner, 48);
+	memcpy(s->td.mrownerconfig, c->tdx.mrownerconfig, 48);
 	/* What the TDX module accepts (TDX module ABI: ATTRIBUTES / XFAM fixed bits). */
 	if ((s->td.xfam & 0x3) != 0x3)
 		return vg_err_set(err, EINVAL, "XFAM 0x%llx: x87 and SSE (bits 0, 1) must be set",
 				  (unsigned long long)s->td.xfam);
-	if ((rc = tdx_sim_open(vmm_sim_state_dir(dir, sizeof(dir)), &s->sim, err)))
-		return rc;
-	/* Quotes are signed on sandboxed vCPU threads: nonces made now, while the RNG is usable. */
-	if ((rc = tdx_sim_presign(s->sim, 64, err)))
+	if ((rc = tdx_sim_open(vmm_sim_state_dir(c, dir, sizeof(dir)), &s->sim, err)))
 		return rc;
 	return vmm_guest_request_register(vm, 2, &s->greq, err);
 }
@@ -194,6 +170,7 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 const struct vmm_platform_ops vmm_platform_sim_tdx = {
 	.name = "sim-tdx",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.config_section = "tdx",
 	.init = sim_init,
 	.launch_start = sim_launch_start,
 	.launch_finish = sim_launch_finish,

@@ -5,9 +5,9 @@
  * core loads; launch_finish: the firmware's SEV metadata sections from the launch plan
  * (sev.h section 2), then SNP_LAUNCH_FINISH with HOST_DATA (KVM adds one VMSA per vCPU
  * from the registers the core set); run: private/shared conversion exits.
- * Inputs from the environment until the configuration carries them: VIGIL_SNP_POLICY,
- * VIGIL_SNP_GUEST_FEATURES, VIGIL_SNP_HOST_DATA (as for sim-snp), VIGIL_SNP_ID_BLOCK and
- * VIGIL_SNP_ID_AUTH (files of 96 and 4096 bytes), VIGIL_SNP_AUTHOR_KEY=1.
+ * probe (before KVM_CREATE_VM): the VM-types mask, private memory, the hypercall exit
+ * and the VMSA features KVM offers. Launch inputs come from the configuration ("snp":
+ * policy, guest features, HOST_DATA, ID block, ID auth, author key).
  * Not run on SNP hardware: see docs/platforms.md.
  */
 #include <fcntl.h>
@@ -17,43 +17,27 @@
 
 #include "common/linux_kvm_cc.h"
 #include "firmware/firmware.h"
-#include "sev/sev.h"
-#include "vmm/vmm.h"
-
-/* vmm/platform_sim_snp.c */
-typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
-typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
-int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
-			  vmm_plat_destroy_fn destroy);
-
-int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
-int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
-
-int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
-		 uint8_t **img, struct vg_err *err);
-int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err);
+#include "vmm/platform.h"
 
 static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
 
-/* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH (files of 96 and 4096 bytes, both or neither)
- * and VIGIL_SNP_AUTHOR_KEY=1. Shared with sim-snp. */
-int vmm_snp_id_files(uint8_t **id_block, uint8_t **id_auth, bool *author_key, struct vg_err *err)
+/* snp.id_block and snp.id_auth (files of 96 and 4096 bytes, both or neither, as
+ * vmm_config_validate checked; read again here, sizes checked again). Shared with sim-snp. */
+int vmm_snp_id_files(const struct vmm_config *c, uint8_t **id_block, uint8_t **id_auth, struct vg_err *err)
 {
-	const char *idb = getenv("VIGIL_SNP_ID_BLOCK"), *ida = getenv("VIGIL_SNP_ID_AUTH");
 	size_t bl = 0, al = 0;
 	int rc;
 	*id_block = *id_auth = NULL;
-	*author_key = false;
-	if (!idb != !ida)
-		return vg_err_set(err, EINVAL, "VIGIL_SNP_ID_BLOCK and VIGIL_SNP_ID_AUTH go together");
-	if (!idb)
+	if (!c->snp.id_block != !c->snp.id_auth)
+		return vg_err_set(err, EINVAL, "snp.id_block and snp.id_auth go together");
+	if (!c->snp.id_block)
 		return 0;
-	if ((rc = vg_read_file(idb, 4096, id_block, &bl, err)) || (rc = vg_read_file(ida, 8192, id_auth, &al, err)))
+	if ((rc = vg_read_file(c->snp.id_block, 4096, id_block, &bl, err)) ||
+	    (rc = vg_read_file(c->snp.id_auth, 8192, id_auth, &al, err)))
 		return rc;
 	if (bl != KVM_SEV_SNP_ID_BLOCK_SIZE || al != KVM_SEV_SNP_ID_AUTH_SIZE)
 		return vg_err_set(err, EINVAL, "ID block must be %d bytes and ID auth %d bytes (got %zu, %zu)",
 				  KVM_SEV_SNP_ID_BLOCK_SIZE, KVM_SEV_SNP_ID_AUTH_SIZE, bl, al);
-	*author_key = getenv("VIGIL_SNP_AUTHOR_KEY") && !strcmp(getenv("VIGIL_SNP_AUTHOR_KEY"), "1");
 	return 0;
 }
 
@@ -84,8 +68,8 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 struct plat_snp {
 	struct sev_snp_launch l;
 	uint8_t host_data[32];
-	uint8_t *id_block, *id_auth; /* VIGIL_SNP_ID_BLOCK / VIGIL_SNP_ID_AUTH files, or NULL */
-	bool author_key;             /* VIGIL_SNP_AUTHOR_KEY=1: the ID auth carries an author key */
+	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
+	bool author_key;             /* snp.author_key: the ID auth carries an author key */
 };
 
 static void snp_destroy(struct vmm *vm, void *state)
@@ -115,12 +99,14 @@ static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	p->l.kvm_fd = vmm_kvm_fd(vm);
 	p->l.vm_fd = vmm_vm_fd(vm);
 	int rc;
-	if ((rc = vmm_env_u64("VIGIL_SNP_POLICY", SEV_SNP_POLICY_VIGIL_DEFAULT, &p->l.policy, err)) ||
-	    (rc = vmm_env_u64("VIGIL_SNP_GUEST_FEATURES", SEV_FEATURE_SNP_ACTIVE, &p->l.guest_features, err)) ||
-	    (rc = vmm_env_hex("VIGIL_SNP_HOST_DATA", p->host_data, 32, err)))
+	p->l.policy = c->snp.policy;
+	p->l.guest_features = c->snp.guest_features;
+	memcpy(p->host_data, c->snp.host_data, sizeof(p->host_data));
+	p->author_key = c->snp.author_key;
+	if ((rc = vmm_snp_id_files(c, &p->id_block, &p->id_auth, err)))
 		return rc;
-	if ((rc = vmm_snp_id_files(&p->id_block, &p->id_auth, &p->author_key, err)))
-		return rc;
+	/* Probed before KVM_CREATE_VM already (snp_probe); again here, as the backend's
+	 * order requires. */
 	if ((rc = sev_snp_probe(&p->l, err)))
 		return rc;
 	p->l.sev_fd = open("/dev/sev", O_RDWR | O_CLOEXEC);
@@ -128,6 +114,18 @@ static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 		return vg_err_set(err, errno, "/dev/sev: %s (the AMD secure processor driver, ccp, is needed)",
 				  strerror(errno));
 	return sev_snp_init(&p->l, err);
+}
+
+/* Before KVM_CREATE_VM: a host without SNP says why (the VM-types mask), and guest
+ * features this host cannot give are refused before anything exists. */
+static int snp_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
+{
+	struct sev_snp_launch l;
+	sev_snp_launch_init(&l, &sys_io);
+	l.kvm_fd = kvm_fd;
+	l.policy = c->snp.policy;
+	l.guest_features = c->snp.guest_features;
+	return sev_snp_probe(&l, err);
 }
 
 static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
@@ -207,6 +205,8 @@ const struct vmm_platform_ops vmm_platform_snp = {
 	.vm_type = KVM_X86_SNP_VM,
 	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
 	.vcpu_ioctls = snp_vcpu_ioctls,
+	.config_section = "snp",
+	.probe = snp_probe,
 	.init = snp_init,
 	.launch_start = snp_launch_start,
 	.launch_update = snp_launch_update,

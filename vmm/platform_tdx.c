@@ -1,12 +1,15 @@
 /*
  * Platform "tdx": an Intel TDX guest on the upstream KVM UAPI (Linux 6.16+), through
  * the backend in tdx/launch_*.c. Order (Documentation/virt/kvm/x86/intel-tdx.rst):
- * init: probe, KVM_TDX_CAPABILITIES, KVM_TDX_INIT_VM (before any vCPU), hypercall
+ * probe (before KVM_CREATE_VM): the VM-types mask, private memory, split irqchip;
+ * init: KVM_TDX_CAPABILITIES, KVM_TDX_INIT_VM (before any vCPU), hypercall
  * exits for MapGPA; launch_update: the core's images are recorded (INIT_MEM_REGION is
  * vCPU-scoped, and no vCPU exists yet); vcpu_init: KVM_TDX_INIT_VCPU with the TD HOB
  * address; launch_finish: the TD HOB written into TD_HOB, KVM_TDX_INIT_MEM_REGION per
  * TDVF section (MEASURE for MR.EXTEND), KVM_TDX_FINALIZE_VM; run: MapGPA conversion
- * and GetQuote (to the quote-generation service at VIGIL_TDX_QGS_SOCKET, if set).
+ * and GetQuote (to the quote-generation service at tdx.qgs_socket, if set).
+ * Machine shape through the seam flags: split irqchip, no PIT, no register writes
+ * (the TDX module sets a TD vCPU's initial state). Launch inputs: the "tdx" settings.
  * Not run on TDX hardware: see docs/platforms.md.
  */
 #include <stdlib.h>
@@ -14,20 +17,7 @@
 
 #include "common/linux_kvm_cc.h"
 #include "firmware/firmware.h"
-#include "sev/sev.h"
-#include "tdx/tdx.h"
-#include "vmm/vmm.h"
-
-/* vmm/platform_sim_snp.c */
-typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
-typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
-int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
-			  vmm_plat_destroy_fn destroy);
-
-int vmm_env_u64(const char *name, uint64_t dflt, uint64_t *out, struct vg_err *err);
-int vmm_env_hex(const char *name, uint8_t *out, size_t len, struct vg_err *err);
-int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);
-int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
+#include "vmm/platform.h"
 
 static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
 
@@ -126,12 +116,11 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	p->l.vm_fd = vmm_vm_fd(vm);
 	struct tdx_td_config cfg = { 0 };
 	int rc;
-	if ((rc = vmm_env_u64("VIGIL_TDX_ATTRIBUTES", TDX_ATTR_SEPT_VE_DISABLE, &cfg.attributes, err)) ||
-	    (rc = vmm_env_u64("VIGIL_TDX_XFAM", TDX_XFAM_DEFAULT, &cfg.xfam, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MRCONFIGID", cfg.mrconfigid, 48, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MROWNER", cfg.mrowner, 48, err)) ||
-	    (rc = vmm_env_hex("VIGIL_TDX_MROWNERCONFIG", cfg.mrownerconfig, 48, err)))
-		return rc;
+	cfg.attributes = c->tdx.attributes;
+	cfg.xfam = c->tdx.xfam;
+	memcpy(cfg.mrconfigid, c->tdx.mrconfigid, 48);
+	memcpy(cfg.mrowner, c->tdx.mrowner, 48);
+	memcpy(cfg.mrownerconfig, c->tdx.mrownerconfig, 48);
 	if ((rc = vmm_tdx_plan(vm, &p->plan, &p->img, err)))
 		return rc;
 	if ((rc = tdx_probe(&p->l, err)) || (rc = tdx_get_capabilities(&p->l, &p->caps, err)))
@@ -157,8 +146,18 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	cap.args[0] = 1ull << KVM_HC_MAP_GPA_RANGE;
 	if ((rc = vg_kvm_ioctl(&sys_io, p->l.vm_fd, KVM_ENABLE_CAP, &cap)) < 0)
 		return vg_err_set(err, -rc, "KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) failed: %s", strerror(-rc));
-	p->qgs = getenv("VIGIL_TDX_QGS_SOCKET");
+	p->qgs = c->tdx.qgs_socket;
 	return 0;
+}
+
+/* Before KVM_CREATE_VM: a host without TDX says why (the VM-types mask). */
+static int tdx_plat_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
+{
+	(void)c;
+	struct tdx_launch l;
+	tdx_launch_init(&l, &sys_io);
+	l.kvm_fd = kvm_fd;
+	return tdx_probe(&l, err);
 }
 
 static int tdx_plat_init(struct vmm *vm, void **state, struct vg_err *err)
@@ -225,8 +224,11 @@ static const unsigned long tdx_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
 const struct vmm_platform_ops vmm_platform_tdx = {
 	.name = "tdx",
 	.vm_type = KVM_X86_TDX_VM,
-	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
+	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM | VMM_PLAT_SPLIT_IRQCHIP | VMM_PLAT_NO_PIT |
+		 VMM_PLAT_PROTECTED_REGS,
 	.vcpu_ioctls = tdx_vcpu_ioctls,
+	.config_section = "tdx",
+	.probe = tdx_plat_probe,
 	.init = tdx_plat_init,
 	.vcpu_init = tdx_plat_vcpu_init,
 	.launch_finish = tdx_plat_launch_finish,

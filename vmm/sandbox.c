@@ -27,7 +27,10 @@ static const char *const main_allowed[] = {
 /* A vCPU thread: KVM_RUN and the device models it calls on exits. */
 static const char *const vcpu_allowed[] = {
 	"ioctl", "write", "futex", "rt_sigreturn", "rt_sigprocmask", "brk", "mmap", "munmap", "mprotect",
-	"madvise", "clock_gettime", "gettid", "sched_yield", "restart_syscall", "exit", NULL,
+	"madvise", "clock_gettime", "gettid", "sched_yield", "restart_syscall", "exit",
+	/* OpenSSL's RNG on the vCPU thread (sim platforms sign evidence there):
+	 * fork detection and reseeding. Neither has side effects. */
+	"getpid", "getrandom", NULL,
 };
 
 /* AddressSanitizer builds only (make sanitize): ASan tears down each

@@ -37,9 +37,13 @@ int vmm_vcpus_create(struct vmm *vm, struct vg_err *err)
 			return vg_err_set(err, errno, "vCPU %u: mmap of kvm_run: %s", i, strerror(errno));
 		}
 		v->run_size = (size_t)mmap_size;
-		if ((rc = vmm_cpuid_apply(vm, v, err)) || (rc = vmm_msrs_apply(v, err)))
+		if ((rc = vmm_cpuid_apply(vm, v, err)))
 			return rc;
-		if (i == 0 && (rc = vmm_boot_regs(v, err)))
+		/* A platform that owns the initial vCPU state (TDX) gets no register writes. */
+		bool regs = !(vm->plat->flags & VMM_PLAT_PROTECTED_REGS);
+		if (regs && (rc = vmm_msrs_apply(v, err)))
+			return rc;
+		if (regs && i == 0 && (rc = vmm_boot_regs(v, err)))
 			return rc;
 		if (vm->plat->vcpu_init && (rc = vm->plat->vcpu_init(vm, vm->plat_state, i, v->fd, err)))
 			return vg_err_prefix(err, "platform %s: vcpu_init %u", vm->plat->name, i);

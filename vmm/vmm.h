@@ -35,6 +35,31 @@
 #define VMM_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
 #define VMM_MAX_CMDLINE 2048             /* bytes, without the NUL */
 
+#define VMM_CHALLENGE_SIZE 64 /* bytes of the attest guest's nonce (REPORT_DATA) */
+
+/* Launch inputs of the SEV-SNP platforms (snp, sim-snp): vm.json object "snp". */
+struct vmm_snp_config {
+	bool set;                /* some snp.* key was given */
+	uint64_t policy;         /* snp.policy, --snp-policy: guest policy (default 0x30000) */
+	uint64_t guest_features; /* snp.guest_features, --guest-features: SEV_FEATURES (default 0x1) */
+	uint8_t host_data[32];   /* snp.host_data, --host-data HEX (default zeros) */
+	char *vcpu_type;         /* snp.vcpu_type, --vcpu-type: VMSA CPU model of sim-snp (EPYC-v4) */
+	char *id_block;          /* snp.id_block, --id-block FILE: 96 bytes, with id_auth */
+	char *id_auth;           /* snp.id_auth, --id-auth FILE: 4096 bytes */
+	bool author_key;         /* snp.author_key, --author-key: ID auth carries an author key */
+};
+
+/* Launch inputs of the TDX platforms (tdx, sim-tdx): vm.json object "tdx". */
+struct vmm_tdx_config {
+	bool set;                /* some tdx.* key was given */
+	uint64_t attributes;     /* tdx.attributes, --tdx-attributes (default SEPT_VE_DISABLE) */
+	uint64_t xfam;           /* tdx.xfam, --xfam (default 0x7) */
+	uint8_t mrconfigid[48];  /* tdx.mrconfigid, --mrconfigid HEX (default zeros) */
+	uint8_t mrowner[48];     /* tdx.mrowner, --mrowner HEX */
+	uint8_t mrownerconfig[48]; /* tdx.mrownerconfig, --mrownerconfig HEX */
+	char *qgs_socket;        /* tdx.qgs_socket, --qgs-socket PATH: quote-generation service */
+};
+
 struct vmm_config {
 	unsigned vcpus;        /* 1..VMM_MAX_VCPUS, default 1 */
 	uint64_t memory_mib;   /* default 128 */
@@ -54,9 +79,18 @@ struct vmm_config {
 	bool json;             /* --print-measurements as JSON */
 	const char *event_log_out; /* --event-log FILE: with --print-measurements, the TCG log */
 	bool sandbox;          /* seccomp + no_new_privs + caps dropped (default true) */
+	char *state_dir;       /* state_dir, --state-dir: the simulated platforms' identities
+				* (default /var/lib/vigil as root, else ~/.local/state/vigil) */
+	/* guest_challenge, --guest-challenge HEX: 64 bytes the guest-request device
+	 * offers the guest as its verifier's nonce (the attest guest's REPORT_DATA). */
+	bool has_guest_challenge;
+	uint8_t guest_challenge[VMM_CHALLENGE_SIZE];
+	struct vmm_snp_config snp;
+	struct vmm_tdx_config tdx;
 };
 
-/* Defaults: 1 vCPU, 128 MiB, serial stdout, platform none, sandbox on. */
+/* Defaults: 1 vCPU, 128 MiB, serial stdout, platform none, sandbox on, and
+ * the SNP/TDX launch defaults above. */
 void vmm_config_init(struct vmm_config *c);
 void vmm_config_free(struct vmm_config *c);
 /* Parses a vm.json document into c (keys absent from the document keep their
@@ -66,8 +100,17 @@ int vmm_config_parse_json(struct vmm_config *c, const char *json, size_t len, co
 			  struct vg_err *err);
 int vmm_config_load_file(struct vmm_config *c, const char *path, struct vg_err *err);
 /* Sets one setting by its JSON key name from a command-line string
- * ("vcpus", "memory_mib", "firmware", ...): the flags and vm.json share it. */
+ * ("vcpus", "memory_mib", "firmware", "snp.host_data", ...): the flags and
+ * vm.json share it. Keys inside the "snp" and "tdx" objects are dotted. */
 int vmm_config_set(struct vmm_config *c, const char *key, const char *value, struct vg_err *err);
+/* The flags that set one key (vigil-vmm builds its options from them): the
+ * i-th, false past the end. A boolean flag takes no argument. */
+struct vmm_config_flag {
+	const char *flag; /* without "--" */
+	const char *key;  /* for vmm_config_set */
+	bool boolean;
+};
+bool vmm_config_flag_at(size_t i, struct vmm_config_flag *out);
 /* Final checks before anything starts: a boot source, files readable,
  * platform known, consistent settings. */
 int vmm_config_validate(const struct vmm_config *c, struct vg_err *err);
@@ -132,7 +175,7 @@ unsigned vmm_bus_unclaimed_count(const struct vmm_bus *bus);
  * One interface for every way of launching a guest. The core calls these in
  * this order and never tests which platform it runs:
  *
- *   KVM_CREATE_VM(vm_type) -> memory slots -> init -> core devices ->
+ *   probe(/dev/kvm) -> KVM_CREATE_VM(vm_type) -> memory slots -> init -> core devices ->
  *   launch_start -> for each image the core loads: copy into guest memory,
  *   then launch_update(gpa, bytes, len, type) -> for each vCPU: registers,
  *   CPUID, MSRs, then vcpu_init -> launch_finish -> sandbox -> run ->
@@ -162,9 +205,17 @@ enum vmm_image_kind {
 	VMM_IMAGE_EVENT_LOG,
 };
 
-/* Platform flags. */
+/* Platform flags: the machine shape the platform needs; the core honours them. */
 #define VMM_PLAT_GUEST_MEMFD (1u << 0) /* back RAM with KVM guest_memfd (private memory) */
 #define VMM_PLAT_NO_ROM (1u << 1)      /* map firmware as RAM, not a read-only slot */
+/* Split irqchip (KVM_CAP_SPLIT_IRQCHIP, 24 IOAPIC routes): LAPICs in KVM, no
+ * in-kernel PIC or IOAPIC. ISA interrupt lines are then not delivered
+ * (vmm_irq_line returns -ENOTSUP): devices are polled. */
+#define VMM_PLAT_SPLIT_IRQCHIP (1u << 2)
+#define VMM_PLAT_NO_PIT (1u << 3)       /* no in-kernel PIT (KVM_CREATE_PIT2 skipped) */
+/* The vCPUs' initial state belongs to the platform (a TD's is set by the TDX
+ * module): the core issues no KVM_SET_REGS, KVM_SET_SREGS or KVM_SET_MSRS. */
+#define VMM_PLAT_PROTECTED_REGS (1u << 4)
 
 struct kvm_run;
 
@@ -175,6 +226,14 @@ struct vmm_platform_ops {
 	/* Extra ioctl request numbers (0-terminated) the vCPU-thread hooks
 	 * (handle_exit, devices) issue: the vCPU seccomp filter allows them. */
 	const unsigned long *vcpu_ioctls;
+	/* The vm.json object of launch inputs this platform reads ("snp", "tdx"), or
+	 * NULL: vmm_config_validate refuses settings no platform of this run reads. */
+	const char *config_section;
+	/* Before KVM_CREATE_VM, on the open /dev/kvm: can this host run the
+	 * platform with this configuration? Fails with the platform's own reason
+	 * (e.g. the VM-types mask KVM reports), so that the user never sees a bare
+	 * "KVM_CREATE_VM: Invalid argument". Also run by vigil-vmm --check-kvm. */
+	int (*probe)(const struct vmm_config *c, int kvm_fd, struct vg_err *err);
 	/* After the VM and its memory exist, before any device or image. May
 	 * register devices (vmm_register_device) and read/write guest memory. */
 	int (*init)(struct vmm *vm, void **state, struct vg_err *err);
@@ -324,7 +383,8 @@ int vmm_run(const struct vmm_config *c, struct vmm_result *res, struct vg_err *e
 int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *plat, struct vmm_result *res,
 		     struct vg_err *err);
 
-/* KVM capability check on its own (vigil-vmm --check-kvm). */
-int vmm_kvm_check(struct vg_err *err);
+/* KVM capability check on its own (vigil-vmm --check-kvm): the core's
+ * capabilities, then, with plat non-NULL, the platform's probe for c. */
+int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err);
 
 #endif /* VIGIL_VMM_H */

@@ -17,20 +17,17 @@ fi
 
 GUEST=$BUILD/guest/attest.bin
 [[ -f $GUEST ]] || skip_all "attest guest not built"
-export VIGIL_STATE_DIR=$TMP/state
+STATE=$TMP/state
+# Launch inputs come from flags and vm.json; the two legacy variables (lowest-priority
+# defaults, docs/platforms.md) are checked once at the end.
+unset VIGIL_STATE_DIR VIGIL_GUEST_CHALLENGE
 
-# Runs the attest guest; prints the evidence file path. Extra env via "$@" (VAR=value).
-run_guest() { # platform out_file [VAR=value ...] [-- vmm args]
+# Runs the attest guest with the nonce; extra vigil-vmm flags follow the output file.
+run_guest() { # platform out_file [vmm args...]
 	local plat=$1 out=$2
 	shift 2
-	local envs=() args=()
-	while (($#)); do
-		if [[ $1 == -- ]]; then shift; args=("$@"); break; fi
-		envs+=("$1")
-		shift
-	done
-	env "${envs[@]}" VIGIL_GUEST_CHALLENGE="$NONCE" timeout 60 "$BIN/vigil-vmm" --platform "$plat" \
-		--firmware "$GUEST" --memory-mib 16 --serial "$TMP/serial.txt" "${VMM_EXTRA[@]}" "${args[@]}" \
+	timeout 60 "$BIN/vigil-vmm" --platform "$plat" --state-dir "$STATE" --guest-challenge "$NONCE" \
+		--firmware "$GUEST" --memory-mib 16 --serial "$TMP/serial.txt" "${VMM_EXTRA[@]}" "$@" \
 		>/dev/null 2>"$TMP/vmm.err"
 	local rc=$?
 	sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$TMP/serial.txt" | sed '1d;$d' | tr -d '\r' | xxd -r -p >"$out"
@@ -49,7 +46,7 @@ expect_match "snp: vigil measure predicts a digest" '^[0-9a-f]{96}$' "$PRED"
 run_guest sim-snp "$TMP/report.bin"
 expect_eq "snp: guest exits 0 after printing evidence" 0 $?
 expect_eq "snp: evidence is one 1184-byte report" 1184 "$(stat -c %s "$TMP/report.bin")"
-SNPDIR=$VIGIL_STATE_DIR/sim-snp
+SNPDIR=$STATE/sim-snp
 VER=("$BIN/vigil" verify snp "$TMP/report.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" --compact)
 expect_exit 0 "snp: verifies against the simulated root" "${VER[@]}" --trust-sim-root "$SNPDIR/ark.pem"
 J=$OUT
@@ -62,13 +59,13 @@ expect_match "snp: rejection is not simulated" '"simulated": ?false' "$OUT"
 
 # Launch inputs, one at a time.
 HD=$(openssl rand -hex 32)
-run_guest sim-snp "$TMP/r2.bin" VIGIL_SNP_HOST_DATA="$HD"
+run_guest sim-snp "$TMP/r2.bin" --host-data "$HD"
 expect_exit 0 "snp: HOST_DATA run verifies" "$BIN/vigil" verify snp "$TMP/r2.bin" --vcek "$SNPDIR/vcek.pem" \
 	--chain "$SNPDIR/cert_chain.pem" --trust-sim-root "$SNPDIR/ark.pem" --compact
 expect_eq "snp: HOST_DATA lands in the report" "$HD" "$(claim host_data "$OUT")"
 expect_eq "snp: HOST_DATA does not change the measurement" "$PRED" "$(claim measurement "$OUT")"
 
-run_guest sim-snp "$TMP/r3.bin" -- --vcpus 2
+run_guest sim-snp "$TMP/r3.bin" --vcpus 2
 P2=$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 2 | head -1)
 "$BIN/vigil" verify snp "$TMP/r3.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" \
 	--trust-sim-root "$SNPDIR/ark.pem" --compact >"$TMP/v3.json" 2>/dev/null
@@ -76,14 +73,14 @@ M3=$(claim measurement "$(cat "$TMP/v3.json")")
 expect_eq "snp: 2 vCPUs measure as predicted for 2 vCPUs" "$P2" "$M3"
 check "snp: 2 vCPUs change the measurement" test "$P2" != "$PRED"
 
-run_guest sim-snp "$TMP/r4.bin" VIGIL_SNP_GUEST_FEATURES=0x5
+run_guest sim-snp "$TMP/r4.bin" --guest-features 0x5
 P4=$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --guest-features 0x5 | head -1)
 "$BIN/vigil" verify snp "$TMP/r4.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" \
 	--trust-sim-root "$SNPDIR/ark.pem" --compact >"$TMP/v4.json" 2>/dev/null
 expect_eq "snp: guest features measure as predicted" "$P4" "$(claim measurement "$(cat "$TMP/v4.json")")"
 check "snp: guest features change the measurement" test "$P4" != "$PRED"
 
-run_guest sim-snp "$TMP/r5.bin" VIGIL_SNP_POLICY=0xB0000
+run_guest sim-snp "$TMP/r5.bin" --snp-policy 0xB0000
 expect_exit 0 "snp: debug-policy report still verifies" "$BIN/vigil" verify snp "$TMP/r5.bin" \
 	--vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" --trust-sim-root "$SNPDIR/ark.pem" --compact
 expect_match "snp: debug policy is flagged in the claims" '"debug": ?true' "$OUT"
@@ -100,14 +97,15 @@ expect_eq "snp: one firmware byte changes the measurement as predicted" "$P6" \
 	"$(claim measurement "$(cat "$TMP/v6.json")")"
 check "snp: ... and it differs from the original" test "$P6" != "$PRED"
 
-expect_exit 2 "snp: a policy KVM refuses is refused at launch" env VIGIL_SNP_POLICY=0x130000 \
-	"$BIN/vigil-vmm" --platform sim-snp --firmware "$GUEST" --memory-mib 16 --serial none "${VMM_EXTRA[@]}"
-expect_match "snp: ... naming SINGLE_SOCKET" 'SINGLE_SOCKET' "$ERR"
+expect_exit 2 "snp: a policy KVM refuses is refused before launch" "$BIN/vigil-vmm" --platform sim-snp \
+	--snp-policy 0x130000 --state-dir "$STATE" --firmware "$GUEST" --memory-mib 16 --serial none "${VMM_EXTRA[@]}"
+expect_match "snp: ... in one line naming SINGLE_SOCKET" '^vigil-vmm: snp.policy: .*SINGLE_SOCKET[^
+]*$' "$ERR"
 
 head -c 96 /dev/urandom >"$TMP/idb"
 head -c 4096 /dev/zero >"$TMP/ida"
 expect_exit 2 "snp: an ID block not made for this launch is refused at SNP_LAUNCH_FINISH" \
-	env VIGIL_SNP_ID_BLOCK="$TMP/idb" VIGIL_SNP_ID_AUTH="$TMP/ida" "$BIN/vigil-vmm" --platform sim-snp \
+	"$BIN/vigil-vmm" --platform sim-snp --id-block "$TMP/idb" --id-auth "$TMP/ida" --state-dir "$STATE" \
 	--firmware "$GUEST" --memory-mib 16 --serial none "${VMM_EXTRA[@]}"
 expect_match "snp: ... naming the ID block" 'ID block' "$ERR"
 
@@ -115,7 +113,7 @@ expect_match "snp: ... naming the ID block" 'ID block' "$ERR"
 TPRED=$("$BIN/vigil" measure tdx --firmware "$GUEST" | head -1)
 run_guest sim-tdx "$TMP/quote.bin"
 expect_eq "tdx: guest exits 0 after printing evidence" 0 $?
-TDXDIR=$VIGIL_STATE_DIR/sim-tdx
+TDXDIR=$STATE/sim-tdx
 expect_exit 0 "tdx: verifies against the simulated root" "$BIN/vigil" verify tdx "$TMP/quote.bin" \
 	--trust-sim-root "$TDXDIR/root.pem" --compact
 J=$OUT
@@ -129,7 +127,7 @@ expect_eq "tdx: RTMR0 untouched" "$(printf '0%.0s' {1..96})" "$(claim rtmr0 "$J"
 expect_exit 1 "tdx: rejected against the Intel root" "$BIN/vigil" verify tdx "$TMP/quote.bin" --compact
 
 CFG=$(openssl rand -hex 48)
-run_guest sim-tdx "$TMP/q2.bin" VIGIL_TDX_MRCONFIGID="$CFG" VIGIL_TDX_ATTRIBUTES=0x10000001
+run_guest sim-tdx "$TMP/q2.bin" --mrconfigid "$CFG" --tdx-attributes 0x10000001
 expect_exit 0 "tdx: MRCONFIGID + debug run verifies" "$BIN/vigil" verify tdx "$TMP/q2.bin" \
 	--trust-sim-root "$TDXDIR/root.pem" --compact
 expect_eq "tdx: MRCONFIGID lands in the quote" "$CFG" "$(claim mrconfigid "$OUT")"
@@ -141,4 +139,50 @@ run_guest sim-tdx "$TMP/q3.bin"
 "$BIN/vigil" verify tdx "$TMP/q3.bin" --trust-sim-root "$TDXDIR/root.pem" --compact >"$TMP/t3.json" 2>/dev/null
 expect_eq "tdx: one firmware byte changes MRTD as predicted" \
 	"$("$BIN/vigil" measure tdx --firmware "$TMP/fw.bin" | head -1)" "$(claim mrtd "$(cat "$TMP/t3.json")")"
+
+# ------------------------------------------------ the same inputs from vm.json
+HD2=$(openssl rand -hex 32)
+NONCE2=$(openssl rand -hex 64)
+cat >"$TMP/vm.json" <<EOF
+{"platform": "sim-snp", "firmware": "$GUEST", "memory_mib": 16, "serial": "$TMP/serial.txt",
+ "state_dir": "$STATE", "guest_challenge": "$NONCE2",
+ "snp": {"host_data": "$HD2", "policy": "0x30000", "guest_features": 1, "vcpu_type": "EPYC-v4"}}
+EOF
+expect_exit 0 "json: sim-snp launch from vm.json" timeout 60 "$BIN/vigil-vmm" --config "$TMP/vm.json" "${VMM_EXTRA[@]}"
+sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$TMP/serial.txt" | sed '1d;$d' | tr -d '\r' | xxd -r -p >"$TMP/j1.bin"
+"$BIN/vigil" verify snp "$TMP/j1.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" \
+	--trust-sim-root "$SNPDIR/ark.pem" --compact >"$TMP/j1.json" 2>/dev/null
+expect_eq "json: snp.host_data lands in the report" "$HD2" "$(claim host_data "$(cat "$TMP/j1.json")")"
+expect_eq "json: guest_challenge is the REPORT_DATA" "$NONCE2" "$(claim report_data "$(cat "$TMP/j1.json")")"
+HD3=$(openssl rand -hex 32)
+run_guest sim-snp "$TMP/j2.bin" --config "$TMP/vm.json" --host-data "$HD3"
+"$BIN/vigil" verify snp "$TMP/j2.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" \
+	--trust-sim-root "$SNPDIR/ark.pem" --compact >"$TMP/j2.json" 2>/dev/null
+expect_eq "json: --host-data overrides snp.host_data" "$HD3" "$(claim host_data "$(cat "$TMP/j2.json")")"
+
+OWNER=$(openssl rand -hex 48)
+printf '{"tdx": {"mrowner": "%s", "xfam": 7}}' "$OWNER" >"$TMP/td.json"
+run_guest sim-tdx "$TMP/j3.bin" --config "$TMP/td.json"
+expect_exit 0 "json: tdx.mrowner run verifies" "$BIN/vigil" verify tdx "$TMP/j3.bin" \
+	--trust-sim-root "$TDXDIR/root.pem" --compact
+expect_eq "json: tdx.mrowner lands in the quote" "$OWNER" "$(claim mrowner "$OUT")"
+
+printf '{"snp": {"host_data": "abcd"}}' >"$TMP/bad.json"
+expect_exit 2 "json: a short snp.host_data is refused" "$BIN/vigil-vmm" --config "$TMP/bad.json" \
+	--platform sim-snp --firmware "$GUEST"
+expect_match "json: ... in one line naming the key and length" \
+	'^vigil-vmm: .*bad.json: snp.host_data: expected 64 hex digits' "$ERR"
+expect_exit 2 "a TDX input on an SNP platform is refused" "$BIN/vigil-vmm" --platform sim-snp \
+	--mrconfigid "$CFG" --firmware "$GUEST"
+expect_match "... naming the settings and the platform" 'TDX launch settings .* platform "sim-snp"' "$ERR"
+
+# The legacy variables: still the defaults of --state-dir / --guest-challenge, overridden by flags.
+NONCE3=$(openssl rand -hex 64)
+VIGIL_STATE_DIR=$TMP/elsewhere VIGIL_GUEST_CHALLENGE=$NONCE3 timeout 60 "$BIN/vigil-vmm" --platform sim-tdx \
+	--state-dir "$STATE" --firmware "$GUEST" --memory-mib 16 --serial "$TMP/serial.txt" "${VMM_EXTRA[@]}" \
+	>/dev/null 2>&1
+sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$TMP/serial.txt" | sed '1d;$d' | tr -d '\r' | xxd -r -p >"$TMP/j4.bin"
+"$BIN/vigil" verify tdx "$TMP/j4.bin" --trust-sim-root "$TDXDIR/root.pem" --compact >"$TMP/j4.json" 2>/dev/null
+expect_eq "legacy VIGIL_GUEST_CHALLENGE still feeds the nonce" "$NONCE3" "$(claim report_data "$(cat "$TMP/j4.json")")"
+check "--state-dir wins over VIGIL_STATE_DIR" test ! -e "$TMP/elsewhere"
 finish

@@ -35,6 +35,20 @@ expect_exit 2 "firmware not a 4 KiB multiple rejected" "$VMM" --firmware "$TMP/s
 expect_match "size named" 'not a multiple of 4096' "$ERR"
 
 check "--check-kvm" "$VMM" --check-kvm
+# A confidential platform this host's KVM lacks is refused by its probe, before
+# KVM_CREATE_VM, naming the VM-types mask KVM reports (skipped on a host that has it).
+for plat in snp tdx; do
+	if "$VMM" --check-kvm --platform $plat >/dev/null 2>&1; then
+		_ok "$plat: this host offers it (nothing to refuse)"
+		continue
+	fi
+	expect_exit 1 "$plat: --check-kvm --platform $plat says the host lacks it" "$VMM" --check-kvm --platform $plat
+	expect_match "$plat: ... with the VM-types mask" "^vigil-vmm: platform $plat: host KVM offers no .* VMs: KVM_CAP_VM_TYPES mask is 0x" "$ERR"
+	expect_exit 2 "$plat: a launch stops before KVM_CREATE_VM" "$VMM" --platform $plat --firmware "$G/hello.bin" \
+		--memory-mib 16 --serial none
+	expect_match "$plat: ... with the platform's reason" 'KVM_CAP_VM_TYPES mask' "$ERR"
+	check "$plat: ... not KVM_CREATE_VM's EINVAL" bash -c '! grep -q KVM_CREATE_VM <<<"$1"' _ "$ERR"
+done
 
 # hello: prints, exits 0 through the debug-exit port.
 expect_exit 0 "hello exits 0" timeout 30 "$VMM" --firmware "$G/hello.bin"

@@ -18,6 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include "vmm/vmm.h"
 
 /* Runs fn in a child after installing the role's filter; returns the wait status. */
@@ -67,12 +71,25 @@ static void do_main_allowed(int fd)
 	do_allowed(fd);
 }
 
-static void do_getrandom(int fd)
+/* The simulated platforms sign evidence on the vCPU thread: OpenSSL's RNG there
+ * needs getpid (fork detection: this child forked, so it reseeds) and getrandom
+ * (RAND_poll forces a reseed of the primary DRBG, as hours of running would). */
+static EVP_PKEY *sign_key;
+static void do_vcpu_sign(int fd)
 {
-	(void)fd;
-	uint8_t r[16];
-	if (getrandom(r, sizeof(r), 0) < 0) /* the vCPU threads do not run the TPM */
+	uint8_t msg[1184] = {1}, sig[128];
+	if (RAND_poll() != 1)
 		return;
+	for (int i = 0; i < 100; i++) { /* more than the 64 nonces once pre-computed per launch */
+		size_t sl = sizeof(sig);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		int ok = md && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, sign_key) == 1 &&
+			 EVP_DigestSign(md, sig, &sl, msg, sizeof(msg)) == 1;
+		EVP_MD_CTX_free(md);
+		if (!ok)
+			return;
+	}
+	do_allowed(fd);
 }
 
 static void do_open(int fd)
@@ -123,8 +140,19 @@ static void test_vcpu_open_killed(void **state)
 	assert_int_equal(b, 'o'); /* it ran up to the forbidden call */
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSYS);
-	st = run_filtered(VMM_ROLE_VCPU, do_getrandom, &b);
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+}
+
+static void test_vcpu_signs_evidence(void **state)
+{
+	(void)state;
+	sign_key = EVP_EC_gen("P-384"); /* made before the filter, as the VCEK is */
+	assert_non_null(sign_key);
+	int b;
+	int st = run_filtered(VMM_ROLE_VCPU, do_vcpu_sign, &b);
+	EVP_PKEY_free(sign_key);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(b, 'k'); /* 100 signatures made */
 }
 
 static void test_kill_on_forbidden(void **state)
@@ -205,6 +233,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_allowed_run), cmocka_unit_test(test_vcpu_open_killed),
+		cmocka_unit_test(test_vcpu_signs_evidence),
 		cmocka_unit_test(test_kill_on_forbidden), cmocka_unit_test(test_main_allowed_run),
 		cmocka_unit_test(test_lists),             cmocka_unit_test(test_drop_privileges),
 	};

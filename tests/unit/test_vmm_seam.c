@@ -1,6 +1,8 @@
 /* Unit tests for the platform seam: a recording platform runs our guests
  * under /dev/kvm and sees its hooks called in the documented order, with the
- * firmware pages, and can serve its own device. Skips without /dev/kvm. */
+ * firmware pages, and can serve its own device; its probe runs before
+ * KVM_CREATE_VM, and the machine-shape flags change the core's KVM calls as
+ * documented (seen through an ioctl interposer). Skips without /dev/kvm. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,14 +11,53 @@
 
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/linux_kvm_cc.h" /* <linux/kvm.h> and the newer constants */
 #include "vmm/vmm.h"
 
 static char guest_dir[4096];
+
+/* Every ioctl of this process goes through here: the test binary's own ioctl
+ * takes precedence over libc's at link time, so the core's KVM calls (vmm/ calls
+ * ioctl directly) are recorded, in order, then issued for real. */
+#define MAX_IOCTLS 8192
+static unsigned long ioctl_req[MAX_IOCTLS];
+static uint64_t ioctl_cap[MAX_IOCTLS][2]; /* KVM_ENABLE_CAP: cap, args[0] */
+static atomic_uint n_ioctls;
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	unsigned i = atomic_fetch_add(&n_ioctls, 1);
+	if (i < MAX_IOCTLS) {
+		ioctl_req[i] = req;
+		if (req == KVM_ENABLE_CAP && arg) {
+			const struct kvm_enable_cap *c = arg;
+			ioctl_cap[i][0] = c->cap;
+			ioctl_cap[i][1] = c->args[0];
+		}
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+/* Index of the first recorded ioctl `req` at or after `from`, or -1. */
+static int find_ioctl(unsigned long req, unsigned from)
+{
+	unsigned n = VG_MIN(atomic_load(&n_ioctls), MAX_IOCTLS);
+	for (unsigned i = from; i < n; i++)
+		if (ioctl_req[i] == req)
+			return (int)i;
+	return -1;
+}
 
 #define MAX_CALLS 64
 static char calls[MAX_CALLS][48];
@@ -47,6 +88,15 @@ static void dev_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	dev_writes++;
 }
 static const struct vmm_dev_ops test_dev = {.name = "seam-test", .read = dev_read, .write = dev_write};
+
+static int p_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
+{
+	(void)err;
+	/* On the open /dev/kvm, with the configuration, before any VM exists. */
+	record(kvm_fd >= 0 && c && c->memory_mib == 64 && find_ioctl(KVM_CREATE_VM, 0) < 0 ? "probe"
+											    : "probe-late");
+	return 0;
+}
 
 static int p_init(struct vmm *vm, void **state, struct vg_err *err)
 {
@@ -95,7 +145,7 @@ static void p_destroy(struct vmm *vm, void *state)
 }
 
 static const struct vmm_platform_ops recorder = {
-	.name = "recorder", .init = p_init, .launch_start = p_start, .launch_update = p_update,
+	.name = "recorder", .probe = p_probe, .init = p_init, .launch_start = p_start, .launch_update = p_update,
 	.vcpu_init = p_vcpu, .launch_finish = p_finish, .destroy = p_destroy,
 };
 
@@ -134,12 +184,19 @@ static void test_hook_order(void **state)
 		skip();
 	n_calls = 0;
 	fw_len = 0;
+	atomic_store(&n_ioctls, 0);
 	struct vmm_result res;
 	struct vg_err err = {0};
 	assert_int_equal(run_guest("hello", &recorder, 2, &res, &err), 0);
 	assert_int_equal(res.status, 0);
 	assert_true(mem_ok);
-	const char *want[] = {"init", "launch_start", "launch_update 1", "vcpu_init 0", "vcpu_init 1", "launch_finish",
+	/* The default machine: in-kernel irqchip and PIT, registers set by the core. */
+	assert_true(find_ioctl(KVM_CREATE_IRQCHIP, 0) >= 0);
+	assert_true(find_ioctl(KVM_CREATE_PIT2, 0) >= 0);
+	assert_true(find_ioctl(KVM_SET_SREGS, 0) >= 0);
+	assert_true(find_ioctl(KVM_SET_REGS, 0) >= 0);
+	assert_true(find_ioctl(KVM_SET_MSRS, 0) >= 0);
+	const char *want[] = {"probe", "init", "launch_start", "launch_update 1", "vcpu_init 0", "vcpu_init 1", "launch_finish",
 			      "destroy"};
 	assert_int_equal(n_calls, VG_ARRAY_SIZE(want));
 	for (size_t i = 0; i < VG_ARRAY_SIZE(want); i++)
@@ -192,6 +249,103 @@ static void test_failures_stop_before_run(void **state)
 	assert_non_null(strstr(err.msg, "platform finicky: launch_finish: refused by the test"));
 }
 
+static int refusing_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
+{
+	(void)c, (void)kvm_fd;
+	record("probe");
+	return vg_err_set(err, ENOTSUP, "host offers no such VMs (VM types mask 0x1)");
+}
+
+/* A probe that refuses stops everything before KVM_CREATE_VM, with its own words. */
+static void test_probe_refusal(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip();
+	n_calls = 0;
+	atomic_store(&n_ioctls, 0);
+	struct vmm_platform_ops p = recorder;
+	p.name = "picky";
+	p.probe = refusing_probe;
+	struct vmm_result res;
+	struct vg_err err = {0};
+	assert_int_equal(run_guest("hello", &p, 1, &res, &err), -ENOTSUP);
+	assert_string_equal(err.msg, "platform picky: host offers no such VMs (VM types mask 0x1)");
+	assert_int_equal(n_calls, 1); /* probe only: no init, no destroy */
+	assert_string_equal(calls[0], "probe");
+	assert_int_equal(find_ioctl(KVM_CREATE_VM, 0), -1);
+	/* vigil-vmm --check-kvm --platform runs the same probe. */
+	assert_int_equal(vmm_kvm_check(&p, NULL, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "VM types mask 0x1"));
+	assert_int_equal(vmm_kvm_check(&recorder, NULL, &err), 0);
+}
+
+/* The real snp and tdx platforms on a host without them: the VM-types mask, not
+ * KVM_CREATE_VM's EINVAL. */
+static void test_real_probe_messages(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip();
+	int kfd = open("/dev/kvm", O_RDWR);
+	int types = ioctl(kfd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+	close(kfd);
+	static const struct { const char *name, *want; int bit; } cases[] = {
+		{"snp", "host KVM offers no SEV-SNP VMs: KVM_CAP_VM_TYPES mask is 0x", KVM_X86_SNP_VM},
+		{"tdx", "host KVM offers no TDX VMs: KVM_CAP_VM_TYPES mask is 0x", KVM_X86_TDX_VM},
+	};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(cases); i++) {
+		if (types > 0 && (types & (1 << cases[i].bit)))
+			continue; /* this host has it: nothing to refuse */
+		atomic_store(&n_ioctls, 0);
+		struct vmm_result res;
+		struct vg_err err = {0};
+		assert_int_equal(run_guest("hello", vmm_platform_find(cases[i].name), 1, &res, &err), -ENOTSUP);
+		assert_non_null(strstr(err.msg, cases[i].want));
+		assert_null(strstr(err.msg, "KVM_CREATE_VM"));
+		assert_int_equal(find_ioctl(KVM_CREATE_VM, 0), -1);
+	}
+}
+
+/* A TD-shaped machine (tdx's flags) on plain KVM: split irqchip with 24 IOAPIC
+ * routes before any vCPU, no in-kernel PIC/IOAPIC or PIT, no register writes;
+ * the hello guest still runs from the architectural reset state. */
+static void test_machine_shape_flags(void **state)
+{
+	(void)state;
+	if (!have_kvm())
+		skip();
+	const struct vmm_platform_ops *tdx = vmm_platform_find("tdx");
+	const uint32_t shape = VMM_PLAT_SPLIT_IRQCHIP | VMM_PLAT_NO_PIT | VMM_PLAT_PROTECTED_REGS;
+	assert_int_equal(tdx->flags & shape, shape);
+	assert_int_equal(vmm_platform_find("snp")->flags & shape, 0);
+	struct vmm_platform_ops p = recorder;
+	p.name = "td-shaped";
+	p.flags = shape;
+	n_calls = 0;
+	atomic_store(&n_ioctls, 0);
+	struct vmm_result res;
+	struct vg_err err = {0};
+	assert_int_equal(run_guest("hello", &p, 2, &res, &err), 0);
+	assert_int_equal(res.status, 0);
+	int cap = -1;
+	for (int i = find_ioctl(KVM_ENABLE_CAP, 0); i >= 0; i = find_ioctl(KVM_ENABLE_CAP, (unsigned)i + 1))
+		if (ioctl_cap[i][0] == KVM_CAP_SPLIT_IRQCHIP) {
+			cap = i;
+			break;
+		}
+	assert_true(cap >= 0);
+	assert_int_equal(ioctl_cap[cap][1], 24);
+	int vcpu = find_ioctl(KVM_CREATE_VCPU, 0);
+	assert_true(vcpu > cap);
+	assert_int_equal(find_ioctl(KVM_CREATE_IRQCHIP, 0), -1);
+	assert_int_equal(find_ioctl(KVM_CREATE_PIT2, 0), -1);
+	assert_int_equal(find_ioctl(KVM_SET_SREGS, 0), -1);
+	assert_int_equal(find_ioctl(KVM_SET_REGS, 0), -1);
+	assert_int_equal(find_ioctl(KVM_SET_MSRS, 0), -1);
+	assert_true(find_ioctl(KVM_SET_CPUID2, 0) >= 0); /* CPUID stays the core's */
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -204,6 +358,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hook_order),
 		cmocka_unit_test(test_platform_device),
 		cmocka_unit_test(test_failures_stop_before_run),
+		cmocka_unit_test(test_probe_refusal),
+		cmocka_unit_test(test_real_probe_messages),
+		cmocka_unit_test(test_machine_shape_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,4 +28,12 @@ extern const struct vmm_dev_ops vmm_pm1_cnt_ops;
 extern const struct vmm_dev_ops vmm_reset_ops;
 extern const struct vmm_dev_ops vmm_i8042_ops;
 
+/* The paravirtual guest-request device of the simulated platforms, at
+ * 0xFED50000 (guest_request.c). platform: 1 sim-snp, 2 sim-tdx (what requests
+ * mean). Offers the guest cfg->guest_challenge when set. *out is owned by the
+ * caller: free it with vmm_guest_request_free after the VM is gone. */
+struct vmm_greq;
+int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
+void vmm_guest_request_free(struct vmm_greq *g);
+
 #endif

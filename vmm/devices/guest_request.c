@@ -13,9 +13,9 @@
  *   0x2C u32 w   COMMAND: 1 = submit the request to the platform
  *   0x30 u32 r   CHALLENGE_LEN (64 when the host supplied a challenge, else 0)
  *   0x34 u32 r   PLATFORM (1 sim-snp, 2 sim-tdx): what requests mean
- *   0x100..0x13F r  CHALLENGE: the verifier's nonce, from the host (VIGIL_GUEST_CHALLENGE,
- *                128 hex digits), the stand-in for the network channel a real guest
- *                agent receives its nonce on.
+ *   0x100..0x13F r  CHALLENGE: the verifier's nonce, from the host (vm.json
+ *                "guest_challenge", --guest-challenge HEX), the stand-in for the network
+ *                channel a real guest agent receives its nonce on.
  * A request is what the platform's guest_request hook takes: 64 bytes of REPORT_DATA
  * (sim-snp: optionally followed by a u32 VMPL; sim-tdx: a quote), or for sim-tdx a
  * u32 RTMR index (2, 3) and a 48-byte digest to extend it with.
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/vmm.h"
+#include "vmm/devices/devices.h"
 
 #define GREQ_MAGIC 0x51524756u
 #define GREQ_MAX_REQ 4096u
@@ -133,11 +133,6 @@ static const struct vmm_dev_ops greq_ops = {
 	.write = greq_write,
 };
 
-/* Registers the device for platform kind (1 sim-snp, 2 sim-tdx); *out is owned by the
- * caller (free with vmm_guest_request_free after the VM is gone). */
-int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err);
-void vmm_guest_request_free(struct vmm_greq *g);
-
 int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_greq **out, struct vg_err *err)
 {
 	*out = NULL;
@@ -147,12 +142,9 @@ int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_gre
 	g->vm = vm;
 	g->platform = platform;
 	pthread_mutex_init(&g->lock, NULL);
-	const char *ch = getenv("VIGIL_GUEST_CHALLENGE");
-	if (ch && *ch) {
-		if (strlen(ch) != 128 || vg_hex_decode(ch, g->challenge, 64, err)) {
-			free(g);
-			return vg_err_set(err, EINVAL, "VIGIL_GUEST_CHALLENGE must be 128 hex digits (64 bytes)");
-		}
+	const struct vmm_config *c = vmm_get_config(vm);
+	if (c->has_guest_challenge) {
+		memcpy(g->challenge, c->guest_challenge, sizeof(g->challenge));
 		g->has_challenge = true;
 	}
 	int rc = vmm_register_device(vm, VMM_SPACE_MMIO, GREQ_BASE, GREQ_SIZE, &greq_ops, g, err);
