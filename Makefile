@@ -21,7 +21,7 @@ export VIGIL_VECTORS
 
 # Libraries, in dependency order (lowest first). Each is every .c below its
 # directory except main.c files and firmware/guest/ (freestanding guests).
-LIB_MODULES := common firmware sev tdx vtpm vmm attest policy
+LIB_MODULES := common firmware sev tdx vtpm vmm attest policy attestd agent
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wno-unused-parameter
 # Error messages are truncated on purpose (one bounded line); gcc warns on that.
@@ -42,15 +42,17 @@ else
 CFLAGS_BASE += -D_FORTIFY_SOURCE=2
 endif
 
-PKGS      := openssl libtpms libseccomp jansson libcbor
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -ltpms -lseccomp -ljansson -lcbor)
+# Unicorn (the emu accelerator) is loaded with dlopen at run time: headers only, never linked.
+PKGS      := openssl libtpms libseccomp jansson libcbor libcurl libevent libevent_openssl sqlite3 libpq
+# libcurl.pc adds the multiarch system include dir, which reorders <limits.h>: drop it.
+PKG_CFLAGS := $(filter-out -I/usr/include/x86_64-linux-gnu,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -ltpms -lseccomp -ljansson -lcbor -lcurl -levent_openssl -levent -lsqlite3 -lpq)
 TEST_PKGS  := cmocka tss2-esys tss2-tcti-swtpm tss2-mu tss2-rc
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null || echo -lcmocka -ltss2-esys -ltss2-tcti-swtpm -ltss2-mu -ltss2-rc)
 
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+LDLIBS  := $(PKG_LIBS) -lpthread -lm -ldl
 
 # ------------------------------------------------------------------ libraries
 mod_srcs = $(sort $(filter-out %/main.c firmware/guest/%,$(shell find $(1) -name '*.c' 2>/dev/null)))
@@ -79,7 +81,9 @@ $(BUILD)/obj/%.o: %.c
 BIN_vigil      := $(sort $(wildcard cli/*.c))
 BIN_vigil-vmm  := vmm/main.c
 BIN_vigil-tpm  := vtpm/main.c
-BIN_NAMES := vigil vigil-vmm vigil-tpm
+BIN_vigil-attestd := attestd/main.c
+BIN_vigil-agent   := agent/main.c
+BIN_NAMES := vigil vigil-vmm vigil-tpm vigil-attestd vigil-agent
 
 define add_bin
 ifneq ($$(wildcard $$(firstword $$(BIN_$(1)))),)

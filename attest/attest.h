@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <openssl/types.h>
 
 #include "common/common.h"
 #include "sev/sev.h"
@@ -194,5 +195,61 @@ int att_tdx_tcb_evaluate_trusted(const uint8_t *tcb_info, size_t tcb_info_len, c
  * object and decodes the hex "signature". For fuzzing and tests. */
 int att_json_signed_span(const char *json, size_t len, const char *key, size_t *off, size_t *span_len,
 			 struct vg_err *err);
+
+/* -------------------------------------------------------------------- JOSE */
+/*
+ * One small JOSE module shared by policy/ (EAR tokens), attestd/ (admin tokens,
+ * resource release) and agent/ (resource unwrap). It composes OpenSSL 3's own
+ * primitives (EVP signatures, ECDH, SSKDF as the Concat KDF, AES key wrap,
+ * AES-GCM, RSA-OAEP) with jansson; no cipher, KDF or curve is written here.
+ * Every parser of untrusted JOSE input is bounds-checked and fuzzed.
+ */
+/* Standard base64 (padded) or base64url (RFC 7515 sec. 2: no padding). */
+char *att_b64_encode(const void *in, size_t len, bool url); /* malloc'd, NUL-terminated; NULL on OOM */
+/* Strict: rejects characters outside the alphabet, bad padding, non-zero trailing bits. */
+int att_b64_decode(const char *in, size_t in_len, bool url, uint8_t **out, size_t *out_len,
+		   struct vg_err *err);
+
+enum att_jws_alg { ATT_JWS_ES256 = 1u << 0, ATT_JWS_ES384 = 1u << 1, ATT_JWS_EDDSA = 1u << 2 };
+const char *att_jws_alg_name(enum att_jws_alg alg); /* "ES256", "ES384", "EdDSA" */
+/* The natural algorithm of a key: P-256 -> ES256, P-384 -> ES384, Ed25519 -> EdDSA; 0 otherwise. */
+enum att_jws_alg att_jws_alg_for_key(const EVP_PKEY *key);
+
+/* Public JWK (RFC 7517/7518/8037) of an EC P-256/P-384, Ed25519 or RSA key; never private parts. */
+json_t *att_jwk_from_pkey(const EVP_PKEY *key, struct vg_err *err);
+/* Public key from a JWK; checks kty/crv, coordinate lengths and that EC points are on the curve. */
+int att_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out, struct vg_err *err);
+/* RFC 7638 SHA-256 thumbprint, base64url (43 chars + NUL). */
+int att_jwk_thumbprint(const json_t *jwk, char out[44], struct vg_err *err);
+
+/* JWS compact serialization. Header: {"alg", "typ" (if non-NULL), "kid" (if non-NULL)}. ECDSA
+ * signatures are the raw R||S form of RFC 7518 sec. 3.4. */
+int att_jws_sign(EVP_PKEY *key, enum att_jws_alg alg, const char *typ, const char *kid,
+		 const uint8_t *payload, size_t payload_len, char **compact, struct vg_err *err);
+/* Verifies against any of keys[] whose type fits the header's alg; alg must be in allowed_algs
+ * (a mask of enum att_jws_alg; "none" and HMAC are never accepted). On success returns the
+ * payload (malloc'd) and, if header != NULL, the protected header (new reference). */
+int att_jws_verify(const char *compact, EVP_PKEY *const *keys, size_t nkeys, unsigned allowed_algs,
+		   uint8_t **payload, size_t *payload_len, json_t **header, struct vg_err *err);
+
+/* JWE, flattened JSON serialization (RFC 7516 sec. 7.2.2), content encryption A256GCM.
+ * Key management by recipient key type: EC P-256/P-384 -> ECDH-ES+A256KW (Concat KDF of
+ * RFC 7518 sec. 4.6 via OpenSSL SSKDF), RSA (>= 2048 bits) -> RSA-OAEP-256. */
+int att_jwe_encrypt(EVP_PKEY *recipient, const uint8_t *plaintext, size_t len, json_t **jwe,
+		    struct vg_err *err);
+/* Decrypts with the recipient's private key; the plaintext is malloc'd (caller cleanses it). */
+int att_jwe_decrypt(EVP_PKEY *priv, const json_t *jwe, uint8_t **plaintext, size_t *len,
+		    struct vg_err *err);
+
+/* ----------------------------------------------------- KBS protocol binding */
+/* RFC 8785 (JCS) canonical JSON of v; numbers outside the IEEE-754 exactly-representable integer
+ * range, or non-integral numbers that cannot be serialised per ECMAScript, are refused. */
+int att_jcs_serialize(const json_t *v, struct vg_buf *out, struct vg_err *err);
+/* REPORT_DATA that binds a KBS 0.4.0 session: SHA-384 of the JCS of
+ * {"additional-evidence": additional_evidence, "nonce": nonce, "tee-pubkey": tee_pubkey}
+ * followed by 16 zero bytes, as Trustee computes it. */
+#define ATT_REPORT_DATA_LEN 64
+int att_kbs_report_data(const char *nonce, const json_t *tee_pubkey, const char *additional_evidence,
+			uint8_t out[ATT_REPORT_DATA_LEN], struct vg_err *err);
 
 #endif /* VIGIL_ATTEST_H */

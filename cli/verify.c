@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "common/common.h"
 
-#define MAX_INPUT (64u << 20)
+#define VERIFY_MAX_INPUT (64u << 20)
 
 static void usage(FILE *f)
 {
@@ -39,7 +39,7 @@ static void usage(FILE *f)
 static int load(const char *path, const char *what, uint8_t **out, size_t *len)
 {
 	struct vg_err e = {0};
-	if (vg_read_file(path, MAX_INPUT, out, len, &e)) {
+	if (vg_read_file(path, VERIFY_MAX_INPUT, out, len, &e)) {
 		fprintf(stderr, "vigil verify: %s: %s\n", what, e.msg);
 		return -1;
 	}

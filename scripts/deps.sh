@@ -8,8 +8,10 @@ PACKAGES=(
 	gcc make clang libclang-rt-14-dev pkg-config
 	# libraries (chosen, not written)
 	libssl-dev libtpms-dev libseccomp-dev libjansson-dev libcbor-dev libcmocka-dev libtss2-dev
+	libunicorn-dev libevent-dev libsqlite3-dev libcurl4-openssl-dev libpq-dev
 	# peers and tools used by tests, benchmarks and the demo
 	openssl tpm2-tools swtpm swtpm-tools qemu-system-x86 ovmf acpica-tools xxd hyperfine jq
+	sqlite3 postgresql python3-cryptography python3-cbor2 nodejs
 )
 
 missing=()
@@ -31,6 +33,13 @@ if ((${#missing[@]} > 0)); then
 		apt-get update -q >/dev/null
 		apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 	fi
+fi
+
+# npm (for the jose/cbor interop tests) ships inside some nodejs builds; Debian's own
+# nodejs needs the separate npm package.
+if ! command -v npm >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm >/dev/null 2>&1 ||
+		echo "deps: could not install npm (interop tests will fail)" >&2
 fi
 
 # ---- Debian's cloud kernel for the VMM's bzImage tests (issue 5). Downloaded
