@@ -13,8 +13,10 @@
  *
  * Status of this header: the API is final in names and meanings (CONTRACTS.md
  * section 2). Functions not yet implemented on the branch return -ENOSYS with
- * a message saying so; none of them fails open. Not implemented yet (at this
- * commit): everything (stubs in policy/stub.c so callers link).
+ * a message saying so; none of them fails open. Implemented: loading,
+ * appraisal, resource rules, summary, starter, add-workload. Not implemented
+ * yet (at this commit; stubs in policy/stub.c so callers link): EAR tokens,
+ * token parsers, token key, JWKS.
  */
 #ifndef VIGIL_POLICY_H
 #define VIGIL_POLICY_H
