@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "policy/policy.h"
 #include "tests/unit/test_attest_vectors.h"
@@ -583,6 +586,138 @@ static void test_add_workload(void **state)
 	json_decref(doc);
 }
 
+/* --------------------------------------------------------------- tokens */
+static void sample_appraisal(struct pol_appraisal *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->status = POL_WARNING;
+	snprintf(a->workload, sizeof(a->workload), "payments");
+	a->vector[POL_INSTANCE_IDENTITY] = 2;
+	a->vector[POL_EXECUTABLES] = 33;
+	a->vector[POL_HARDWARE] = 2;
+	a->appraised_at = 1760000000;
+	a->explanations = json_pack("[s]", "executables: SNP measurement 7a1e5c26\xe2\x80\xa6 is not among ...");
+	a->claims = json_pack("{s:s, s:i, s:b, s:n, s:[i,i], s:f}", "measurement", M_VIRTEE, "vmpl", 0, "simulated", 0,
+			      "nothing", "list", 1, -2, "ratio", 0.5);
+}
+
+static void test_ear_jwt(void **state)
+{
+	(void)state;
+	struct pol_appraisal a;
+	sample_appraisal(&a);
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	struct pol_ear_opts o = {.issuer = "test", .kid = "k1", .nonce_b64 = "AQIDBAUGBwg", .ttl_seconds = 60};
+	char *jwt = NULL;
+	struct vg_err e = {0};
+	assert_int_equal(pol_ear_jwt(&a, k, &o, &jwt, &e), 0);
+	json_t *c = NULL;
+	assert_int_equal(pol_ear_jwt_verify(jwt, &k, 1, &c, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "eat_profile")), "tag:ietf.org,2026:rats/ear#03");
+	assert_int_equal(json_integer_value(json_object_get(c, "exp")), 1760000060);
+	assert_string_equal(json_string_value(json_object_get(c, "eat_nonce")), "AQIDBAUGBwg");
+	json_t *sub = json_object_get(json_object_get(c, "submods"), "cpu0");
+	assert_string_equal(json_string_value(json_object_get(sub, "ear_status")), "warning");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(sub, "ear_trustworthiness_vector"), "executables")), 33);
+	assert_true(json_is_array(json_object_get(sub, "ear_appraisal_policy_ids")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(sub, "ear.veraison.annotated-evidence"),
+							      "measurement")), M_VIRTEE);
+	json_decref(c);
+	/* tampered */
+	size_t n = strlen(jwt);
+	jwt[n - 2] = jwt[n - 2] == 'A' ? 'B' : 'A';
+	assert_int_not_equal(pol_ear_jwt_verify(jwt, &k, 1, &c, &e), 0);
+	free(jwt);
+	/* Veraison names */
+	o.names = POL_EAR_NAMES_VERAISON;
+	c = pol_ear_claims_json(&a, &o);
+	sub = json_object_get(json_object_get(c, "submods"), "cpu0");
+	assert_string_equal(json_string_value(json_object_get(sub, "ear.status")), "warning");
+	assert_true(json_is_string(json_object_get(sub, "ear.appraisal-policy-id")));
+	assert_non_null(json_object_get(c, "ear.verifier-id"));
+	json_decref(c);
+	EVP_PKEY_free(k);
+	pol_appraisal_free(&a);
+}
+
+static void test_ear_cwt(void **state)
+{
+	(void)state;
+	struct pol_appraisal a;
+	sample_appraisal(&a);
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *k2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct pol_ear_opts o = {.kid = "k1", .nonce_b64 = "AQIDBAUGBwg", .names = POL_EAR_NAMES_VERAISON};
+	uint8_t *cwt = NULL;
+	size_t len = 0;
+	struct vg_err e = {0};
+	assert_int_equal(pol_ear_cwt(&a, k, &o, &cwt, &len, &e), 0);
+	assert_int_equal(cwt[0], 0xd2); /* tag 18 */
+	json_t *c = NULL;
+	assert_int_equal(pol_ear_cwt_verify(cwt, len, &k, 1, &c, &e), 0);
+	/* decodes to the draft names, same values as the JSON claims */
+	struct pol_ear_opts d = o;
+	d.names = POL_EAR_NAMES_DRAFT;
+	json_t *want = pol_ear_claims_json(&a, &d);
+	if (!json_equal(c, want)) {
+		char *x = json_dumps(c, JSON_COMPACT), *y = json_dumps(want, JSON_COMPACT);
+		fail_msg("CWT claims differ:\n%s\n%s", x, y);
+	}
+	json_decref(want);
+	json_decref(c);
+	assert_int_equal(pol_ear_cwt_verify(cwt, len, &k2, 1, &c, &e), -EBADMSG);
+	assert_non_null(strstr(e.msg, "does not verify"));
+	for (size_t i = 0; i < len; i += 7) {
+		cwt[i] ^= 0x01;
+		assert_int_not_equal(pol_ear_cwt_verify(cwt, len, &k, 1, &c, &e), 0);
+		cwt[i] ^= 0x01;
+	}
+	assert_int_equal(pol_ear_cwt_verify(cwt, len - 1, &k, 1, &c, &e), -EBADMSG);
+	free(cwt);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(k2);
+	pol_appraisal_free(&a);
+}
+
+static void test_token_key(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vigil-pol-key.XXXXXX", sub[64], path[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/state", dir);
+	snprintf(path, sizeof(path), "%s/ear-signing-key.pem", sub);
+	EVP_PKEY *k1 = NULL, *k2 = NULL;
+	char kid1[64], kid2[64];
+	struct vg_err e = {0};
+	assert_int_equal(pol_token_key_load_or_create(NULL, sub, &k1, kid1, &e), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(pol_token_key_load_or_create(NULL, sub, &k2, kid2, &e), 0);
+	assert_string_equal(kid1, kid2); /* generated once, reused */
+	assert_int_equal(strlen(kid1), 43);
+	EVP_PKEY_free(k2);
+	assert_int_equal(pol_token_key_load_or_create(path, NULL, &k2, kid2, &e), 0);
+	assert_string_equal(kid1, kid2);
+	const char *kids[] = {kid1};
+	json_t *jwks = pol_jwks(&k1, kids, 1);
+	json_t *jwk = json_array_get(json_object_get(jwks, "keys"), 0);
+	assert_string_equal(json_string_value(json_object_get(jwk, "kid")), kid1);
+	assert_string_equal(json_string_value(json_object_get(jwk, "alg")), "ES256");
+	assert_null(json_object_get(jwk, "d"));
+	json_decref(jwks);
+	chmod(path, 0644);
+	EVP_PKEY *k3 = NULL;
+	assert_int_equal(pol_token_key_load_or_create(NULL, sub, &k3, kid2, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "it must be 0600"));
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+
 int main(void)
 {
 	vg_log_init("test_policy", VG_LOG_ERROR);
@@ -592,6 +727,8 @@ int main(void)
 		cmocka_unit_test(test_snp_vlek_vmpl1),	     cmocka_unit_test(test_tdx_q6_out_of_date),
 		cmocka_unit_test(test_tdx_gcp_ccel),	     cmocka_unit_test(test_tiers),
 		cmocka_unit_test(test_resources),	     cmocka_unit_test(test_add_workload),
+		cmocka_unit_test(test_ear_jwt),		     cmocka_unit_test(test_ear_cwt),
+		cmocka_unit_test(test_token_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
