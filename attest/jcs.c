@@ -1,7 +1,8 @@
 /* RFC 8785 JSON Canonicalization Scheme over jansson values: object members
  * sorted by their names' UTF-16 code units, strings escaped as ECMAScript's
  * JSON.stringify does, numbers in ECMAScript Number-to-String form (integers
- * beyond +-2^53 refused: they are not exact IEEE-754 doubles). */
+ * beyond +-2^53 that are not exact IEEE-754 doubles are refused, as ECMAScript
+ * would round them silently). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -59,10 +60,10 @@ static int utf16(long cp, unsigned u[2])
 }
 
 /* Compares two valid UTF-8 strings by UTF-16 code units (RFC 8785 sec. 3.2.3). */
-static int cmp_utf16(const char *a, const char *b)
+static int cmp_utf16(const char *a, size_t la, const char *b, size_t lb)
 {
 	const unsigned char *sa = (const unsigned char *)a, *sb = (const unsigned char *)b;
-	size_t la = strlen(a), lb = strlen(b), ia = 0, ib = 0;
+	size_t ia = 0, ib = 0;
 	unsigned ua[2], ub[2];
 	int na = 0, nb = 0, pa = 0, pb = 0;
 	for (;;) {
@@ -190,12 +191,14 @@ static int put_double(struct vg_buf *out, double d, struct vg_err *err)
 
 struct member {
 	const char *key;
+	size_t key_len; /* names may hold U+0000 */
 	json_t *value;
 };
 
 static int cmp_member(const void *a, const void *b)
 {
-	return cmp_utf16(((const struct member *)a)->key, ((const struct member *)b)->key);
+	const struct member *x = a, *y = b;
+	return cmp_utf16(x->key, x->key_len, y->key, y->key_len);
 }
 
 static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_err *err)
@@ -212,11 +215,15 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 		return vg_buf_append(out, "false", 5) ? -ENOMEM : 0;
 	case JSON_INTEGER: {
 		json_int_t i = json_integer_value(v);
-		if (i > JCS_MAX_SAFE_INT || i < -JCS_MAX_SAFE_INT)
-			return vg_err_set(err, ERANGE,
-					  "jcs: integer %lld is outside +-2^53 and not exact as an IEEE-754 double",
-					  (long long)i);
-		return vg_buf_printf(out, "%lld", (long long)i) ? -ENOMEM : 0;
+		if (i <= JCS_MAX_SAFE_INT && i >= -JCS_MAX_SAFE_INT)
+			return vg_buf_printf(out, "%lld", (long long)i) ? -ENOMEM : 0;
+		/* Beyond 2^53 only integers that are exact doubles (ECMAScript
+		 * would silently round the others). */
+		double d = (double)i;
+		if (d < 9223372036854775808.0 && d >= -9223372036854775808.0 && (json_int_t)d == i)
+			return put_double(out, d, err);
+		return vg_err_set(err, ERANGE, "jcs: integer %lld is outside +-2^53 and not exact as an IEEE-754 double",
+				  (long long)i);
 	}
 	case JSON_REAL:
 		return put_double(out, json_real_value(v), err);
@@ -240,13 +247,15 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 		if (!m)
 			return -ENOMEM;
 		const char *key;
+		size_t key_len;
 		json_t *val;
-		json_object_foreach((json_t *)v, key, val) {
-			if (i >= n || check_utf8(key, strlen(key))) {
+		json_object_keylen_foreach((json_t *)v, key, key_len, val) {
+			if (i >= n || check_utf8(key, key_len)) {
 				free(m);
 				return vg_err_set(err, EINVAL, "jcs: member name is not valid UTF-8");
 			}
 			m[i].key = key;
+			m[i].key_len = key_len;
 			m[i++].value = val;
 		}
 		qsort(m, i, sizeof(*m), cmp_member);
@@ -255,7 +264,7 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 			if (j && vg_buf_append_u8(out, ','))
 				rc = -ENOMEM;
 			if (!rc)
-				rc = put_string(out, m[j].key, strlen(m[j].key), err);
+				rc = put_string(out, m[j].key, m[j].key_len, err);
 			if (!rc && vg_buf_append_u8(out, ':'))
 				rc = -ENOMEM;
 			if (!rc)

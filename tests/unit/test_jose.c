@@ -597,6 +597,22 @@ static void test_jcs(void **state)
 	assert_int_equal(b.len, 1);
 	vg_buf_free(&b);
 	json_decref(v);
+	/* 2^60 is an exact double: printed as ECMAScript does (Node: [2**60, -(2**53+2)]). */
+	v = json_pack("[I,I]", (json_int_t)1152921504606846976LL, (json_int_t)-9007199254740994LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "[1152921504606847000,-9007199254740994]");
+	vg_buf_free(&b);
+	json_decref(v);
+	/* Names with U+0000 keep their full length and are escaped. */
+	v = json_object();
+	assert_int_equal(json_object_setn_new(v, "a\0b", 3, json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(v, "a", json_integer(2)), 0);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "{\"a\":2,\"a\\u0000b\":1}");
+	vg_buf_free(&b);
+	json_decref(v);
 }
 
 /* --------------------------------------------------------- REPORT_DATA */
