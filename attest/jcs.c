@@ -1,8 +1,8 @@
 /* RFC 8785 JSON Canonicalization Scheme over jansson values: object members
  * sorted by their names' UTF-16 code units, strings escaped as ECMAScript's
- * JSON.stringify does, numbers in ECMAScript Number-to-String form (integers
- * beyond +-2^53 that are not exact IEEE-754 doubles are refused, as ECMAScript
- * would round them silently). */
+ * JSON.stringify does, numbers in ECMAScript Number-to-String form (an integer
+ * beyond +-2^53 is refused unless ECMAScript prints its double as the same
+ * digits: the others would silently change value). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -131,12 +131,15 @@ static int put_string(struct vg_buf *out, const char *s, size_t len, struct vg_e
 /* ECMAScript Number::toString(10) of a finite double (ECMA-262 sec. 6.1.6.1.20):
  * the shortest digit string that reads back to the same double, placed as
  * plain or exponent notation by its decimal exponent. */
-static int put_double(struct vg_buf *out, double d, struct vg_err *err)
+static int fmt_double(double d, char buf[64], size_t *len, struct vg_err *err)
 {
 	if (!isfinite(d))
 		return vg_err_set(err, EINVAL, "jcs: NaN or Infinity cannot be serialised");
-	if (d == 0)
-		return vg_buf_append_u8(out, '0') ? -ENOMEM : 0;
+	if (d == 0) {
+		buf[0] = '0';
+		*len = 1;
+		return 0;
+	}
 	char sci[40];
 	int p;
 	for (p = 1; p <= 17; p++) {
@@ -161,7 +164,6 @@ static int put_double(struct vg_buf *out, double d, struct vg_err *err)
 	while (k > 1 && digits[k - 1] == '0') /* %e pads with zeros only when p is */
 		digits[--k] = 0;              /* larger than needed, kept for safety */
 	int n = e10 + 1;                       /* value = 0.DIGITS * 10^n */
-	char buf[64];
 	size_t o = 0;
 	if (neg)
 		buf[o++] = '-';
@@ -184,9 +186,20 @@ static int put_double(struct vg_buf *out, double d, struct vg_err *err)
 			buf[o++] = '.';
 			memcpy(buf + o, digits + 1, (size_t)(k - 1)), o += (size_t)(k - 1);
 		}
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+		o += (size_t)snprintf(buf + o, 64 - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
 	}
-	return vg_buf_append(out, buf, o) ? -ENOMEM : 0;
+	*len = o;
+	return 0;
+}
+
+static int put_double(struct vg_buf *out, double d, struct vg_err *err)
+{
+	char buf[64];
+	size_t len = 0;
+	int rc = fmt_double(d, buf, &len, err);
+	if (rc)
+		return rc;
+	return vg_buf_append(out, buf, len) ? -ENOMEM : 0;
 }
 
 struct member {
@@ -217,12 +230,16 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 		json_int_t i = json_integer_value(v);
 		if (i <= JCS_MAX_SAFE_INT && i >= -JCS_MAX_SAFE_INT)
 			return vg_buf_printf(out, "%lld", (long long)i) ? -ENOMEM : 0;
-		/* Beyond 2^53 only integers that are exact doubles (ECMAScript
-		 * would silently round the others). */
-		double d = (double)i;
-		if (d < 9223372036854775808.0 && d >= -9223372036854775808.0 && (json_int_t)d == i)
-			return put_double(out, d, err);
-		return vg_err_set(err, ERANGE, "jcs: integer %lld is outside +-2^53 and not exact as an IEEE-754 double",
+		/* Beyond 2^53 an integer is kept only when ECMAScript prints its
+		 * double unchanged (2^60 is "1152921504606847000"); the others
+		 * (2^53+1) would silently change value: refused. */
+		char dec[32], es[64];
+		size_t es_len = 0;
+		int dl = snprintf(dec, sizeof(dec), "%lld", (long long)i);
+		if (fmt_double((double)i, es, &es_len, NULL) == 0 && (size_t)dl == es_len && memcmp(dec, es, es_len) == 0)
+			return vg_buf_append(out, dec, (size_t)dl) ? -ENOMEM : 0;
+		return vg_err_set(err, ERANGE,
+				  "jcs: integer %lld is outside +-2^53 and not exactly an IEEE-754 double as ECMAScript prints it",
 				  (long long)i);
 	}
 	case JSON_REAL:

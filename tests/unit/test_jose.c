@@ -597,11 +597,15 @@ static void test_jcs(void **state)
 	assert_int_equal(b.len, 1);
 	vg_buf_free(&b);
 	json_decref(v);
-	/* 2^60 is an exact double: printed as ECMAScript does (Node: [2**60, -(2**53+2)]). */
+	/* Beyond 2^53: kept when ECMAScript prints the same digits (Node: JSON.stringify). */
 	v = json_pack("[I,I]", (json_int_t)1152921504606846976LL, (json_int_t)-9007199254740994LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), -ERANGE); /* 2^60 would print as ...847000 */
+	json_decref(v);
+	v = json_pack("[I,I,I]", (json_int_t)1152921504606847000LL, (json_int_t)-9007199254740994LL,
+		      (json_int_t)33333330000000030LL);
 	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
 	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
-	assert_string_equal((const char *)b.data, "[1152921504606847000,-9007199254740994]");
+	assert_string_equal((const char *)b.data, "[1152921504606847000,-9007199254740994,33333330000000030]");
 	vg_buf_free(&b);
 	json_decref(v);
 	/* Names with U+0000 keep their full length and are escaped. */
