@@ -59,33 +59,35 @@ static int utf16(long cp, unsigned u[2])
 	return 2;
 }
 
+/* A cursor yielding the UTF-16 code units of a valid UTF-8 string. */
+struct u16_cursor {
+	const unsigned char *s;
+	size_t len, i;
+	unsigned u[2];
+	int n, pos;
+};
+
+/* The next code unit, or -1 at the end. */
+static long u16_next(struct u16_cursor *c)
+{
+	if (c->pos == c->n) {
+		if (c->i >= c->len)
+			return -1;
+		c->n = utf16(utf8_next(c->s, c->len, &c->i), c->u);
+		c->pos = 0;
+	}
+	return c->u[c->pos++];
+}
+
 /* Compares two valid UTF-8 strings by UTF-16 code units (RFC 8785 sec. 3.2.3). */
 static int cmp_utf16(const char *a, size_t la, const char *b, size_t lb)
 {
-	const unsigned char *sa = (const unsigned char *)a, *sb = (const unsigned char *)b;
-	size_t ia = 0, ib = 0;
-	unsigned ua[2], ub[2];
-	int na = 0, nb = 0, pa = 0, pb = 0;
+	struct u16_cursor ca = {(const unsigned char *)a, la, 0, {0}, 0, 0};
+	struct u16_cursor cb = {(const unsigned char *)b, lb, 0, {0}, 0, 0};
 	for (;;) {
-		if (pa == na) {
-			if (ia >= la)
-				na = 0;
-			else
-				na = utf16(utf8_next(sa, la, &ia), ua);
-			pa = 0;
-		}
-		if (pb == nb) {
-			if (ib >= lb)
-				nb = 0;
-			else
-				nb = utf16(utf8_next(sb, lb, &ib), ub);
-			pb = 0;
-		}
-		if (!na || !nb)
-			return (na != 0) - (nb != 0);
-		if (ua[pa] != ub[pb])
-			return ua[pa] < ub[pb] ? -1 : 1;
-		pa++, pb++;
+		long x = u16_next(&ca), y = u16_next(&cb);
+		if (x != y || x < 0)
+			return x < y ? -1 : x > y ? 1 : 0;
 	}
 }
 
