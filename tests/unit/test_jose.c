@@ -133,6 +133,7 @@ static void test_jws_roundtrip(void **state)
 		assert_int_equal(att_jws_verify(jws, &pub, 1, algs[i], &pl, &pl_len, NULL, &err), 0);
 		free(pl);
 		json_decref(jwk);
+		EVP_PKEY_free(pub);
 
 		/* Not allowed. */
 		assert_int_equal(att_jws_verify(jws, keys, 4, all & ~algs[i], &pl, &pl_len, NULL, &err), -EACCES);
@@ -642,7 +643,9 @@ static void test_report_data(void **state)
 	assert_string_equal(hex, "87ff5fedb30b80c528d9df41fc8394024809373663118cbb47e1aba0ff31bebbfba3cfe7f179bb56386e5f47839671d4"
 				 "00000000000000000000000000000000");
 	assert_int_equal(att_kbs_report_data(NULL, jwk, NULL, rd, &err), -EINVAL);
-	assert_int_equal(att_kbs_report_data("n", json_string("x"), NULL, rd, &err), -EINVAL);
+	json_t *str = json_string("x");
+	assert_int_equal(att_kbs_report_data("n", str, NULL, rd, &err), -EINVAL);
+	json_decref(str);
 	assert_int_equal(att_kbs_report_data("\xff", jwk, NULL, rd, &err), -EINVAL);
 	json_decref(jwk);
 
