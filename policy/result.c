@@ -63,5 +63,6 @@ json_t *pol_appraisal_json(const struct pol_appraisal *a)
 	json_object_set_new(o, "trustworthiness_vector", v);
 	json_object_set_new(o, "explanations", a->explanations ? json_incref(a->explanations) : json_array());
 	json_object_set_new(o, "policy_digest", json_string(dg));
+	json_object_set_new(o, "claims", a->claims ? json_incref(a->claims) : json_object());
 	return o;
 }
