@@ -163,6 +163,11 @@ void pol_appraisal_free(struct pol_appraisal *a);
 /* {"status","workload"|null,"simulated","trustworthiness_vector":{name: value},
  *  "explanations":[...],"policy_digest","claims":{...}}; new reference. */
 json_t *pol_appraisal_json(const struct pol_appraisal *a);
+/* The inverse for a stored verdict (e.g. a service session): status, workload,
+ * simulated, vector, policy_digest, explanations and claims from pol_appraisal_json
+ * output; the rest zero. -EINVAL naming the bad member. out is freed with
+ * pol_appraisal_free. Enough for pol_resource_allowed and the EAR functions. */
+int pol_appraisal_from_json(const json_t *j, struct pol_appraisal *out, struct vg_err *err);
 
 /* ------------------------------------------------------------ EAR tokens */
 /* names: POL_EAR_NAMES_DRAFT ("ear_status", ...) or POL_EAR_NAMES_VERAISON ("ear.status", ...). */
@@ -209,7 +214,7 @@ json_t *pol_jwks(EVP_PKEY *const *keys, const char *const *kids, size_t n);
  * -EACCES = no, with the reason (which rule, required vs found status/workload,
  * simulated) in why->msg; -EINVAL for a malformed path. Default deny: a path no
  * rule matches is refused, and so is an appraisal made under another policy
- * version (policy_digest). */
+ * version (policy_digest). Reads a->status, workload, simulated, policy_digest. */
 int pol_resource_allowed(const struct pol_policy *p, const struct pol_appraisal *a, const char *path,
 			 struct vg_err *why);
 
