@@ -80,7 +80,7 @@ struct vmm {
 	bool serial_owned;
 };
 
-/* kvm.c */
+/* accel/kvm.c */
 int vmm_kvm_open(struct vmm *vm, struct vg_err *err);
 int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err);
 /* memory.c */
@@ -97,7 +97,7 @@ void vmm_vcpus_go(struct vmm *vm);
 void vmm_vcpus_kick(struct vmm *vm);
 void vmm_vcpus_join(struct vmm *vm);
 void vmm_vcpus_destroy(struct vmm *vm);
-/* cpuid.c */
+/* accel/kvm_cpuid.c */
 int vmm_cpuid_setup(struct vmm *vm, struct vg_err *err);
 int vmm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err);
 int vmm_msrs_apply(struct vmm_vcpu *v, struct vg_err *err);

@@ -256,7 +256,7 @@ struct vmm_platform_ops {
 	void (*destroy)(struct vmm *vm, void *state);
 };
 
-/* The platform named `name`, or NULL. Table in vmm/platform_table.c. */
+/* The platform named `name`, or NULL. Table in vmm/platform/table.c. */
 const struct vmm_platform_ops *vmm_platform_find(const char *name);
 /* Comma-separated list of known names, for messages and --help. */
 const char *vmm_platform_names(void);

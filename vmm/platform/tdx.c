@@ -17,7 +17,7 @@
 
 #include "common/linux_kvm_cc.h"
 #include "firmware/firmware.h"
-#include "vmm/platform.h"
+#include "vmm/platform/platform.h"
 
 static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
 
