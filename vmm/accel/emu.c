@@ -324,10 +324,6 @@ static int emu_check(const struct vmm_platform_ops *plat, const struct vmm_confi
 	int rc = vmm_emu_load(err);
 	if (rc)
 		return rc;
-	if (c && c->kernel)
-		return vg_err_set(err, ENOTSUP,
-				  "a Linux kernel cannot run under the emu accelerator: Unicorn 2 cannot inject "
-				  "interrupts or deliver exceptions, which Linux needs (use --accel kvm)");
 	if (plat && plat->probe && (rc = plat->probe(c, -1, err)))
 		return vg_err_prefix(err, "platform %s", plat->name);
 	if (plat && (plat->flags & (VMM_PLAT_GUEST_MEMFD | VMM_PLAT_PROTECTED_REGS)))
@@ -356,8 +352,12 @@ static int emu_vcpu_create(struct vmm_vcpu *v, struct vg_err *err)
 		return vg_err_set(err, ENOMEM, "emu: out of memory");
 	ev->v = v;
 	v->accel = ev;
-	if (v->index == 0 && v->vm->boot.mode != VMM_BOOT_RESET)
-		return vg_err_set(err, ENOTSUP, "emu: only the reset boot state is supported");
+	/* Checked here, after the kernel was parsed and measured: a broken kernel
+	 * gets its own message, and --print-measurements works. */
+	if (v->index == 0 && v->vm->boot.mode != VMM_BOOT_RESET && !v->vm->cfg->print_measurements)
+		return vg_err_set(err, ENOTSUP,
+				  "a Linux kernel cannot run under the emu accelerator: Unicorn 2 cannot inject "
+				  "interrupts or deliver exceptions, which Linux needs (use --accel kvm)");
 	return 0;
 }
 
