@@ -12,40 +12,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-int vmm_register_device(struct vmm *vm, enum vmm_space space, uint64_t base, uint64_t len,
-			const struct vmm_dev_ops *ops, void *opaque, struct vg_err *err)
-{
-	return vmm_bus_register(vm->bus, space, base, len, ops, opaque, err);
-}
-
-void vmm_request_stop(struct vmm *vm, int status, const char *reason)
-{
-	pthread_mutex_lock(&vm->stop_lock);
-	bool first = !vm->stopping;
-	if (first) {
-		vm->stopping = true;
-		atomic_store(&vm->stop_flag, true);
-		vm->stop_status = status;
-		snprintf(vm->stop_reason, sizeof(vm->stop_reason), "%s", reason ? reason : "stopped");
-	}
-	pthread_mutex_unlock(&vm->stop_lock);
-	if (first)
-		pthread_cond_broadcast(&vm->stop_cond);
-	if (first && vm->stop_fd >= 0) {
-		uint64_t one = 1;
-		ssize_t n = write(vm->stop_fd, &one, sizeof(one));
-		(void)n;
-	}
-}
-
-int vmm_platform_guest_request(struct vmm *vm, const void *req, size_t req_len, void *resp, size_t resp_cap,
-			       size_t *resp_len, struct vg_err *err)
-{
-	if (!vm->plat->guest_request)
-		return vg_err_set(err, ENOTSUP, "platform %s has no guest requests", vm->plat->name);
-	return vm->plat->guest_request(vm, vm->plat_state, req, req_len, resp, resp_cap, resp_len, err);
-}
-
 static struct vmm *vm_new(const struct vmm_config *c, const struct vmm_platform_ops *plat, struct vg_err *err)
 {
 	struct vmm *vm = calloc(1, sizeof(*vm));

@@ -124,10 +124,3 @@ int vmm_load_region(struct vmm *vm, uint64_t gpa, const void *data, size_t len, 
 	}
 	return 0;
 }
-
-uint64_t vmm_ram_size(const struct vmm *vm) { return vm->ram_size; }
-unsigned vmm_vcpu_count(const struct vmm *vm) { return vm->n_vcpus; }
-int vmm_vm_fd(const struct vmm *vm) { return vm->vm_fd; }
-int vmm_irq_line(struct vmm *vm, unsigned irq, bool level) { return vm->accel->irq_line(vm, irq, level); }
-int vmm_kvm_fd(const struct vmm *vm) { return vm->kvm_fd; }
-const struct vmm_config *vmm_get_config(const struct vmm *vm) { return vm->cfg; }
