@@ -358,6 +358,9 @@ enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */
 int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err);
+/* From now on, the filters of accelerator `accel` ("kvm", the default, or
+ * "emu"): their ioctls and syscalls (vmm_run selects its own; for tests). */
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err);
 /* The syscall names allowed for a role (NULL-terminated), for docs and tests. */
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role);
 /* "NAME|UID[:GROUP|GID]" to ids; -EINVAL naming what is unknown. */
