@@ -171,6 +171,7 @@ expect_match "stop reason logged" 'stopped by Interrupt' "$(cat "$TMP/spin.err")
 
 # busy: a vCPU that spins without halting is taken back on SIGTERM (kvm: the
 # kick signal; emu: uc_emu_stop, repeated until the run ends).
+rm -f "$TMP/busy.log"
 "$VMM" --firmware "$G/busy.bin" --serial "$TMP/busy.log" -v 2>"$TMP/busy.err" &
 BUSY=$!
 for ((i = 0; i < 100; i++)); do grep -q 'busy: spinning' "$TMP/busy.log" 2>/dev/null && break; sleep 0.05; done
