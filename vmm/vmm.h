@@ -1,5 +1,6 @@
 /*
- * vmm/: the Vigil VMM core on KVM. The one public header of this directory.
+ * vmm/: the Vigil VMM core, on KVM or on the emu software CPU (accelerators:
+ * vmm/accel/, docs/vmm.md). The one public header of this directory.
  * Prefix: vmm_.
  *
  * Sections:
@@ -122,7 +123,7 @@ const char *vmm_jail_path(const char *jail, const char *path);
 
 /* ============================= 2. VM handle, guest memory, PIO/MMIO bus */
 
-struct vmm; /* one VM: KVM fds, memory, bus, vCPUs, devices */
+struct vmm; /* one VM: accelerator, memory, bus, vCPUs, devices */
 
 enum vmm_space { VMM_SPACE_PIO = 0, VMM_SPACE_MMIO = 1 };
 
