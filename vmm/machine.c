@@ -82,8 +82,7 @@ static void vm_free(struct vmm *vm)
 		vm->plat->destroy(vm, vm->plat_state);
 	devices_teardown(vm);
 	vmm_memory_teardown(vm);
-	if (vm->evlog_on)
-		vtpm_evlog_writer_free(&vm->evlog);
+	vmm_measurements_free(vm);
 	if (vm->accel && vm->accel->vm_destroy)
 		vm->accel->vm_destroy(vm);
 	if (vm->stop_fd >= 0)
@@ -185,8 +184,7 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 	int rc = sfd < 0 ? vg_err_set(err, errno, "signalfd: %s", strerror(errno)) : vm_build(vm, err);
 	if (!rc && c->print_measurements) {
 		vmm_measurements_print(vm, c->json);
-		if (c->event_log_out && vm->evlog_on &&
-		    vg_write_file_atomic(c->event_log_out, vm->evlog.buf.data, vm->evlog.buf.len, 0644, err))
+		if (c->event_log_out && vmm_measurements_write_log(vm, c->event_log_out, err))
 			rc = vg_err_prefix(err, "--event-log");
 		res->status = 0;
 		snprintf(res->reason, sizeof(res->reason), "measurements printed; guest not started");
