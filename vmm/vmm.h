@@ -1,5 +1,6 @@
 /*
- * vmm/: the Vigil VMM core on KVM. The one public header of this directory.
+ * vmm/: the Vigil VMM core, on KVM or on the emu software CPU (accelerators:
+ * vmm/accel/, docs/vmm.md). The one public header of this directory.
  * Prefix: vmm_.
  *
  * Sections:
@@ -71,6 +72,8 @@ struct vmm_config {
 	char *vtpm_state;      /* directory of the vTPM's persistent state */
 	char *vtpm_key_file;   /* key encrypting that state */
 	char *platform;        /* "none" (default), see vmm_platform_find() */
+	char *accel;           /* accel, --accel: "kvm", "emu" or "auto" (default, NULL):
+				* kvm when /dev/kvm opens, else emu (docs/vmm.md) */
 	char *chroot_dir;      /* --chroot DIR: jail before the first instruction */
 	char *user;            /* --user NAME|UID[:GID]: drop to this user */
 	bool hugepages;        /* back guest RAM with MAP_HUGETLB */
@@ -120,7 +123,7 @@ const char *vmm_jail_path(const char *jail, const char *path);
 
 /* ============================= 2. VM handle, guest memory, PIO/MMIO bus */
 
-struct vmm; /* one VM: KVM fds, memory, bus, vCPUs, devices */
+struct vmm; /* one VM: accelerator, memory, bus, vCPUs, devices */
 
 enum vmm_space { VMM_SPACE_PIO = 0, VMM_SPACE_MMIO = 1 };
 
@@ -232,7 +235,9 @@ struct vmm_platform_ops {
 	/* Before KVM_CREATE_VM, on the open /dev/kvm: can this host run the
 	 * platform with this configuration? Fails with the platform's own reason
 	 * (e.g. the VM-types mask KVM reports), so that the user never sees a bare
-	 * "KVM_CREATE_VM: Invalid argument". Also run by vigil-vmm --check-kvm. */
+	 * "KVM_CREATE_VM: Invalid argument". Also run by vigil-vmm --check-kvm.
+	 * Under the emu accelerator kvm_fd is -1: a platform that needs real
+	 * KVM refuses there with its reason. */
 	int (*probe)(const struct vmm_config *c, int kvm_fd, struct vg_err *err);
 	/* After the VM and its memory exist, before any device or image. May
 	 * register devices (vmm_register_device) and read/write guest memory. */
@@ -256,7 +261,7 @@ struct vmm_platform_ops {
 	void (*destroy)(struct vmm *vm, void *state);
 };
 
-/* The platform named `name`, or NULL. Table in vmm/platform_table.c. */
+/* The platform named `name`, or NULL. Table in vmm/platform/table.c. */
 const struct vmm_platform_ops *vmm_platform_find(const char *name);
 /* Comma-separated list of known names, for messages and --help. */
 const char *vmm_platform_names(void);
@@ -354,6 +359,9 @@ enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */
 int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err);
+/* From now on, the filters of accelerator `accel` ("kvm", the default, or
+ * "emu"): their ioctls and syscalls (vmm_run selects its own; for tests). */
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err);
 /* The syscall names allowed for a role (NULL-terminated), for docs and tests. */
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role);
 /* "NAME|UID[:GROUP|GID]" to ids; -EINVAL naming what is unknown. */
@@ -375,7 +383,9 @@ struct vmm_result {
 
 /* Builds the VM from a validated configuration, runs it until it stops, tears
  * it down. Returns 0 with *res filled when the VM ran (whatever the guest
- * did), or -errno with err when the VM could not be started. */
+ * did), or -errno with err when the VM could not be started. SIGTERM, SIGINT
+ * and SIGHUP stop the VM (orderly) and stay blocked in the calling thread
+ * afterwards, so a late one cannot kill the process before it reports. */
 int vmm_run(const struct vmm_config *c, struct vmm_result *res, struct vg_err *err);
 
 /* The same with the platform given directly instead of by cfg->platform

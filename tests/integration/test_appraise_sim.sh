@@ -5,7 +5,6 @@
 # that workload under a development policy (and says "SIMULATED" in words), and a
 # production policy refuses the same evidence.
 . "$(dirname "$0")/lib.sh"
-need_kvm
 need_cmd xxd
 VMM_EXTRA=()
 if [[ -n "${VIGIL_SANITIZE:-}" ]]; then
