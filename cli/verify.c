@@ -125,6 +125,10 @@ int cli_verify(int argc, char **argv)
 	    (chain && load(chain, "--chain", &ch, &chl)) || (crl && load(crl, "--crl", &cr, &crl_len)) ||
 	    (ccel && load(ccel, "--ccel", &cc, &ccl)) || (simroot && load(simroot, "--trust-sim-root", &sr, &srl)))
 		goto out;
+	if (crl && crl_len == 0) {
+		fprintf(stderr, "vigil verify: --crl %s is empty: a revocation check needs a CRL\n", crl);
+		goto out;
+	}
 	if (sr) {
 		if (att_anchor_load(sr, srl, &anchor, &e)) {
 			fprintf(stderr, "vigil verify: --trust-sim-root: %s\n", e.msg);
