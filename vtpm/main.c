@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		"                      unprivileged commands (locality, capabilities, cancel)\n"
 		"  --allow-migration   let decrypted state blobs out and in (QEMU migration\n"
 		"                      asks for them); without it only sealed blobs move\n"
+		"  --idle-timeout S    close TCP connections idle for S seconds (default 60)\n"
+		"  --command-timeout S a request must arrive whole, and its answer be taken,\n"
+		"                      within S seconds (default 5)\n"
 		"  --state DIR         state directory (created if missing)\n"
 		"  --key-file FILE     state key: 32 raw bytes or 64 hex digits\n"
 		"  --ek-ca DIR         on first start, provision RSA and ECC EKs with\n"
@@ -60,13 +63,15 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { OPT_PORT = 256, OPT_BIND, OPT_CTRL_UNIX, OPT_STATE, OPT_KEY, OPT_EK_CA, OPT_STARTUP, OPT_RESUME,
-	       OPT_PID, OPT_HELP, OPT_VERSION, OPT_CTRL_TCP, OPT_MIGRATION };
+	       OPT_PID, OPT_HELP, OPT_VERSION, OPT_CTRL_TCP, OPT_MIGRATION, OPT_IDLE, OPT_CMD_TIMEOUT };
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, OPT_PORT},
 		{"bind", required_argument, NULL, OPT_BIND},
 		{"ctrl-unix", required_argument, NULL, OPT_CTRL_UNIX},
 		{"ctrl-tcp", no_argument, NULL, OPT_CTRL_TCP},
 		{"allow-migration", no_argument, NULL, OPT_MIGRATION},
+		{"idle-timeout", required_argument, NULL, OPT_IDLE},
+		{"command-timeout", required_argument, NULL, OPT_CMD_TIMEOUT},
 		{"state", required_argument, NULL, OPT_STATE},
 		{"key-file", required_argument, NULL, OPT_KEY},
 		{"ek-ca", required_argument, NULL, OPT_EK_CA},
@@ -103,6 +108,17 @@ int main(int argc, char **argv)
 		case OPT_CTRL_UNIX: scfg.ctrl_unix = optarg; break;
 		case OPT_CTRL_TCP: scfg.ctrl_tcp = true; break;
 		case OPT_MIGRATION: scfg.allow_migration = true; break;
+		case OPT_IDLE:
+		case OPT_CMD_TIMEOUT: {
+			uint64_t sec = 0;
+			if (vg_parse_u64(optarg, 86400, &sec, &err) || sec == 0) {
+				fprintf(stderr, "vigil-tpm: --%s: %s\n", c == OPT_IDLE ? "idle-timeout" : "command-timeout",
+					err.code ? err.msg : "must be 1..86400 seconds");
+				return VG_EXIT_USAGE;
+			}
+			*(c == OPT_IDLE ? &scfg.idle_timeout_ms : &scfg.cmd_timeout_ms) = (unsigned)sec * 1000u;
+			break;
+		}
 		case OPT_STATE: cfg.state_dir = optarg; break;
 		case OPT_KEY: cfg.key_file = optarg; break;
 		case OPT_EK_CA: cfg.ek_ca_dir = optarg; break;
