@@ -474,10 +474,5 @@ int sev_sim_snp_report(struct sev_sim_snp *s, const struct sev_sim_snp_guest *g,
  * ID_KEY_DIGEST, AUTHOR_KEY_DIGEST, FAMILY_ID, IMAGE_ID, GUEST_SVN, AUTHOR_KEY_EN. */
 int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96], const uint8_t id_auth[4096],
 			 bool author_key_en, struct vg_err *err);
-/* Pre-computes n (at most 256) ECDSA signing nonces on a thread that may use the RNG.
- * From then on reports are signed without any randomness, as a sandboxed vCPU thread
- * needs (OpenSSL's RNG checks getpid(), which the vCPU seccomp filter does not allow);
- * once the n nonces are used up, reports fail with a clear error. */
-int sev_sim_snp_presign(struct sev_sim_snp *s, unsigned n, struct vg_err *err);
 
 #endif /* VIGIL_SEV_H */

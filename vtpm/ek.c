@@ -168,35 +168,12 @@ static int create_ek(struct vtpm *t, bool ecc, EVP_PKEY **out, struct vg_err *er
 	return ok ? 0 : vg_err_set(err, EIO, "OpenSSL: cannot import the EK public key");
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+static X509 *new_cert(X509 *issuer, EVP_PKEY *pub, const char *cn, long days)
 {
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	int ok = ex && X509_add_ext(cert, ex, -1);
-	X509_EXTENSION_free(ex);
-	return ok ? 0 : -1;
-}
-
-static X509 *new_cert(X509 *issuer, EVP_PKEY *pub, const char *cn, int days)
-{
-	X509 *c = X509_new();
-	uint8_t serial[16];
-	BIGNUM *bn = NULL;
-	int ok = c && RAND_bytes(serial, sizeof(serial)) == 1;
-	serial[0] &= 0x7F;
-	ok = ok && (bn = BN_bin2bn(serial, sizeof(serial), NULL)) && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
-	BN_free(bn);
-	X509_NAME *name = c ? X509_get_subject_name(c) : NULL;
-	ok = ok && X509_set_version(c, 2) && X509_gmtime_adj(X509_getm_notBefore(c), 0) &&
-	     X509_gmtime_adj(X509_getm_notAfter(c), (long)days * 86400) &&
-	     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Vigil", -1, -1, 0) &&
-	     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
-	     X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name) && X509_set_pubkey(c, pub);
-	if (!ok) {
-		X509_free(c);
-		return NULL;
-	}
+	const char *const pairs[] = {"O", "Vigil", "CN", cn, NULL};
+	X509_NAME *name = vg_x509_name(pairs);
+	X509 *c = name ? vg_x509_new(name, pub, issuer, 0, days) : NULL;
+	X509_NAME_free(name);
 	return c;
 }
 
@@ -207,16 +184,27 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 	snprintf(cp, sizeof(cp), "%s/ca.pem", dir);
 	snprintf(kp, sizeof(kp), "%s/ca.key", dir);
 	if (access(cp, F_OK) == 0 || access(kp, F_OK) == 0) {
-		FILE *fc = fopen(cp, "r"), *fk = fopen(kp, "r");
-		*ca = fc ? PEM_read_X509(fc, NULL, NULL, NULL) : NULL;
-		*key = fk ? PEM_read_PrivateKey(fk, NULL, NULL, NULL) : NULL;
-		if (fc)
-			fclose(fc);
-		if (fk)
-			fclose(fk);
+		/* read into our buffers (not stdio's), so the key bytes can be cleansed */
+		uint8_t *kd = NULL, *cd = NULL;
+		size_t kl = 0, cl = 0;
+		struct vg_err ignore = {0};
+		*ca = NULL;
+		*key = NULL;
+		if (!vg_read_file(kp, 1 << 16, &kd, &kl, &ignore) && !vg_read_file(cp, 1 << 16, &cd, &cl, &ignore)) {
+			BIO *bk = BIO_new_mem_buf(kd, (int)kl), *bc = BIO_new_mem_buf(cd, (int)cl);
+			*key = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, NULL) : NULL;
+			*ca = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
+			BIO_free(bk);
+			BIO_free(bc);
+		}
+		vg_secure_zero(kd, kl);
+		free(kd);
+		free(cd);
 		if (!*ca || !*key || X509_check_private_key(*ca, *key) != 1) {
 			X509_free(*ca);
 			EVP_PKEY_free(*key);
+			*ca = NULL;
+			*key = NULL;
 			return vg_err_set(err, EINVAL, "EK CA in %s: ca.pem and ca.key must both exist and match", dir);
 		}
 		return 0;
@@ -225,30 +213,25 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 		return vg_err_set(err, errno, "EK CA directory %s: %s", dir, strerror(errno));
 	*key = EVP_EC_gen("P-256");
 	*ca = *key ? new_cert(NULL, *key, "Vigil vTPM EK CA (host-rooted)", 3650) : NULL;
-	int ok = *ca && add_ext(*ca, *ca, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
-		 add_ext(*ca, *ca, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-		 add_ext(*ca, *ca, NID_subject_key_identifier, "hash") == 0 &&
-		 X509_sign(*ca, *key, EVP_sha256()) > 0;
-	BIO *bk = NULL, *bc = NULL;
-	BUF_MEM *mk = NULL, *mc = NULL;
-	ok = ok && (bk = BIO_new(BIO_s_mem())) && (bc = BIO_new(BIO_s_mem())) &&
-	     PEM_write_bio_PrivateKey(bk, *key, NULL, NULL, 0, NULL, NULL) && PEM_write_bio_X509(bc, *ca);
-	if (ok) {
-		BIO_get_mem_ptr(bk, &mk);
-		BIO_get_mem_ptr(bc, &mc);
-		ok = vg_write_file_atomic(kp, mk->data, mk->length, 0600, err) == 0 &&
-		     vg_write_file_atomic(cp, mc->data, mc->length, 0644, err) == 0;
-	} else {
-		vg_err_set(err, EIO, "OpenSSL: cannot create the EK CA");
-	}
-	BIO_free_all(bk);
-	BIO_free_all(bc);
-	if (!ok) {
+	struct vg_buf pk = {0}, pc = {0};
+	int rc = *ca && !vg_x509_ext(*ca, NULL, NID_basic_constraints, "critical,CA:TRUE") &&
+			 !vg_x509_ext(*ca, NULL, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+			 !vg_x509_ext(*ca, NULL, NID_subject_key_identifier, "hash") &&
+			 X509_sign(*ca, *key, EVP_sha256()) > 0 && !vg_pem_append_key(&pk, *key) &&
+			 !vg_pem_append_cert(&pc, *ca)
+		 ? 0
+		 : vg_ossl_error(err, "OpenSSL: cannot create the EK CA");
+	/* the key first: a ca.pem without its key is refused at the next start */
+	if (!rc && !(rc = vg_state_put(dir, "ca.key", pk.data, pk.len, 0600, err)))
+		rc = vg_state_put(dir, "ca.pem", pc.data, pc.len, 0644, err);
+	vg_buf_free_secret(&pk); /* the CA's private key in PEM */
+	vg_buf_free(&pc);
+	if (rc) {
 		X509_free(*ca);
 		EVP_PKEY_free(*key);
 		*ca = NULL;
 		*key = NULL;
-		return -(err && err->code ? err->code : EIO);
+		return rc;
 	}
 	vg_info("created the vTPM EK CA in %s", dir);
 	return 0;
@@ -320,10 +303,10 @@ static int issue_ek_cert(struct vtpm *t, X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *e
 	if (rc || (rc = tpm_property(t, TPM2_PT_FIRMWARE_VERSION_1, &fw, err)))
 		return rc;
 	X509 *c = new_cert(ca, ek, ecc ? "Vigil vTPM EK (ECC P-256)" : "Vigil vTPM EK (RSA 2048)", 3650);
-	int ok = c && add_tpm_san(c, mfr, fw) == 0 && add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
-		 add_ext(c, ca, NID_key_usage, ecc ? "critical,keyAgreement" : "critical,keyEncipherment") == 0 &&
-		 add_ext(c, ca, NID_authority_key_identifier, "keyid") == 0 &&
-		 add_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1") == 0 && /* tcg-kp-EKCertificate */
+	int ok = c && add_tpm_san(c, mfr, fw) == 0 && !vg_x509_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE") &&
+		 !vg_x509_ext(c, ca, NID_key_usage, ecc ? "critical,keyAgreement" : "critical,keyEncipherment") &&
+		 !vg_x509_ext(c, ca, NID_authority_key_identifier, "keyid") &&
+		 !vg_x509_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1") && /* tcg-kp-EKCertificate */
 		 X509_sign(c, ca_key, EVP_sha256()) > 0;
 	*der = NULL;
 	*der_len = ok ? i2d_X509(c, der) : -1;

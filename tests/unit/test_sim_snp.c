@@ -342,30 +342,6 @@ static void test_id_block(void **state)
 	EVP_PKEY_free(ak);
 }
 
-/* Pre-computed nonces: reports still verify, no two share a nonce, and running out is
- * an error (never an unsigned or reused-nonce report). Last: it switches SIM's mode. */
-static void test_presigned_reports(void **state)
-{
-	(void)state;
-	struct vg_err err = { 0 };
-	assert_int_equal(sev_sim_snp_presign(SIM, 3, &err), 0);
-	struct sev_sim_snp_guest g;
-	guest_defaults(&g);
-	uint8_t rd[64] = { 0 }, rep[3][SEV_SNP_REPORT_SIZE];
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(sev_sim_snp_report(SIM, &g, rd, 0, rep[i], &err), 0);
-		struct att_result res;
-		verify(rep[i], true, &res);
-		assert_true(res.verified);
-		att_result_free(&res);
-	}
-	/* same message, different nonces: different R */
-	assert_memory_not_equal(rep[0] + 0x2A0, rep[1] + 0x2A0, 72);
-	assert_memory_not_equal(rep[1] + 0x2A0, rep[2] + 0x2A0, 72);
-	assert_int_equal(sev_sim_snp_report(SIM, &g, rd, 0, rep[0], &err), -EAGAIN);
-	assert_non_null(strstr(err.msg, "used up"));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,7 +351,6 @@ int main(void)
 		cmocka_unit_test(test_debug_policy_flagged),
 		cmocka_unit_test(test_inputs_change_evidence),
 		cmocka_unit_test(test_id_block),
-		cmocka_unit_test(test_presigned_reports),
 	};
 	return cmocka_run_group_tests_name("sim_snp", tests, setup, teardown);
 }
