@@ -14,7 +14,7 @@ chmod 600 "$KEY"
 
 # start_tpm ARGS...: starts vigil-tpm, waits for the data port; PID is set
 start_tpm() {
-	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --state "$SD" --key-file "$KEY" "$@"
+	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --ctrl-tcp --state "$SD" --key-file "$KEY" "$@"
 	vtpm_wait_port "$PORT"
 }
 # start/stop run in this shell (not under check: the server must stay our child)
@@ -42,6 +42,7 @@ expect_exit 2 "a CA whose key does not match its certificate is refused" "$BIN/v
 	--state "$TMP/state-bad" --key-file "$KEY" --ek-ca "$TMP/badca"
 expect_match "EK CA problem named" "ca.pem and ca.key must both exist and match" "$ERR"
 check "no half-provisioned state left behind" test ! -e "$TMP/state-bad/permall.vst"
+check "... the CA was checked before the state directory was created" test ! -e "$TMP/state-bad"
 
 expect_exit 2 "a bad --bind address is refused" "$BIN/vigil-tpm" --port "$PORT" --state "$TMP/state-b" \
 	--key-file "$KEY" --bind not-an-address
