@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	}
 	step("auth", &r);
 	ad_http_resp_free(&r);
+	printf("session %s\n", cookie);
 
 	const char *use_nonce = nonce;
 	char other_cookie[160], other_nonce[64];
