@@ -328,7 +328,7 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		goto out;
 	}
 	struct pol_ear_opts eo = {.issuer = svc->cfg.issuer, .kid = svc->token_kid, .nonce_b64 = s.nonce,
-				  .ttl_seconds = (long)(s.expires - now), .names = POL_EAR_NAMES_DRAFT};
+				  .ttl_seconds = (long)VG_MAX(s.expires - now, 1), .names = POL_EAR_NAMES_DRAFT};
 	if (pol_ear_jwt(&ap, svc->token_key, &eo, &token, &e)) {
 		json_decref(detail);
 		attest_fail(w, &s, "error", e.msg, NULL, resp, 500, "InternalError");
@@ -362,8 +362,12 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 	free(s.appraisal), s.appraisal = stored, stored = NULL;
 	free(s.token), s.token = strdup(token);
 	sha256_hex(token, strlen(token), s.token_hash);
-	if (!s.token || (rc = db->ops->session_update(db->s, &s, &e)) ||
-	    (rc = ad_audit(db, "attest", actor, "", pol_status_name(ap.status), detail, &e)) ||
+	if (!s.token || (rc = db->ops->session_update(db->s, &s, &e))) {
+		json_decref(detail);
+		db->ops->rollback(db->s);
+		goto store_fail;
+	}
+	if ((rc = ad_audit(db, "attest", actor, "", pol_status_name(ap.status), detail, &e)) ||
 	    (rc = db->ops->commit(db->s, &e))) {
 		db->ops->rollback(db->s);
 		goto store_fail;
