@@ -306,7 +306,7 @@ expect_exit 0 "audit verify after restart" "$BIN/vigil-attestd" audit verify --s
 # (not reset) and are served once a connection closes
 PORT2=$(free_port)
 "$BIN/vigil-attestd" --config "$TMP/attestd.json" --listen "127.0.0.1:$PORT2" --state-dir "$TMP/state2" \
-	--max-connections 3 --timeout 30 >/dev/null 2>>"$TMP/attestd2.log" &
+	--max-connections 3 --max-sessions 2 --timeout 30 >/dev/null 2>>"$TMP/attestd2.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 exec 4<>"/dev/tcp/127.0.0.1/$PORT2" 5<>"/dev/tcp/127.0.0.1/$PORT2" 6<>"/dev/tcp/127.0.0.1/$PORT2"
@@ -317,6 +317,12 @@ exec 4<&-
 expect_eq "once one closes, the waiting clients are served" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT2/healthz")"
 exec 5<&- 6<&-
+AUTH='{"version":"0.4.0","tee":"snp","extra-params":{}}'
+A1=$(curl -s -o /dev/null -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")
+A2=$(curl -s -o /dev/null -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")
+expect_eq "the session table takes --max-sessions (2)" "200 200" "$A1 $A2"
+expect_eq "  ... and then answers 503" 503 "$(curl -s -o "$TMP/body" -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")"
+expect_match "  ... SessionTableFull" 'errors/SessionTableFull"' "$(cat "$TMP/body")"
 stop
 
 # HTTPS natively: TLS 1.3 preferred, 1.2 accepted, older refused; the admin CLI over TLS
