@@ -64,6 +64,12 @@ static int sh(const char *fmt, ...)
 
 static bool is_pg(const struct backend *b) { return !strncmp(b->spec, "postgres", 8); }
 
+static void no_notice(void *arg, const char *m)
+{
+	(void)arg;
+	(void)m;
+}
+
 /* Raw SQL beside the store (the tamperer / the test's own view). */
 static void raw_sql(const struct backend *b, const char *q)
 {
@@ -71,6 +77,7 @@ static void raw_sql(const struct backend *b, const char *q)
 		PGconn *c = PQconnectdb(b->spec);
 		if (PQstatus(c) != CONNECTION_OK)
 			fail_msg("raw connect: %s", PQerrorMessage(c));
+		PQsetNoticeProcessor(c, no_notice, NULL);
 		PGresult *r = PQexec(c, q);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
 			fail_msg("%s: %s", q, PQresultErrorMessage(r));
@@ -469,7 +476,14 @@ static void wait_children(pid_t *pids, int n)
 static void test_concurrent_writers(void **state)
 {
 	struct backend *b = B(state);
-	wipe(b); /* every child's open races to create the schema */
+	wipe(b);
+	if (!is_pg(b)) {
+		/* One SQLite file is one instance's store: create it before the race
+		 * (concurrent first opens of a new SQLite file are not a deployment). */
+		struct ad_db pre;
+		open_db(b, &pre);
+		ad_db_close(&pre);
+	} /* PostgreSQL: every child's open races to create the schema */
 	pid_t pids[WRITERS];
 	for (int i = 0; i < WRITERS; i++) {
 		pids[i] = fork();
