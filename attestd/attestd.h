@@ -260,6 +260,48 @@ int ad_verify_evidence(struct ad_worker *w, const struct ad_evidence *ev, struct
 /* Binds, serves with cfg.threads workers until SIGTERM; SIGHUP reloads policy. */
 int ad_serve(struct ad_service *s, struct vg_err *err);
 
+/* --------------------------------------------------------------- client */
+/* client.c: libcurl KBS/admin client for `vigil kbs`, tests and bench/attestd. */
+struct ad_http {
+	void *curl;      /* CURL *: one keep-alive connection */
+	char base[256];  /* "http://127.0.0.1:8080" */
+	char cacert[1024];
+};
+struct ad_http_resp {
+	long status;
+	struct vg_buf body; /* NUL-terminated */
+	char cookie[160];   /* "kbs-session-id=..." from Set-Cookie */
+};
+int ad_http_init(struct ad_http *h, const char *base_url, const char *cacert, struct vg_err *err);
+void ad_http_free(struct ad_http *h);
+/* headers: NULL-terminated "Name: value" strings (a NULL entry ends the list). */
+int ad_http_do(struct ad_http *h, const char *method, const char *path, const char *const *headers,
+	       const void *body, size_t len, struct ad_http_resp *out, struct vg_err *err);
+void ad_http_resp_free(struct ad_http_resp *r);
+/* An admin JWT {"iat","exp": now+ttl} signed EdDSA (Ed25519) or ES256 (P-256). */
+int ad_admin_token(EVP_PKEY *key, long ttl, char **jwt, struct vg_err *err);
+int ad_load_private_key(const char *file, EVP_PKEY **out, struct vg_err *err);
+
+/* The simulated platforms as a development guest uses them (tests, bench). */
+struct ad_sim {
+	struct sev_sim_snp *snp;
+	struct tdx_sim *tdx;
+	struct sev_sim_snp_guest guest; /* what the SNP report says (measurement, policy, host_data) */
+	struct tdx_sim_td td;           /* what the TDX quote says (mrtd, mrconfigid, ...) */
+	uint8_t *vcek, *ask, *ark;      /* DER */
+	size_t vcek_len, ask_len, ark_len;
+};
+int ad_sim_open(const char *state_dir, struct ad_sim *s, struct vg_err *err);
+void ad_sim_close(struct ad_sim *s);
+/* primary_evidence for tee "snp"/"tdx" over rd; tamper != 0 flips a signed bit. */
+json_t *ad_sim_evidence(struct ad_sim *s, const char *tee, const uint8_t rd[64], int tamper, struct vg_err *err);
+int ad_cli_auth(struct ad_http *h, const char *tee, const char *version, char cookie[160], char nonce[64],
+		struct ad_http_resp *r, struct vg_err *err);
+/* The Attestation body; evidence is stolen. */
+json_t *ad_cli_attestation(const char *nonce, const json_t *tee_jwk, json_t *evidence, const char *init_data_toml);
+int ad_cli_post_json(struct ad_http *h, const char *path, const char *cookie, const json_t *body,
+		     struct ad_http_resp *r, struct vg_err *err);
+
 /* ------------------------------------------------------------- commands */
 int ad_cmd_audit(int argc, char **argv);     /* audit verify|export */
 int ad_cmd_rotate_kek(int argc, char **argv);

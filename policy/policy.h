@@ -11,10 +11,7 @@
  *            --pol_ear_jwt / pol_ear_cwt--> EAR token (draft-ietf-rats-ear)
  *            --pol_resource_allowed(path)--> release decision (vigil-attestd)
  *
- * Status of this header: the API is final in names and meanings (CONTRACTS.md
- * section 2). Functions not yet implemented on the branch return -ENOSYS with
- * a message saying so; none of them fails open. Not implemented yet (at this
- * commit): everything (stubs in policy/stub.c so callers link).
+ * Everything declared here is implemented; nothing fails open.
  */
 #ifndef VIGIL_POLICY_H
 #define VIGIL_POLICY_H
@@ -180,7 +177,8 @@ struct pol_ear_opts {
 /* JWT signed ES256 (P-256 key) or ES384 (P-384 key) through att_jws_sign. */
 int pol_ear_jwt(const struct pol_appraisal *a, EVP_PKEY *key, const struct pol_ear_opts *o, char **jwt,
 		struct vg_err *err);
-/* CWT: COSE_Sign1 (tag 18, wrapped in CWT tag 61) with the draft's integer keys, libcbor. */
+/* CWT: COSE_Sign1 (tag 18; a CWT tag 61 around it is accepted when parsing) with the draft's
+ * integer keys, libcbor. The claim names option does not apply (integer keys). */
 int pol_ear_cwt(const struct pol_appraisal *a, EVP_PKEY *key, const struct pol_ear_opts *o, uint8_t **cwt,
 		size_t *len, struct vg_err *err);
 /* The claims set of a token as JSON (names as in o->names). New reference. */

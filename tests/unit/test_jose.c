@@ -133,6 +133,7 @@ static void test_jws_roundtrip(void **state)
 		assert_int_equal(att_jws_verify(jws, &pub, 1, algs[i], &pl, &pl_len, NULL, &err), 0);
 		free(pl);
 		json_decref(jwk);
+		EVP_PKEY_free(pub);
 
 		/* Not allowed. */
 		assert_int_equal(att_jws_verify(jws, keys, 4, all & ~algs[i], &pl, &pl_len, NULL, &err), -EACCES);
@@ -340,10 +341,176 @@ static void test_jwk(void **state)
 	EVP_PKEY_free(x25519);
 }
 
-/* ------------------------------------------------------------------ JCS */
-static void jcs_eq(const char *in, const char *want)
+
+/* ------------------------------------------------------------------ JWE */
+/* Flips one bit in the decoded member `name` of a copy of jwe. */
+static json_t *tamper(const json_t *jwe, const char *name, size_t byte)
 {
-	json_t *v = jparse(in);
+	json_t *t = json_deep_copy(jwe);
+	const char *s = json_string_value(json_object_get(t, name));
+	uint8_t *bin;
+	size_t n;
+	assert_int_equal(att_b64_decode(s, strlen(s), true, &bin, &n, NULL), 0);
+	assert_true(n > 0);
+	bin[byte % n] ^= 0x01;
+	char *e = att_b64_encode(bin, n, true);
+	json_object_set_new(t, name, json_string(e));
+	free(e);
+	free(bin);
+	return t;
+}
+
+static void jwe_rejects(EVP_PKEY *priv, json_t *t, int code, const char *why)
+{
+	uint8_t *pt = (uint8_t *)1;
+	size_t n = 5;
+	struct vg_err err = {0};
+	assert_int_equal(att_jwe_decrypt(priv, t, &pt, &n, &err), code);
+	assert_null(pt);
+	assert_int_equal(n, 0);
+	if (!strstr(err.msg, why))
+		fail_msg("message '%s' lacks '%s'", err.msg, why);
+	json_decref(t);
+}
+
+/* A copy of jwe whose protected header is hdr_json (not re-encrypted). */
+static json_t *with_header(const json_t *jwe, const char *hdr_json)
+{
+	json_t *t = json_deep_copy(jwe);
+	char *h = att_b64_encode(hdr_json, strlen(hdr_json), true);
+	json_object_set_new(t, "protected", json_string(h));
+	free(h);
+	return t;
+}
+
+static void test_jwe(void **state)
+{
+	(void)state;
+	const char *msg = "the tenant's secret: 0123456789abcdef";
+	const int idx[3] = {0, 1, 3};
+	const char *alg[3] = {"ECDH-ES+A256KW", "ECDH-ES+A256KW", "RSA-OAEP-256"};
+	for (int k = 0; k < 3; k++) {
+		EVP_PKEY *key = keys[idx[k]];
+		struct vg_err err = {0};
+		json_t *jwe;
+		assert_int_equal(att_jwe_encrypt(key, (const uint8_t *)msg, strlen(msg), &jwe, &err), 0);
+		/* The header names alg, enc and (ECDH) an epk on the recipient's curve. */
+		const char *p = json_string_value(json_object_get(jwe, "protected"));
+		uint8_t *hb;
+		size_t hl;
+		assert_int_equal(att_b64_decode(p, strlen(p), true, &hb, &hl, &err), 0);
+		json_t *hdr = json_loadb((const char *)hb, hl, 0, NULL);
+		free(hb);
+		assert_string_equal(json_string_value(json_object_get(hdr, "alg")), alg[k]);
+		assert_string_equal(json_string_value(json_object_get(hdr, "enc")), "A256GCM");
+		if (k < 2)
+			assert_string_equal(json_string_value(json_object_get(json_object_get(hdr, "epk"), "crv")),
+					    k == 0 ? "P-256" : "P-384");
+		json_decref(hdr);
+
+		uint8_t *pt;
+		size_t n;
+		assert_int_equal(att_jwe_decrypt(key, jwe, &pt, &n, &err), 0);
+		assert_int_equal(n, strlen(msg));
+		assert_memory_equal(pt, msg, n);
+		free(pt);
+
+		/* Tampering anywhere is caught. */
+		jwe_rejects(key, tamper(jwe, "ciphertext", 3), -EACCES, "tag mismatch");
+		jwe_rejects(key, tamper(jwe, "tag", 0), -EACCES, "tag mismatch");
+		jwe_rejects(key, tamper(jwe, "iv", 11), -EACCES, "tag mismatch");
+		jwe_rejects(key, tamper(jwe, "encrypted_key", 7), -EACCES, k < 2 ? "unwrap failed" : "tag mismatch");
+		/* The protected header is authenticated: same header, other encoding of it. */
+		json_t *t = json_deep_copy(jwe);
+		assert_int_equal(att_b64_decode(p, strlen(p), true, &hb, &hl, &err), 0);
+		char *txt = malloc(hl + 2);
+		memcpy(txt, hb, hl);
+		txt[hl] = ' ';
+		txt[hl + 1] = 0;
+		free(hb);
+		json_decref(t);
+		jwe_rejects(key, with_header(jwe, txt), k < 2 ? -EACCES : -EACCES, "tag mismatch");
+		free(txt);
+		/* Unrelated "aad" member changes the AAD. */
+		t = json_deep_copy(jwe);
+		json_object_set_new(t, "aad", json_string("YWFk"));
+		jwe_rejects(key, t, -EACCES, "tag mismatch");
+
+		/* Wrong private key of the same type. */
+		EVP_PKEY *other = k == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+			      : k == 1 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384")
+				       : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		jwe_rejects(other, json_deep_copy(jwe), -EACCES, k < 2 ? "unwrap failed" : "tag mismatch");
+		EVP_PKEY_free(other);
+		/* Key of the wrong type for the header's alg. */
+		jwe_rejects(keys[k < 2 ? 3 : 0], json_deep_copy(jwe), -EACCES, "needs");
+		json_decref(jwe);
+	}
+
+	/* Header checks (the P-256 JWE, headers replaced). */
+	json_t *jwe;
+	struct vg_err err = {0};
+	assert_int_equal(att_jwe_encrypt(keys[0], (const uint8_t *)"", 0, &jwe, &err), 0);
+	uint8_t *pt;
+	size_t n;
+	assert_int_equal(att_jwe_decrypt(keys[0], jwe, &pt, &n, &err), 0); /* empty plaintext */
+	assert_int_equal(n, 0);
+	free(pt);
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"dir\",\"enc\":\"A256GCM\"}"), -EACCES, "\"alg\" dir not accepted");
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"RSA1_5\",\"enc\":\"A256GCM\"}"), -EACCES, "not accepted");
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A128CBC-HS256\"}"), -EACCES,
+		    "\"enc\" A128CBC-HS256 not accepted");
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\"}"), -EINVAL, "\"epk\" missing");
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"zip\":\"DEF\"}"), -EINVAL,
+		    "\"zip\"");
+	jwe_rejects(keys[0], with_header(jwe, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"crit\":[\"x\"]}"), -EINVAL,
+		    "\"crit\"");
+	jwe_rejects(keys[0], with_header(jwe, "[1]"), -EINVAL, "not a JSON object");
+	/* epk on another curve than the recipient's. */
+	json_t *p384 = att_jwk_from_pkey(keys[1], &err);
+	char *epk = json_dumps(p384, JSON_COMPACT);
+	char hdr[512];
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":%s}", epk);
+	jwe_rejects(keys[0], with_header(jwe, hdr), -EACCES, "recipient's curve P-256");
+	free(epk);
+	json_decref(p384);
+	/* epk off the curve. */
+	jwe_rejects(keys[0],
+		    with_header(jwe, "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+				     "\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\",\"y\":\"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyA\"}}"),
+		    -EINVAL, "valid public key");
+	/* Members. */
+	json_t *t = json_deep_copy(jwe);
+	json_object_set_new(t, "iv", json_string("AAAA"));
+	jwe_rejects(keys[0], t, -EINVAL, "12-byte \"iv\"");
+	t = json_deep_copy(jwe);
+	json_object_del(t, "tag");
+	jwe_rejects(keys[0], t, -EINVAL, "\"tag\" missing");
+	t = json_deep_copy(jwe);
+	json_object_set_new(t, "ciphertext", json_string("A+/="));
+	jwe_rejects(keys[0], t, -EINVAL, "ciphertext");
+	t = json_deep_copy(jwe);
+	json_object_set_new(t, "recipients", json_array());
+	jwe_rejects(keys[0], t, -EINVAL, "\"recipients\" is not supported");
+	t = json_deep_copy(jwe);
+	json_object_set_new(t, "encrypted_key", json_string("AAAA"));
+	jwe_rejects(keys[0], t, -EINVAL, "must be 40 bytes");
+	jwe_rejects(keys[0], json_string("x"), -EINVAL, "not a JSON object");
+	json_decref(jwe);
+
+	/* Recipient keys that are refused. */
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	assert_int_equal(att_jwe_encrypt(small, (const uint8_t *)"x", 1, &jwe, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "below 2048"));
+	EVP_PKEY_free(small);
+	assert_int_equal(att_jwe_encrypt(keys[2], (const uint8_t *)"x", 1, &jwe, &err), -EINVAL);
+	assert_null(jwe);
+}
+
+/* ------------------------------------------------------------------ JCS */
+/* The JCS text of v (consumed) equals want. */
+static void jcs_is(json_t *v, const char *want)
+{
 	struct vg_buf b = {0};
 	struct vg_err err = {0};
 	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
@@ -353,18 +520,13 @@ static void jcs_eq(const char *in, const char *want)
 	json_decref(v);
 }
 
+static void jcs_eq(const char *in, const char *want) { jcs_is(jparse(in), want); }
+
 static void jcs_double(uint64_t bits, const char *want)
 {
 	double d;
 	memcpy(&d, &bits, 8);
-	json_t *v = json_real(d);
-	struct vg_buf b = {0};
-	struct vg_err err = {0};
-	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
-	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
-	assert_string_equal((const char *)b.data, want);
-	vg_buf_free(&b);
-	json_decref(v);
+	jcs_is(json_real(d), want);
 }
 
 static void test_jcs(void **state)
@@ -431,6 +593,26 @@ static void test_jcs(void **state)
 	assert_int_equal(b.len, 1);
 	vg_buf_free(&b);
 	json_decref(v);
+	/* Beyond 2^53: kept when ECMAScript prints the same digits (Node: JSON.stringify). */
+	v = json_pack("[I,I]", (json_int_t)1152921504606846976LL, (json_int_t)-9007199254740994LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), -ERANGE); /* 2^60 would print as ...847000 */
+	json_decref(v);
+	v = json_pack("[I,I,I]", (json_int_t)1152921504606847000LL, (json_int_t)-9007199254740994LL,
+		      (json_int_t)33333330000000030LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "[1152921504606847000,-9007199254740994,33333330000000030]");
+	vg_buf_free(&b);
+	json_decref(v);
+	/* Names with U+0000 keep their full length and are escaped. */
+	v = json_object();
+	assert_int_equal(json_object_setn_new(v, "a\0b", 3, json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(v, "a", json_integer(2)), 0);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "{\"a\":2,\"a\\u0000b\":1}");
+	vg_buf_free(&b);
+	json_decref(v);
 }
 
 /* --------------------------------------------------------- REPORT_DATA */
@@ -461,7 +643,9 @@ static void test_report_data(void **state)
 	assert_string_equal(hex, "87ff5fedb30b80c528d9df41fc8394024809373663118cbb47e1aba0ff31bebbfba3cfe7f179bb56386e5f47839671d4"
 				 "00000000000000000000000000000000");
 	assert_int_equal(att_kbs_report_data(NULL, jwk, NULL, rd, &err), -EINVAL);
-	assert_int_equal(att_kbs_report_data("n", json_string("x"), NULL, rd, &err), -EINVAL);
+	json_t *str = json_string("x");
+	assert_int_equal(att_kbs_report_data("n", str, NULL, rd, &err), -EINVAL);
+	json_decref(str);
 	assert_int_equal(att_kbs_report_data("\xff", jwk, NULL, rd, &err), -EINVAL);
 	json_decref(jwk);
 
@@ -486,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_jws_roundtrip),
 		cmocka_unit_test(test_jws_refused_headers),
 		cmocka_unit_test(test_jwk),
+		cmocka_unit_test(test_jwe),
 		cmocka_unit_test(test_jcs),
 		cmocka_unit_test(test_report_data),
 	};
