@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{"measure", cli_measure, "predict a guest's launch measurement (SNP, SEV, SEV-ES, TDX)"},
 	{"verify", cli_verify, "verify an SEV-SNP report or a TDX quote against the vendor roots"},
+	{"kbs", cli_kbs, "administer vigil-attestd: policy, resources, audit log"},
 };
 
 static void usage(FILE *f)
