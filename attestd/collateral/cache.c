@@ -138,3 +138,12 @@ int coll_store(const struct ad_coll *c, const char *rel, const char *suffix, con
 		rc = vg_write_file_atomic(p, data, len, 0644, err);
 	return rc;
 }
+
+long ad_coll_retry_in(struct ad_coll *c, bool kds)
+{
+	pthread_mutex_lock(&c->lock);
+	time_t nb = kds ? c->kds_bo.not_before : c->pcs_bo.not_before;
+	pthread_mutex_unlock(&c->lock);
+	time_t now = time(NULL);
+	return nb > now ? (long)(nb - now) : 0;
+}

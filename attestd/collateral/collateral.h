@@ -57,6 +57,8 @@ int ad_coll_open(const struct ad_coll_cfg *cfg, struct ad_coll **out, struct vg_
 void ad_coll_free(struct ad_coll *c);
 /* Requests sent to KDS/PCS so far (tests, metrics). */
 long ad_coll_requests(const struct ad_coll *c);
+/* Seconds until KDS (kds true) or PCS may be asked again (0 = now). */
+long ad_coll_retry_in(struct ad_coll *c, bool kds);
 
 /* ---------------------------------------------------------------- SNP */
 struct ad_coll_snp {
