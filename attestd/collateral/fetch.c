@@ -162,7 +162,7 @@ int coll_get(struct ad_coll *c, bool kds, const char *rel, const char *header, s
 	const char *base = kds ? c->kds : c->pcs;
 	struct ad_coll_backoff *bo = kds ? &c->kds_bo : &c->pcs_bo;
 	if (!base[0])
-		return vg_err_set(err, ENOENT, "%s: not cached and no %s URL configured (offline)", rel,
+		return vg_err_set(err, ENOENT, "%s: not cached and no %s configured (offline)", rel,
 				  kds ? "--kds-url" : "--pcs-url");
 	time_t now = time(NULL);
 	pthread_mutex_lock(&c->lock);
