@@ -14,7 +14,7 @@ bool ad_coll_safe_component(const char *s, size_t max)
 	if (!s)
 		return false;
 	size_t n = strnlen(s, max + 1);
-	if (n == 0 || n > max || !strcmp(s, ".") || !strcmp(s, ".."))
+	if (n == 0 || n > max || s[0] == '.') /* not ".", "..", nor a hidden name */
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
@@ -91,8 +91,28 @@ long ad_coll_requests(const struct ad_coll *c)
 int coll_path(const struct ad_coll *c, const char *rel, const char *suffix, char *out, size_t cap,
 	      struct vg_err *err)
 {
-	if (!rel || rel[0] == '/' || strstr(rel, "..") || strstr(rel, "//"))
+	/* Each component: a safe name, the last one optionally followed by a
+	 * query of [A-Za-z0-9_.=&-] (the KDS/PCS URL layout). */
+	size_t rl = rel ? strnlen(rel, 512) : 512;
+	if (!rel || rl >= 512)
 		return vg_err_set(err, EINVAL, "collateral cache: bad relative path");
+	const char *q = strchr(rel, '?');
+	for (const char *p = rel; p;) {
+		const char *slash = strchr(p, '/');
+		const char *end = slash && (!q || slash < q) ? slash : (q ? q : rel + rl);
+		char comp[256];
+		size_t cl = (size_t)(end - p);
+		if (cl >= sizeof(comp))
+			return vg_err_set(err, EINVAL, "collateral cache: bad relative path");
+		memcpy(comp, p, cl);
+		comp[cl] = 0;
+		if (!ad_coll_safe_component(comp, sizeof(comp) - 1))
+			return vg_err_set(err, EINVAL, "collateral cache: bad path component in %.80s", rel);
+		p = slash && (!q || slash < q) ? slash + 1 : NULL;
+	}
+	for (const char *p = q ? q + 1 : ""; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.=&-", *p))
+			return vg_err_set(err, EINVAL, "collateral cache: bad query in %.80s", rel);
 	int n = snprintf(out, cap, "%s/%s%s", c->dir, rel, suffix ? suffix : "");
 	if (n < 0 || (size_t)n >= cap)
 		return vg_err_set(err, ENAMETOOLONG, "collateral cache: path too long");

@@ -106,7 +106,7 @@ int ad_coll_parse_retry_after(const char *value, size_t len, time_t now, long *s
 /* Percent-decoding of an issuer-chain header value into a malloc'd buffer. */
 int ad_coll_url_decode(const char *in, size_t len, char **out, size_t *out_len);
 /* A path component we put into a URL and a file name: [A-Za-z0-9_.-], not
- * "." or "..", 1..max bytes. */
+ * starting with '.' (so never "." or ".."), 1..max bytes. */
 bool ad_coll_safe_component(const char *s, size_t max);
 
 #endif /* VIGIL_ATTESTD_COLLATERAL_H */
