@@ -99,6 +99,14 @@ int ad_coll_vcek_path(const struct sev_snp_report *r, enum sev_snp_product p, ch
 int ad_coll_tdx_get(struct ad_coll *c, const uint8_t *quote, size_t len, const struct att_trust *trusts,
 		    size_t ntrusts, struct att_tdx_collateral *out, bool *expired, struct vg_err *err);
 
+/* The ASK/ARK (VCEK) or ASVK/ARK (VLEK) chain for a key certificate that came
+ * without it: cached or fetched from KDS (vcek|vlek/v1/{product}/cert_chain,
+ * product from the certificate's productName), stored only when the key
+ * certificate chains through it (attest/). chain is malloc'd PEM. */
+int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cert_len,
+		      const struct att_trust *trusts, size_t ntrusts, uint8_t **chain, size_t *chain_len,
+		      struct vg_err *err);
+
 /* ------------------------------------------------- bounded parsers (fuzzed) */
 /* Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3). *seconds is
  * clamped to [0, 86400]. -EINVAL on anything else. */

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 void ad_coll_snp_free(struct ad_coll_snp *s)
 {
 	free(s->vcek);
@@ -197,4 +200,64 @@ int ad_coll_snp_get(struct ad_coll *c, const uint8_t *report, size_t len, const 
 	char hwid[17];
 	vg_hex_encode(r.chip_id, 8, hwid);
 	return vg_err_set(err, ENOENT, "no VCEK for chip %s... at the report's TCB: %s", hwid, first.msg);
+}
+
+int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cert_len,
+		      const struct att_trust *trusts, size_t ntrusts, uint8_t **chain, size_t *chain_len,
+		      struct vg_err *err)
+{
+	*chain = NULL;
+	*chain_len = 0;
+	/* The key certificate arrives in the evidence (PEM or DER); its extensions name the product. */
+	struct att_amd_cert_ext x;
+	const uint8_t *der = key_cert;
+	size_t dl = key_cert_len;
+	uint8_t *conv = NULL;
+	if (key_cert_len > 10 && !memcmp(key_cert, "-----", 5)) {
+		BIO *b = BIO_new_mem_buf(key_cert, (int)(key_cert_len > INT32_MAX ? 0 : key_cert_len));
+		X509 *xc = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		unsigned char *d = NULL;
+		int n = xc ? i2d_X509(xc, &d) : -1;
+		X509_free(xc);
+		if (n <= 0)
+			return vg_err_set(err, EBADMSG, "key certificate: not PEM or DER");
+		conv = malloc((size_t)n);
+		if (conv)
+			memcpy(conv, d, (size_t)n);
+		OPENSSL_free(d);
+		if (!conv)
+			return vg_err_set(err, ENOMEM, "out of memory");
+		der = conv;
+		dl = (size_t)n;
+	}
+	int rc = att_amd_cert_ext_parse(der, dl, &x, err);
+	free(conv);
+	if (rc)
+		return -EBADMSG;
+	const char *names[] = {"Milan", "Genoa", "Turin"};
+	const char *prod = NULL;
+	for (size_t i = 0; i < VG_ARRAY_SIZE(names); i++)
+		if (!strncmp(x.product_name, names[i], strlen(names[i])))
+			prod = names[i];
+	if (!prod)
+		return vg_err_set(err, EBADMSG, "key certificate: productName \"%s\" is not Milan, Genoa or Turin",
+				  x.product_name);
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%s/v1/%s/cert_chain", x.has_csp_id ? "vlek" : "vcek", prod);
+	bool fetched = false;
+	if ((rc = get_item(c, rel, chain, chain_len, &fetched, err)))
+		return rc;
+	if (fetched) {
+		if ((rc = verify_with(key_cert, key_cert_len, *chain, *chain_len, NULL, 0, trusts, ntrusts, err)) ||
+		    (rc = coll_store(c, rel, NULL, *chain, *chain_len, err))) {
+			if (rc == -EACCES)
+				vg_err_prefix(err, "chain from AMD KDS for %s rejected, not stored", prod);
+			free(*chain);
+			*chain = NULL;
+			*chain_len = 0;
+			return rc;
+		}
+	}
+	return 0;
 }

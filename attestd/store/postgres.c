@@ -63,6 +63,11 @@ static const struct {
 struct ad_store {
 	PGconn *conn;
 	bool in_tx;
+	/* The audit head as locked by begin() and moved by audit_insert() in this
+	 * transaction (saves a round trip per append). */
+	bool head_valid;
+	int64_t head_seq;
+	char head_hash[AD_HASH_HEX];
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -270,6 +275,8 @@ static int pg_open(const char *target, struct ad_store **out, struct vg_err *err
 	return 0;
 }
 
+static void pg_rollback(struct ad_store *s);
+
 static int plain(struct ad_store *s, const char *q, struct vg_err *err)
 {
 	return q_cmd(s, q, 0, NULL, NULL, NULL, NULL, err, q);
@@ -279,35 +286,39 @@ static int pg_begin(struct ad_store *s, struct vg_err *err)
 {
 	if (s->in_tx)
 		return vg_err_set(err, EINVAL, "postgres: begin inside a transaction");
-	/* BEGIN can be retried on a fresh connection: nothing has happened yet. */
+	/* BEGIN and the write lock in one round trip: one writer at a time, like
+	 * SQLite's BEGIN IMMEDIATE. Retried once on a fresh connection (nothing
+	 * has happened yet). */
+	PGresult *r = NULL;
 	for (int attempt = 0;; attempt++) {
 		int rc = ensure_conn(s, err, "begin");
 		if (rc)
 			return rc;
-		PGresult *r = PQexec(s->conn, "BEGIN");
-		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-			PQclear(r);
+		r = PQexec(s->conn, "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
 			break;
+		bool retry = attempt == 0 && conn_bad(s);
+		if (!conn_bad(s)) { /* BEGIN may have succeeded before the SELECT failed */
+			PGresult *x = PQexec(s->conn, "ROLLBACK");
+			PQclear(x);
 		}
-		if (attempt == 0 && conn_bad(s)) {
+		if (retry) {
 			PQclear(r);
 			continue;
 		}
-		return res_fail(s, r, err, "begin");
+		return res_fail(s, r, err, "begin (lock audit head)");
 	}
 	s->in_tx = true;
-	/* The write lock: one writer at a time, like SQLite's BEGIN IMMEDIATE. */
-	PGresult *r = NULL;
-	int rc = q_rows(s, "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", 0, NULL, &r, err, "lock audit head");
-	if (!rc && PQntuples(r) != 1)
-		rc = vg_err_set(err, EBADMSG, "audit chain head row is missing");
-	PQclear(r);
-	if (rc) {
-		PGresult *x = PQexec(s->conn, "ROLLBACK");
-		PQclear(x);
-		s->in_tx = false;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		pg_rollback(s);
+		return vg_err_set(err, EBADMSG, "audit chain head row is missing");
 	}
-	return rc;
+	s->head_seq = col_i64(r, 0, 0);
+	col_copy(r, 0, 1, s->head_hash, sizeof(s->head_hash));
+	s->head_valid = true;
+	PQclear(r);
+	return 0;
 }
 
 static int pg_commit(struct ad_store *s, struct vg_err *err)
@@ -316,6 +327,7 @@ static int pg_commit(struct ad_store *s, struct vg_err *err)
 		return vg_err_set(err, EINVAL, "postgres: commit outside a transaction");
 	PGresult *r = PQexec(s->conn, "COMMIT");
 	s->in_tx = false;
+	s->head_valid = false;
 	/* A failed statement earlier leaves the transaction aborted: PostgreSQL
 	 * answers COMMIT with ROLLBACK, which is not a commit. */
 	if (PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT")) {
@@ -334,6 +346,7 @@ static void pg_rollback(struct ad_store *s)
 	if (!s->in_tx)
 		return;
 	s->in_tx = false;
+	s->head_valid = false;
 	if (conn_bad(s))
 		return; /* the server rolls back a transaction whose connection is gone */
 	PGresult *r = PQexec(s->conn, "ROLLBACK");
@@ -653,7 +666,12 @@ static int pg_resource_each(struct ad_store *s, int (*cb)(void *, const struct a
 /* ---------------------------------------------------------------- audit */
 static int pg_audit_head(struct ad_store *s, int64_t *seq, char hash[AD_HASH_HEX], struct vg_err *err)
 {
-	/* Inside a transaction the row is already locked by begin(). */
+	/* Inside a transaction the row is locked by begin(), which read it. */
+	if (s->in_tx && s->head_valid) {
+		*seq = s->head_seq;
+		memcpy(hash, s->head_hash, AD_HASH_HEX);
+		return 0;
+	}
 	PGresult *r = NULL;
 	int rc = q_rows(s, "SELECT seq, hash FROM audit_head WHERE id = 1", 0, NULL, &r, err, "audit head");
 	if (rc)
@@ -689,6 +707,13 @@ static int pg_audit_insert(struct ad_store *s, const struct ad_audit_rec *a, str
 		   "move audit head");
 	if (!rc && n != 1)
 		return vg_err_set(err, EBADMSG, "audit chain head row is missing");
+	if (!rc) {
+		s->head_seq = a->seq;
+		snprintf(s->head_hash, sizeof(s->head_hash), "%s", a->hash);
+		s->head_valid = true;
+	} else {
+		s->head_valid = false;
+	}
 	return rc;
 }
 
