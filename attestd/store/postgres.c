@@ -100,7 +100,11 @@ static int res_fail(struct ad_store *s, PGresult *r, struct vg_err *err, const c
 		PQclear(r);
 		return conn_fail(s, err, what);
 	}
-	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	char state_buf[8] = "";
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (st)
+		snprintf(state_buf, sizeof(state_buf), "%s", st); /* r is cleared below */
+	const char *state = st ? state_buf : NULL;
 	int code = EIO;
 	if (state) {
 		if (!strcmp(state, "23505"))
