@@ -106,6 +106,9 @@ echo "# audit: $audit_n release records for $client_n secrets received" \
 seqs=$(jq -r .seq "$TMP/audit.jsonl" | sort -n | awk 'NR != $1 { bad++ } END { print bad + 0 }')
 expect_eq "audit sequence numbers have no gaps" 0 "$seqs"
 
+san=$(cat "$TMP"/a/inst*.log | grep -c -E 'AddressSanitizer|runtime error:|LeakSanitizer')
+expect_eq "no sanitizer report in the instances' logs" 0 "$san"
+
 echo "fault run: flows $flows, completed $completed, failed cleanly $failed, lost $lost;" \
 	"$kills kill -9 restarts, $pg_cycles PostgreSQL restart; audit chain verified"
 finish
