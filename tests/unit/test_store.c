@@ -372,33 +372,29 @@ static void test_audit_tamper(void **state)
 	struct ad_db db;
 	fresh(b, &db, 5);
 	verify_ok(&db, 5);
-
-	raw_sql(b, "UPDATE audit SET resource = 'repo/key/evil' WHERE seq = 3");
-	expect_broken(&db, "record 3");
 	ad_db_close(&db);
-
-	fresh(b, &db, 5);
-	raw_sql(b, "DELETE FROM audit WHERE seq = 2");
-	expect_broken(&db, "record 2 is missing");
-	ad_db_close(&db);
-
-	fresh(b, &db, 5);
-	raw_sql(b, "UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
-		   "UPDATE audit SET seq = 3 WHERE seq = 100");
-	expect_broken(&db, "record 2");
-	ad_db_close(&db);
-
-	fresh(b, &db, 5);
-	raw_sql(b, "DELETE FROM audit WHERE seq = 5");
-	expect_broken(&db, "head");
-	ad_db_close(&db);
-
-	fresh(b, &db, 3);
-	raw_sql(b, "UPDATE audit SET seq = seq + 100 WHERE seq >= 2; UPDATE audit SET seq = seq - 99 WHERE seq >= 100; "
-		   "INSERT INTO audit SELECT 2, ts, kind, actor, 'x/y/z', outcome, detail, prev_hash, hash FROM audit "
-		   "WHERE seq = 1");
-	expect_broken(&db, "record 2");
-	ad_db_close(&db);
+	static const struct {
+		int records;
+		const char *sql, *needle;
+	} tamper[] = {
+		{5, "UPDATE audit SET resource = 'repo/key/evil' WHERE seq = 3", "record 3"},
+		{5, "DELETE FROM audit WHERE seq = 2", "record 2 is missing"},
+		{5, "UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
+		    "UPDATE audit SET seq = 3 WHERE seq = 100",
+		 "record 2"},
+		{5, "DELETE FROM audit WHERE seq = 5", "head"},
+		/* an inserted record, even a copy with a valid hash, breaks the next link */
+		{3, "UPDATE audit SET seq = seq + 100 WHERE seq >= 2; UPDATE audit SET seq = seq - 99 WHERE seq >= 100; "
+		    "INSERT INTO audit SELECT 2, ts, kind, actor, 'x/y/z', outcome, detail, prev_hash, hash FROM audit "
+		    "WHERE seq = 1",
+		 "record 2"},
+	};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(tamper); i++) {
+		fresh(b, &db, tamper[i].records);
+		raw_sql(b, tamper[i].sql);
+		expect_broken(&db, tamper[i].needle);
+		ad_db_close(&db);
+	}
 
 	/* a long chain is read in pages and still verifies */
 	fresh(b, &db, 0);
