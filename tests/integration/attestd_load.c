@@ -10,7 +10,7 @@
  *   attestd_load put URL ADMIN_KEY.pem repo/type/tag SECRET_FILE
  *   attestd_load run --url URL [--url URL]... --sim-state DIR --path repo/type/tag
  *                    --secret-file F [--clients N] [--seconds S | --flows N]
- *                    [--released FILE] [--failures FILE] [--json]
+ *                    [--released FILE] [--failures FILE] [--json] [--no-cert-table]
  *
  * Each flow ends in exactly one class:
  *   completed  the secret arrived and equals SECRET_FILE
@@ -47,6 +47,7 @@ static const char *sim_state, *res_path;
 static uint8_t *secret;
 static size_t secret_len;
 static int clients = 4, seconds = 0, max_flows = 0;
+static bool no_cert_table; /* send SNP evidence without its certificate table (collateral cache test) */
 static FILE *released_f, *failures_f;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int flows_started;
@@ -128,6 +129,8 @@ static enum cls one_flow(struct ad_http *h, struct ad_sim *sim, int base)
 		goto out;
 	}
 	json_t *ev = ad_sim_evidence(sim, "snp", rd, 0, &e);
+	if (ev && no_cert_table)
+		json_object_del(ev, "cert_chain");
 	att = ev ? ad_cli_attestation(nonce, jwk, ev, NULL) : NULL;
 	if (!att) {
 		note_failure("lost", "client", e.msg);
@@ -297,7 +300,7 @@ int main(int argc, char **argv)
 		{"clients", required_argument, NULL, 'c'},   {"seconds", required_argument, NULL, 't'},
 		{"flows", required_argument, NULL, 'n'},     {"released", required_argument, NULL, 'r'},
 		{"failures", required_argument, NULL, 'F'}, {"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}};
+		{"no-cert-table", no_argument, NULL, 'x'},   {NULL, 0, NULL, 0}};
 	optind = 2;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -318,6 +321,7 @@ int main(int argc, char **argv)
 		case 'r': released = optarg; break;
 		case 'F': failures = optarg; break;
 		case 'j': as_json = true; break;
+		case 'x': no_cert_table = true; break;
 		default: return 2;
 		}
 	}
