@@ -340,8 +340,8 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 				   "policy_version", (json_int_t)pol->version, "policy_digest", pol->digest, "init_data",
 				   idd_len > 0);
 	if (ap.status != POL_AFFIRMING && ap.status != POL_WARNING) {
-		char *why = join_explanations(ap.explanations, 700);
-		char reason[900];
+		char *why = join_explanations(ap.explanations, 2800);
+		char reason[3000];
 		snprintf(reason, sizeof(reason), "verify TEE evidence failed: %s: %s", pol_status_name(ap.status),
 			 why ? why : "");
 		free(why);
@@ -434,7 +434,7 @@ void ad_kbs_resource(struct ad_worker *w, const struct ad_req *req, const char *
 	json_t *jwe = NULL, *jwk = NULL;
 	memset(&ap, 0, sizeof(ap));
 	time_t now = time(NULL);
-	char detail[1024];
+	char detail[3072];
 
 	if (req->authorization) {
 		const char *tok = NULL;
@@ -504,7 +504,10 @@ void ad_kbs_resource(struct ad_worker *w, const struct ad_req *req, const char *
 	struct vg_err why = {0};
 	int rc = pol_resource_allowed(pol->pol, &ap, path, &why);
 	if (rc) {
-		snprintf(detail, sizeof(detail), "Access denied by policy: %s", why.msg[0] ? why.msg : "no rule allows it");
+		char *ex = join_explanations(ap.explanations, 2000);
+		snprintf(detail, sizeof(detail), "Access denied by policy: %s; appraisal: %s",
+			 why.msg[0] ? why.msg : "no rule allows it", ex ? ex : "");
+		free(ex);
 		deny(w, &s, path, "denied", 403, "PolicyDeny", detail, resp);
 		goto out;
 	}
