@@ -68,6 +68,7 @@ int ad_coll_open(const struct ad_coll_cfg *cfg, struct ad_coll **out, struct vg_
 		return rc;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->fetch, NULL);
 	*out = c;
 	return 0;
 }
@@ -77,6 +78,7 @@ void ad_coll_free(struct ad_coll *c)
 	if (!c)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->fetch);
 	free(c);
 }
 

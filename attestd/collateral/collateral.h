@@ -107,6 +107,17 @@ int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cer
 		      const struct att_trust *trusts, size_t ntrusts, uint8_t **chain, size_t *chain_len,
 		      struct vg_err *err);
 
+/* ------------------------------------------------ vigil-attestd (service.c) */
+struct ad_service;
+struct ad_evidence;
+/* SNP evidence without a certificate table (vcek NULL) or without ASK/ARK
+ * (chain_pem NULL): filled from the service's cache (s->coll). Without a cache:
+ * -EINVAL naming what is missing. Errors as ad_coll_snp_get. */
+int ad_coll_complete_evidence(struct ad_service *s, struct ad_evidence *ev, struct vg_err *err);
+/* ad_coll_tdx_get with the service's anchors. */
+int ad_coll_tdx_for_quote(struct ad_service *s, const uint8_t *quote, size_t len, struct att_tdx_collateral *out,
+			  bool *expired, struct vg_err *err);
+
 /* ------------------------------------------------- bounded parsers (fuzzed) */
 /* Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3). *seconds is
  * clamped to [0, 86400]. -EINVAL on anything else. */

@@ -16,6 +16,7 @@ struct ad_coll {
 	char kds[512], pcs[512]; /* "" = offline */
 	long timeout;
 	pthread_mutex_t lock;    /* backoff state and counters */
+	pthread_mutex_t fetch;   /* one fetch at a time: concurrent misses of one item fetch it once */
 	struct ad_coll_backoff kds_bo, pcs_bo;
 	long requests;
 };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -120,7 +121,13 @@ static int get_item(struct ad_coll *c, const char *rel, uint8_t **data, size_t *
 	return 0;
 }
 
-static int try_product(struct ad_coll *c, const struct sev_snp_report *r, enum sev_snp_product p,
+static bool cached(const struct ad_coll *c, const char *rel)
+{
+	char p[2048];
+	return coll_path(c, rel, NULL, p, sizeof(p), NULL) == 0 && access(p, R_OK) == 0;
+}
+
+static int try_product_locked(struct ad_coll *c, const struct sev_snp_report *r, enum sev_snp_product p,
 		       const struct att_trust *trusts, size_t nt, bool with_crl, struct ad_coll_snp *out,
 		       struct vg_err *err)
 {
@@ -157,6 +164,27 @@ static int try_product(struct ad_coll *c, const struct sev_snp_report *r, enum s
 	return 0;
 fail:
 	ad_coll_snp_free(out);
+	return rc;
+}
+
+/* Single flight: a miss takes the fetch lock and looks again, so concurrent
+ * attestations of one chip fetch its VCEK once. */
+static int try_product(struct ad_coll *c, const struct sev_snp_report *r, enum sev_snp_product p,
+		       const struct att_trust *trusts, size_t nt, bool with_crl, struct ad_coll_snp *out,
+		       struct vg_err *err)
+{
+	char vrel[400], crel[64], lrel[64];
+	int rc = ad_coll_vcek_path(r, p, vrel, sizeof(vrel), err);
+	if (rc)
+		return rc;
+	snprintf(crel, sizeof(crel), "vcek/v1/%s/cert_chain", sev_snp_product_name(p));
+	snprintf(lrel, sizeof(lrel), "vcek/v1/%s/crl", sev_snp_product_name(p));
+	bool hit = cached(c, vrel) && cached(c, crel) && (!with_crl || cached(c, lrel));
+	if (!hit)
+		pthread_mutex_lock(&c->fetch);
+	rc = try_product_locked(c, r, p, trusts, nt, with_crl, out, err);
+	if (!hit)
+		pthread_mutex_unlock(&c->fetch);
 	return rc;
 }
 
@@ -246,8 +274,12 @@ int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cer
 	char rel[64];
 	snprintf(rel, sizeof(rel), "%s/v1/%s/cert_chain", x.has_csp_id ? "vlek" : "vcek", prod);
 	bool fetched = false;
-	if ((rc = get_item(c, rel, chain, chain_len, &fetched, err)))
+	pthread_mutex_lock(&c->fetch);
+	rc = get_item(c, rel, chain, chain_len, &fetched, err);
+	if (rc) {
+		pthread_mutex_unlock(&c->fetch);
 		return rc;
+	}
 	if (fetched) {
 		if ((rc = verify_with(key_cert, key_cert_len, *chain, *chain_len, NULL, 0, trusts, ntrusts, err)) ||
 		    (rc = coll_store(c, rel, NULL, *chain, *chain_len, err))) {
@@ -256,8 +288,10 @@ int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cer
 			free(*chain);
 			*chain = NULL;
 			*chain_len = 0;
+			pthread_mutex_unlock(&c->fetch);
 			return rc;
 		}
 	}
+	pthread_mutex_unlock(&c->fetch);
 	return 0;
 }

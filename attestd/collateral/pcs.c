@@ -221,6 +221,8 @@ int ad_coll_tdx_get(struct ad_coll *c, const uint8_t *quote, size_t len, const s
 	snprintf(it[I_ROOTCRL].rel, sizeof(it[I_ROOTCRL].rel), "sgx/certification/v4/rootcacrl");
 	int64_t now = (int64_t)time(NULL);
 	bool online = c->pcs[0] != 0, any_fetched = false;
+	if (online) /* single flight: concurrent quotes of one platform fetch its collateral once */
+		pthread_mutex_lock(&c->fetch);
 	struct vg_err fe = {0};
 	for (int i = 0; i < I_N; i++) {
 		if ((rc = load_cached(c, &it[i], now, err)))
@@ -281,6 +283,8 @@ int ad_coll_tdx_get(struct ad_coll *c, const uint8_t *quote, size_t len, const s
 	for (int i = 0; i < I_N; i++)
 		*expired |= it[i].have && it[i].expired;
 out:
+	if (online)
+		pthread_mutex_unlock(&c->fetch);
 	for (int i = 0; i < I_N; i++)
 		item_clear(&it[i]);
 	return rc;

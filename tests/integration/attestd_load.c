@@ -71,7 +71,7 @@ static void note_failure(const char *cls, const char *step, const char *what)
 	if (!failures_f)
 		return;
 	pthread_mutex_lock(&out_lock);
-	fprintf(failures_f, "%s %s: %.300s\n", cls, step, what);
+	fprintf(failures_f, "%s %s: %.900s\n", cls, step, what);
 	pthread_mutex_unlock(&out_lock);
 }
 
@@ -82,7 +82,7 @@ static enum cls classify_error(const struct ad_http_resp *r, const char *step)
 {
 	json_t *j = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
 	bool ok = json_is_string(json_object_get(j, "type")) && json_is_string(json_object_get(j, "detail"));
-	char what[400];
+	char what[1000];
 	snprintf(what, sizeof(what), "HTTP %ld %s", r->status,
 		 ok ? json_string_value(json_object_get(j, "detail")) : (const char *)r->body.data);
 	json_decref(j);
