@@ -182,7 +182,7 @@ struct ad_service {
 	atomic_int_fast64_t live_sessions;
 	atomic_bool stopping;
 	struct ad_coll *coll;         /* offline VCEK / collateral cache or NULL (collateral.h) */
-	atomic_int_fast64_t policy_checked; /* unix seconds of the last ad_policy_follow check */
+	atomic_int_fast64_t policy_checked; /* CLOCK_MONOTONIC ms of the last completed ad_policy_follow check */
 	atomic_bool reload;
 };
 
@@ -210,7 +210,7 @@ int ad_policy_install(struct ad_service *s, struct ad_db *db, const char *json, 
  * digest is already known (admin uploads survive restarts). */
 int ad_policy_startup(struct ad_service *s, struct ad_db *db, struct vg_err *err);
 /* Several instances on one database: adopt a newer stored policy version
- * (an admin upload through another instance); checks at most once a second. */
+ * (an admin upload through another instance): at most a second stale. */
 void ad_policy_follow(struct ad_service *s, struct ad_db *db);
 /* SIGHUP: reload the --policy file. */
 int ad_policy_reload(struct ad_service *s, struct ad_db *db, struct vg_err *err);

@@ -393,15 +393,21 @@ void ad_service_free(struct ad_service *s)
 
 void ad_policy_follow(struct ad_service *s, struct ad_db *db)
 {
-	int64_t now = (int64_t)time(NULL);
-	int64_t last = atomic_load(&s->policy_checked);
-	if (now <= last || !atomic_compare_exchange_strong(&s->policy_checked, &last, now))
-		return; /* checked this second (by this thread or another) */
+	/* Staleness at most a second: skip only when a check COMPLETED less than
+	 * 1000 ms ago (concurrent checkers may both look; the query is cheap). */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now_ms - atomic_load(&s->policy_checked) < 1000)
+		return;
 	struct ad_policy_ref *cur = ad_policy_get(s);
 	int64_t have = cur ? cur->version : 0;
 	ad_policy_put(cur);
 	struct ad_policy_version latest = {0};
-	if (db->ops->policy_latest(db->s, &latest, NULL) || latest.id <= have) {
+	int rc = db->ops->policy_latest(db->s, &latest, NULL);
+	if (!rc)
+		atomic_store(&s->policy_checked, now_ms);
+	if (rc || latest.id <= have) {
 		ad_policy_version_clear(&latest);
 		return;
 	}
