@@ -213,10 +213,11 @@ static char *appraisal_store_text(const struct pol_appraisal *a)
 		json_array_append_new(vec, json_integer(a->vector[i]));
 	char pd[65];
 	vg_hex_encode(a->policy_digest, 32, pd);
-	json_t *j = json_pack("{s:i,s:s,s:b,s:b,s:i,s:s,s:o,s:O?,s:O?,s:I,s:s}", "status", (int)a->status, "workload",
+	/* The claims stay in the token and the audit record; the resource rules need the verdict. */
+	json_t *j = json_pack("{s:i,s:s,s:b,s:b,s:i,s:s,s:o,s:O?,s:I,s:s}", "status", (int)a->status, "workload",
 			      a->workload, "simulated", a->simulated, "verified", a->verified, "platform", (int)a->platform,
-			      "product", a->product, "vector", vec, "explanations", a->explanations, "claims", a->claims,
-			      "appraised_at", (json_int_t)a->appraised_at, "policy_digest", pd);
+			      "product", a->product, "vector", vec, "explanations", a->explanations, "appraised_at",
+			      (json_int_t)a->appraised_at, "policy_digest", pd);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
