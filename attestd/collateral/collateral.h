@@ -111,7 +111,7 @@ int ad_coll_chain_get(struct ad_coll *c, const uint8_t *key_cert, size_t key_cer
 struct ad_service;
 struct ad_evidence;
 /* SNP evidence without a certificate table (vcek NULL) or without ASK/ARK
- * (chain_pem NULL): filled from the service's cache (s->coll). Without a cache:
+ * (ask or ark NULL): filled from the service's cache (s->coll). Without a cache:
  * -EINVAL naming what is missing. Errors as ad_coll_snp_get. */
 int ad_coll_complete_evidence(struct ad_service *s, struct ad_evidence *ev, struct vg_err *err);
 /* ad_coll_tdx_get with the service's anchors. */
