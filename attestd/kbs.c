@@ -333,7 +333,9 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		}
 	}
 	if (ad_verify_evidence(w, &ev, &res, &e)) {
-		attest_fail(w, &s, "error", e.msg, NULL, resp, 500, "InternalError");
+		bool later = e.code == EAGAIN || e.code == EIO; /* PCS unavailable (collateral cache) */
+		attest_fail(w, &s, "error", e.msg, NULL, resp, later ? 503 : 500,
+			    later ? "CollateralUnavailable" : "InternalError");
 		goto out;
 	}
 	pol = ad_policy_get(svc);
