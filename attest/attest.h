@@ -247,7 +247,10 @@ int att_jwe_decrypt(EVP_PKEY *priv, const json_t *jwe, uint8_t **plaintext, size
 int att_jcs_serialize(const json_t *v, struct vg_buf *out, struct vg_err *err);
 /* REPORT_DATA that binds a KBS 0.4.0 session: SHA-384 of the JCS of
  * {"additional-evidence": additional_evidence, "nonce": nonce, "tee-pubkey": tee_pubkey}
- * followed by 16 zero bytes, as Trustee computes it. */
+ * followed by 16 zero bytes, as Trustee computes it (checked against Trustee's KBS and
+ * guest-components' KBS client; docs/jose.md). The "additional-evidence" member is always
+ * present: a JSON string, "" when there is none (pass NULL or ""), never null or omitted.
+ * tee_pubkey is the JWK exactly as sent in runtime-data (including e.g. its "alg"). */
 #define ATT_REPORT_DATA_LEN 64
 int att_kbs_report_data(const char *nonce, const json_t *tee_pubkey, const char *additional_evidence,
 			uint8_t out[ATT_REPORT_DATA_LEN], struct vg_err *err);
