@@ -127,7 +127,7 @@ int ag_http_call(struct ag_http *h, const char *method, const char *path, const 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	free(text);
-	if (h->too_big)
+	if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED)
 		return vg_err_set(err, EFBIG, "%s %s: response larger than %u bytes", method, path, AG_RESPONSE_MAX);
 	if (cc != CURLE_OK)
 		return vg_err_set(err, EHOSTUNREACH, "%s %s: %s", method, url,
