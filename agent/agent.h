@@ -22,37 +22,18 @@
 #include <jansson.h>
 
 #include "common/common.h"
+#include "sev/sev.h"
 
 #define AG_REPORT_DATA_LEN 64
 #define AG_SNP_REPORT_LEN 1184
 #define AG_EVIDENCE_MAX (64u * 1024)   /* outblob / quote bound (kernel: 32 KiB) */
 #define AG_AUXBLOB_MAX (64u * 1024)    /* SNP certificate table bound */
 
-/* ------------------------------------------------------------ SNP cert table */
-/* The certificate table of SNP_GET_EXT_REPORT / configfs-tsm auxblob (GHCB spec 2.03
- * 4.1.8.1): entries {GUID (16 bytes, RFC 4122 byte order), offset u32 LE, length u32 LE}
- * ending with an all-zero entry; offsets are from the start of the table. */
-enum ag_cert_type { AG_CERT_VCEK = 1, AG_CERT_VLEK, AG_CERT_ASK, AG_CERT_ARK, AG_CERT_OTHER };
-const char *ag_cert_type_name(enum ag_cert_type t); /* "vcek", "vlek", "ask", "ark", "other" */
-struct ag_cert {
-	enum ag_cert_type type;
-	const uint8_t *data; /* view into the table */
-	size_t len;
-};
-#define AG_CERT_TABLE_MAX 16
-/* Parses the table, bounds-checked: every entry and certificate inside len, a terminator,
- * no certificate overlapping the entry array. Unknown GUIDs (CRL, extra platform info)
- * come back as AG_CERT_OTHER. */
-int ag_snp_cert_table_parse(const uint8_t *table, size_t len, struct ag_cert out[AG_CERT_TABLE_MAX],
-			    size_t *n, struct vg_err *err);
-/* Builds a table (for the simulated provider's tests and fixtures); malloc'd. */
-int ag_snp_cert_table_build(const struct ag_cert *certs, size_t n, uint8_t **out, size_t *len,
-			    struct vg_err *err);
-
 /* ------------------------------------------------------------------ encodings */
-/* {"attestation_report": b64, "cert_chain": [{"type","data"}...]} (types other than
+/* {"attestation_report": b64, "cert_chain": [{"type","data"}...]} from a report and the
+ * entries of its certificate table (sev_snp_cert_table_parse; types other than
  * vcek/vlek/ask/ark are left out). The report must be 1184 bytes. */
-json_t *ag_snp_evidence_json(const uint8_t *report, size_t len, const struct ag_cert *certs, size_t n,
+json_t *ag_snp_evidence_json(const uint8_t *report, size_t len, const struct sev_cert *certs, size_t n,
 			     struct vg_err *err);
 /* {"quote": b64, "cc_eventlog": b64 or null}. */
 json_t *ag_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
@@ -115,13 +96,15 @@ extern void (*ag_tsm_hook)(enum ag_tsm_event ev, const char *entry_dir, const ch
 extern void *ag_tsm_hook_ctx;
 
 /* The simulated providers: runs vigil-vmm with the attest guest and REPORT_DATA as its
- * challenge, reads the evidence from its serial output; for sim-snp the certificate table
- * (VCEK, ASK, ARK) is read from the simulated identity in the state directory. */
+ * challenge, reads the evidence from its serial output; on sim-snp the guest makes an
+ * extended request, and the certificate table (VCEK, ASK, ARK) the simulated secure
+ * processor returns after the report travels as the evidence's cert_chain. */
 int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t report_data[AG_REPORT_DATA_LEN],
 		    json_t **primary, struct vg_err *err);
-/* Evidence lines between EVIDENCE-BEGIN and EVIDENCE-END in a serial log (hex, 32 bytes a
- * line, CR tolerated); malloc'd bytes. */
-int ag_serial_evidence(const char *serial, size_t len, uint8_t **out, size_t *out_len, struct vg_err *err);
+/* The bytes of block NAME ("EVIDENCE", "CERTTABLE") in the attest guest's serial output:
+ * hex lines (at most 64 digits) between NAME-BEGIN and NAME-END, CR tolerated; malloc'd. */
+int ag_serial_block(const char *serial, size_t len, const char *name, uint8_t **out, size_t *out_len,
+		   struct vg_err *err);
 
 /* ------------------------------------------------------------------ KBS client */
 struct ag_client_opts {

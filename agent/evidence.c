@@ -26,7 +26,7 @@ static json_t *b64_json(const uint8_t *p, size_t len)
 	return j;
 }
 
-json_t *ag_snp_evidence_json(const uint8_t *report, size_t len, const struct ag_cert *certs, size_t n,
+json_t *ag_snp_evidence_json(const uint8_t *report, size_t len, const struct sev_cert *certs, size_t n,
 			     struct vg_err *err)
 {
 	if (len != AG_SNP_REPORT_LEN) {
@@ -38,9 +38,9 @@ json_t *ag_snp_evidence_json(const uint8_t *report, size_t len, const struct ag_
 	    json_object_set(o, "cert_chain", chain))
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
-		if (certs[i].type == AG_CERT_OTHER)
+		if (certs[i].type == SEV_CERT_OTHER)
 			continue;
-		json_t *e = json_pack("{s:s, s:o?}", "type", ag_cert_type_name(certs[i].type), "data",
+		json_t *e = json_pack("{s:s, s:o?}", "type", sev_cert_type_name(certs[i].type), "data",
 				      b64_json(certs[i].data, certs[i].len));
 		if (!e || !json_object_get(e, "data") || json_array_append_new(chain, e)) {
 			json_decref(e);
@@ -178,9 +178,9 @@ static int tsm_evidence(const struct ag_provider_opts *o, const uint8_t rd[AG_RE
 		return rc;
 	if (!strcmp(rep.provider, "sev_guest")) {
 		*tee = "snp";
-		struct ag_cert certs[AG_CERT_TABLE_MAX];
+		struct sev_cert certs[SEV_CERT_TABLE_MAX];
 		size_t n = 0;
-		if (rep.auxblob && (rc = ag_snp_cert_table_parse(rep.auxblob, rep.auxblob_len, certs, &n, err))) {
+		if (rep.auxblob && (rc = sev_snp_cert_table_parse(rep.auxblob, rep.auxblob_len, certs, &n, err))) {
 			vg_err_prefix(err, "configfs-tsm auxblob");
 			goto out;
 		}

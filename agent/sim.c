@@ -5,9 +5,9 @@
  * evidence the guest printed on its serial port. The key pair therefore lives in this
  * process, not in the guest (docs/platforms.md).
  *
- * The SNP certificate table (VCEK, ASK, ARK) is read from the simulated identity the VMM
- * keeps in its state directory (sim-snp/vcek.pem, sim-snp/cert_chain.pem = ASK then ARK):
- * the simulated secure processor does not return it through the guest-request device yet.
+ * On sim-snp the attest guest makes an extended report request: the simulated secure
+ * processor returns its certificate table (VCEK, ASK, ARK) after the report, as the
+ * extended guest request does on hardware, and the guest prints it (CERTTABLE block).
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -22,21 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "agent/internal.h"
 
 extern char **environ;
 
 #define SERIAL_MAX (4u << 20)
-#define CERT_PEM_MAX (256u * 1024)
 
-int ag_serial_evidence(const char *serial, size_t len, uint8_t **out, size_t *out_len, struct vg_err *err)
+int ag_serial_block(const char *serial, size_t len, const char *name, uint8_t **out, size_t *out_len,
+		   struct vg_err *err)
 {
 	*out = NULL;
 	*out_len = 0;
+	char begin[32], end[32];
+	snprintf(begin, sizeof(begin), "%s-BEGIN", name);
+	snprintf(end, sizeof(end), "%s-END", name);
+	size_t bl = strlen(begin), el = strlen(end);
 	struct vg_buf b = { 0 };
 	bool in = false, done = false;
 	size_t pos = 0;
@@ -48,16 +48,16 @@ int ag_serial_evidence(const char *serial, size_t len, uint8_t **out, size_t *ou
 		while (ll && line[ll - 1] == '\r')
 			ll--;
 		if (!in) {
-			in = ll == 14 && !memcmp(line, "EVIDENCE-BEGIN", 14);
+			in = ll == bl && !memcmp(line, begin, bl);
 			continue;
 		}
-		if (ll == 12 && !memcmp(line, "EVIDENCE-END", 12)) {
+		if (ll == el && !memcmp(line, end, el)) {
 			done = true;
 			break;
 		}
 		if (ll % 2 || ll > 128 || b.len + ll / 2 > AG_EVIDENCE_MAX) {
 			vg_buf_free(&b);
-			return vg_err_set(err, EBADMSG, "guest serial: malformed evidence line (%zu characters)", ll);
+			return vg_err_set(err, EBADMSG, "guest serial: malformed %s line (%zu characters)", name, ll);
 		}
 		char hex[129];
 		uint8_t bytes[64];
@@ -65,12 +65,12 @@ int ag_serial_evidence(const char *serial, size_t len, uint8_t **out, size_t *ou
 		hex[ll] = 0;
 		if (vg_hex_decode(hex, bytes, ll / 2, err) || vg_buf_append(&b, bytes, ll / 2)) {
 			vg_buf_free(&b);
-			return vg_err_set(err, EBADMSG, "guest serial: evidence line is not hex");
+			return vg_err_set(err, EBADMSG, "guest serial: %s line is not hex", name);
 		}
 	}
 	if (!done || !b.len) {
 		vg_buf_free(&b);
-		return vg_err_set(err, EBADMSG, "guest serial: no complete EVIDENCE-BEGIN..EVIDENCE-END block");
+		return vg_err_set(err, EBADMSG, "guest serial: no complete %s-BEGIN..%s-END block", name, name);
 	}
 	*out = b.data;
 	*out_len = b.len;
@@ -185,64 +185,6 @@ static void last_line(const char *path, char *out, size_t cap)
 	free(b);
 }
 
-/* DER of every certificate in a PEM file, in order. */
-static int pem_certs(const char *path, uint8_t *der[], size_t der_len[], size_t max, size_t *n,
-		     struct vg_err *err)
-{
-	uint8_t *pem = NULL;
-	size_t len = 0;
-	*n = 0;
-	int rc = vg_read_file(path, CERT_PEM_MAX, &pem, &len, err);
-	if (rc)
-		return rc;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	X509 *x;
-	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		if (*n == max) {
-			X509_free(x);
-			rc = vg_err_set(err, EBADMSG, "%s: more than %zu certificates", path, max);
-			break;
-		}
-		unsigned char *d = NULL;
-		int dl = i2d_X509(x, &d);
-		X509_free(x);
-		if (dl <= 0) {
-			rc = vg_err_set(err, EBADMSG, "%s: certificate %zu does not encode", path, *n);
-			break;
-		}
-		der[*n] = d;
-		der_len[*n] = (size_t)dl;
-		(*n)++;
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	free(pem);
-	if (!rc && !*n)
-		rc = vg_err_set(err, EBADMSG, "%s: no PEM certificate", path);
-	return rc;
-}
-
-/* The sim-snp certificate table as the extended guest request carries it: VCEK, ASK, ARK. */
-static int sim_snp_certs(const char *state_dir, uint8_t *der[3], size_t len[3], struct ag_cert certs[3],
-			 struct vg_err *err)
-{
-	char p[PATH_MAX];
-	size_t n = 0;
-	snprintf(p, sizeof(p), "%.4000s/sim-snp/vcek.pem", state_dir);
-	int rc = pem_certs(p, der, len, 1, &n, err);
-	if (rc)
-		return rc;
-	snprintf(p, sizeof(p), "%.4000s/sim-snp/cert_chain.pem", state_dir);
-	if ((rc = pem_certs(p, der + 1, len + 1, 2, &n, err)))
-		return rc;
-	if (n != 2)
-		return vg_err_set(err, EBADMSG, "%s: expected the ASK and the ARK, found %zu certificate(s)", p, n);
-	static const enum ag_cert_type types[3] = { AG_CERT_VCEK, AG_CERT_ASK, AG_CERT_ARK };
-	for (int i = 0; i < 3; i++)
-		certs[i] = (struct ag_cert){ .type = types[i], .data = der[i], .len = len[i] };
-	return 0;
-}
-
 int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t report_data[AG_REPORT_DATA_LEN],
 		    json_t **primary, struct vg_err *err)
 {
@@ -286,10 +228,8 @@ int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t re
 		argv[a++] = (char *)o->vmm_args[i];
 	argv[a] = NULL;
 
-	uint8_t *ser = NULL, *ev = NULL;
-	size_t ser_len = 0, ev_len = 0;
-	uint8_t *der[3] = { 0 };
-	size_t der_len[3] = { 0 };
+	uint8_t *ser = NULL, *ev = NULL, *table = NULL;
+	size_t ser_len = 0, ev_len = 0, table_len = 0;
 	int status = 0;
 	vg_debug("launching %s on %s", l.vmm, snp ? "sim-snp" : "sim-tdx");
 	rc = run_bounded(argv, errfile, o->timeout_s ? o->timeout_s : 120, &status, err);
@@ -306,21 +246,24 @@ int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t re
 		goto out;
 	}
 	if ((rc = ag_read_bounded(serial, SERIAL_MAX, &ser, &ser_len, err)) ||
-	    (rc = ag_serial_evidence((const char *)ser, ser_len, &ev, &ev_len, err)) ||
+	    (rc = ag_serial_block((const char *)ser, ser_len, "EVIDENCE", &ev, &ev_len, err)) ||
 	    (rc = ag_evidence_check_binding(snp ? "snp" : "tdx", ev, ev_len, report_data, err)))
 		goto out;
 	if (snp) {
-		struct ag_cert certs[3];
-		if ((rc = sim_snp_certs(l.state_dir, der, der_len, certs, err)))
+		struct sev_cert certs[SEV_CERT_TABLE_MAX];
+		size_t n = 0;
+		if ((rc = ag_serial_block((const char *)ser, ser_len, "CERTTABLE", &table, &table_len, err)) ||
+		    (rc = sev_snp_cert_table_parse(table, table_len, certs, &n, err))) {
+			vg_err_prefix(err, "sim-snp certificate table");
 			goto out;
-		*primary = ag_snp_evidence_json(ev, ev_len, certs, 3, err);
+		}
+		*primary = ag_snp_evidence_json(ev, ev_len, certs, n, err);
 	} else {
 		*primary = ag_tdx_evidence_json(ev, ev_len, NULL, 0, err); /* the attest guest has no CCEL */
 	}
 	rc = *primary ? 0 : -EBADMSG;
 out:
-	for (int i = 0; i < 3; i++)
-		OPENSSL_free(der[i]);
+	free(table);
 	free(ser);
 	free(ev);
 	unlink(serial);

@@ -480,4 +480,30 @@ int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96]
  * once the n nonces are used up, reports fail with a clear error. */
 int sev_sim_snp_presign(struct sev_sim_snp *s, unsigned n, struct vg_err *err);
 
+
+/* ================================================ SNP certificate table ======== */
+/* The certificate table of the extended guest request (GHCB specification 2.03,
+ * 4.1.8.1 MSG_REPORT_REQ; SNP_GET_EXT_REPORT; configfs-tsm auxblob): 24-byte entries
+ * {GUID (16 bytes, RFC 4122 byte order), offset u32 LE, length u32 LE} ending with an
+ * all-zero entry, offsets counted from the start of the table, certificates (DER) after. */
+enum sev_cert_type { SEV_CERT_VCEK = 1, SEV_CERT_VLEK, SEV_CERT_ASK, SEV_CERT_ARK, SEV_CERT_OTHER };
+const char *sev_cert_type_name(enum sev_cert_type t); /* "vcek", "vlek", "ask", "ark", "other" */
+struct sev_cert {
+	enum sev_cert_type type;
+	const uint8_t *data; /* a view into the table */
+	size_t len;
+};
+#define SEV_CERT_TABLE_MAX 16
+/* Bounds-checked: every entry and certificate inside len, a terminator, no certificate
+ * overlapping the entry array, no zero length, no duplicate known type. Unknown GUIDs (CRL,
+ * extra platform info) come back as SEV_CERT_OTHER. -EBADMSG with the reason. */
+int sev_snp_cert_table_parse(const uint8_t *table, size_t len, struct sev_cert out[SEV_CERT_TABLE_MAX],
+			     size_t *n, struct vg_err *err);
+/* Builds a table of known types (malloc'd). */
+int sev_snp_cert_table_build(const struct sev_cert *certs, size_t n, uint8_t **out, size_t *len,
+			     struct vg_err *err);
+/* sim-snp: the table its secure processor returns with an extended report: VCEK, ASK,
+ * ARK (DER) from the simulated identity (malloc'd). */
+int sev_sim_snp_cert_table(const struct sev_sim_snp *s, uint8_t **out, size_t *len, struct vg_err *err);
+
 #endif /* VIGIL_SEV_H */

@@ -30,6 +30,8 @@ struct sim_snp {
 	uint64_t pages;
 	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
 	bool author_key;
+	uint8_t *cert_table; /* what an extended report request returns after the report */
+	size_t cert_table_len;
 };
 
 /* The SNP page type of what the core loads; 0 = stays shared, not measured. */
@@ -56,6 +58,7 @@ static void sim_destroy(struct vmm *vm, void *state)
 	sev_sim_snp_free(s->sp);
 	free(s->id_block);
 	free(s->id_auth);
+	free(s->cert_table);
 	vg_secure_zero(s, sizeof(*s));
 	free(s);
 }
@@ -88,7 +91,8 @@ static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 				  (unsigned long long)s->guest_features);
 	if ((rc = sev_snp_policy_check(s->guest.policy, err)))
 		return rc;
-	if ((rc = sev_sim_snp_open(vmm_sim_state_dir(c, dir, sizeof(dir)), &s->sp, err)))
+	if ((rc = sev_sim_snp_open(vmm_sim_state_dir(c, dir, sizeof(dir)), &s->sp, err)) ||
+	    (rc = sev_sim_snp_cert_table(s->sp, &s->cert_table, &s->cert_table_len, err)))
 		return rc;
 	if (RAND_bytes(s->guest.report_id, sizeof(s->guest.report_id)) != 1)
 		return vg_err_set(err, EIO, "sim-snp: no randomness for REPORT_ID");
@@ -194,14 +198,21 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 	struct sim_snp *s = state;
 	if (!s->finished)
 		return vg_err_set(err, EINVAL, "sim-snp: guest request before SNP_LAUNCH_FINISH");
-	if (req_len != 64 && req_len != 68)
-		return vg_err_set(err, EINVAL, "sim-snp: a report request is 64 bytes of REPORT_DATA [+ u32 VMPL]");
-	if (resp_cap < SEV_SNP_REPORT_SIZE)
-		return vg_err_set(err, ENOSPC, "sim-snp: response buffer smaller than a report");
-	uint32_t vmpl = req_len == 68 ? vg_le32((const uint8_t *)req + 64) : 0;
+	/* 64 bytes of REPORT_DATA [+ u32 VMPL [+ u32 flags: bit 0 = extended request, the
+	 * certificate table (sev.h) follows the report, as SNP_GET_EXT_REPORT returns it]]. */
+	if (req_len != 64 && req_len != 68 && req_len != 72)
+		return vg_err_set(err, EINVAL,
+				  "sim-snp: a report request is 64 bytes of REPORT_DATA [+ u32 VMPL [+ u32 flags]]");
+	uint32_t vmpl = req_len >= 68 ? vg_le32((const uint8_t *)req + 64) : 0;
+	bool ext = req_len == 72 && (vg_le32((const uint8_t *)req + 68) & 1);
+	size_t need = SEV_SNP_REPORT_SIZE + (ext ? s->cert_table_len : 0);
+	if (resp_cap < need)
+		return vg_err_set(err, ENOSPC, "sim-snp: response buffer of %zu bytes, %zu needed", resp_cap, need);
 	int rc = sev_sim_snp_report(s->sp, &s->guest, req, vmpl, resp, err);
+	if (!rc && ext)
+		memcpy((uint8_t *)resp + SEV_SNP_REPORT_SIZE, s->cert_table, s->cert_table_len);
 	if (!rc)
-		*resp_len = SEV_SNP_REPORT_SIZE;
+		*resp_len = need;
 	return rc;
 }
 

@@ -60,32 +60,11 @@ static void put_gen(const char *dir)
 	put(dir, "generation", g, (size_t)n);
 }
 
+/* The simulated secure processor's certificate table, as the host supplies it. */
 static void sim_table(uint8_t **tab, size_t *len)
 {
-	uint8_t *der[3];
-	size_t dl[3];
-	const char *files[3] = { "vcek.pem", "ask.pem", "ark.pem" };
-	static const enum ag_cert_type types[3] = { AG_CERT_VCEK, AG_CERT_ASK, AG_CERT_ARK };
-	struct ag_cert c[3];
-	for (int i = 0; i < 3; i++) {
-		char p[256];
-		snprintf(p, sizeof(p), "%s/%s", sev_sim_snp_dir(SNP), files[i]);
-		FILE *f = fopen(p, "r");
-		assert_non_null(f);
-		X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-		fclose(f);
-		assert_non_null(x);
-		der[i] = NULL;
-		int n = i2d_X509(x, &der[i]);
-		X509_free(x);
-		assert_true(n > 0);
-		dl[i] = (size_t)n;
-		c[i] = (struct ag_cert){ types[i], der[i], dl[i] };
-	}
 	struct vg_err err = { 0 };
-	assert_int_equal(ag_snp_cert_table_build(c, 3, tab, len, &err), 0);
-	for (int i = 0; i < 3; i++)
-		OPENSSL_free(der[i]);
+	assert_int_equal(sev_sim_snp_cert_table(SNP, tab, len, &err), 0);
 }
 
 static void kernel(enum ag_tsm_event ev, const char *dir, const char *attr, void *ctx)
@@ -239,61 +218,61 @@ static void test_cert_table(void **state)
 	memset(a, 1, sizeof(a));
 	memset(b, 2, sizeof(b));
 	memset(c, 3, sizeof(c));
-	struct ag_cert in[3] = { { AG_CERT_VCEK, a, sizeof(a) }, { AG_CERT_ASK, b, sizeof(b) },
-				 { AG_CERT_ARK, c, sizeof(c) } };
+	struct sev_cert in[3] = { { SEV_CERT_VCEK, a, sizeof(a) }, { SEV_CERT_ASK, b, sizeof(b) },
+				 { SEV_CERT_ARK, c, sizeof(c) } };
 	uint8_t *t;
 	size_t tl, n;
 	struct vg_err err = { 0 };
-	assert_int_equal(ag_snp_cert_table_build(in, 3, &t, &tl, &err), 0);
+	assert_int_equal(sev_snp_cert_table_build(in, 3, &t, &tl, &err), 0);
 	assert_int_equal(tl, 4 * 24 + 33);
 	/* GUID in RFC 4122 byte order: 63da758d-e664-... */
 	assert_int_equal(t[0], 0x63);
 	assert_int_equal(t[1], 0xda);
-	struct ag_cert out[AG_CERT_TABLE_MAX];
-	assert_int_equal(ag_snp_cert_table_parse(t, tl, out, &n, &err), 0);
+	struct sev_cert out[SEV_CERT_TABLE_MAX];
+	assert_int_equal(sev_snp_cert_table_parse(t, tl, out, &n, &err), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(out[0].type, AG_CERT_VCEK);
-	assert_int_equal(out[1].type, AG_CERT_ASK);
-	assert_int_equal(out[2].type, AG_CERT_ARK);
+	assert_int_equal(out[0].type, SEV_CERT_VCEK);
+	assert_int_equal(out[1].type, SEV_CERT_ASK);
+	assert_int_equal(out[2].type, SEV_CERT_ARK);
 	assert_int_equal(out[1].len, 20);
 	assert_memory_equal(out[1].data, b, 20);
-	assert_string_equal(ag_cert_type_name(out[2].type), "ark");
+	assert_string_equal(sev_cert_type_name(out[2].type), "ark");
 
 	/* no terminator: cut inside the terminator entry */
-	assert_int_equal(ag_snp_cert_table_parse(t, 3 * 24 + 10, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(t, 3 * 24 + 10, out, &n, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "terminator"));
 	/* a certificate past the end */
-	assert_int_equal(ag_snp_cert_table_parse(t, tl - 1, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(t, tl - 1, out, &n, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "ends past"));
 	/* an offset into the entry array */
 	uint8_t *m = malloc(tl);
 	memcpy(m, t, tl);
 	vg_put_le32(m + 16, 8);
-	assert_int_equal(ag_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "overlaps"));
 	/* length 0 */
 	memcpy(m, t, tl);
 	vg_put_le32(m + 20, 0);
-	assert_int_equal(ag_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
 	/* two VCEKs */
 	memcpy(m, t, tl);
 	memcpy(m + 24, m, 16);
-	assert_int_equal(ag_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "two vcek"));
 	/* a terminator with an offset */
 	memcpy(m, t, tl);
 	vg_put_le32(m + 3 * 24 + 16, 1);
-	assert_int_equal(ag_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(m, tl, out, &n, &err), -EBADMSG);
 	/* an unknown GUID is kept as "other" (and left out of the evidence JSON) */
 	memcpy(m, t, tl);
 	m[24] ^= 0xff;
-	assert_int_equal(ag_snp_cert_table_parse(m, tl, out, &n, &err), 0);
-	assert_int_equal(out[1].type, AG_CERT_OTHER);
+	assert_int_equal(sev_snp_cert_table_parse(m, tl, out, &n, &err), 0);
+	assert_int_equal(out[1].type, SEV_CERT_OTHER);
 	/* an empty table is just a terminator */
 	uint8_t z[24] = { 0 };
-	assert_int_equal(ag_snp_cert_table_parse(z, sizeof(z), out, &n, &err), 0);
+	assert_int_equal(sev_snp_cert_table_parse(z, sizeof(z), out, &n, &err), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(ag_snp_cert_table_parse(z, 0, out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(z, 0, out, &n, &err), -EBADMSG);
 	/* too many entries */
 	uint8_t big[18 * 24] = { 0 };
 	for (int i = 0; i < 17; i++) {
@@ -301,7 +280,7 @@ static void test_cert_table(void **state)
 		vg_put_le32(big + i * 24 + 16, 17 * 24);
 		vg_put_le32(big + i * 24 + 20, 1);
 	}
-	assert_int_equal(ag_snp_cert_table_parse(big, sizeof(big), out, &n, &err), -EBADMSG);
+	assert_int_equal(sev_snp_cert_table_parse(big, sizeof(big), out, &n, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "more than"));
 	free(m);
 	free(t);
@@ -527,14 +506,14 @@ static void test_serial(void **state)
 	uint8_t *o;
 	size_t n;
 	const char *good = "attest: start\r\nEVIDENCE-BEGIN\r\n00ff10\r\nAB\nEVIDENCE-END\nrest\n";
-	assert_int_equal(ag_serial_evidence(good, strlen(good), &o, &n, &err), 0);
+	assert_int_equal(ag_serial_block(good, strlen(good), "EVIDENCE", &o, &n, &err), 0);
 	assert_int_equal(n, 4);
 	assert_memory_equal(o, "\x00\xff\x10\xab", 4);
 	free(o);
 	const char *bad[] = { "EVIDENCE-BEGIN\n00ff\n", "EVIDENCE-BEGIN\n0g\nEVIDENCE-END\n",
 			      "EVIDENCE-BEGIN\n0\nEVIDENCE-END\n", "nothing\n", "EVIDENCE-BEGIN\nEVIDENCE-END\n" };
 	for (size_t i = 0; i < VG_ARRAY_SIZE(bad); i++)
-		assert_int_equal(ag_serial_evidence(bad[i], strlen(bad[i]), &o, &n, &err), -EBADMSG);
+		assert_int_equal(ag_serial_block(bad[i], strlen(bad[i]), "EVIDENCE", &o, &n, &err), -EBADMSG);
 }
 
 static void test_paths_and_problems(void **state)

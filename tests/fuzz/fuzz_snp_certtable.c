@@ -10,21 +10,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ag_cert c[AG_CERT_TABLE_MAX], c2[AG_CERT_TABLE_MAX];
+	struct sev_cert c[SEV_CERT_TABLE_MAX], c2[SEV_CERT_TABLE_MAX];
 	size_t n = 0, n2 = 0;
-	if (ag_snp_cert_table_parse(data, size, c, &n, NULL) == 0) {
+	if (sev_snp_cert_table_parse(data, size, c, &n, NULL) == 0) {
 		size_t keep = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (c[i].data < data || c[i].data + c[i].len > data + size)
 				abort();
 			(void)c[i].data[c[i].len - 1];
-			if (c[i].type != AG_CERT_OTHER)
+			if (c[i].type != SEV_CERT_OTHER)
 				c[keep++] = c[i];
 		}
 		uint8_t *t = NULL;
 		size_t tl = 0;
-		if (ag_snp_cert_table_build(c, keep, &t, &tl, NULL) == 0) {
-			if (ag_snp_cert_table_parse(t, tl, c2, &n2, NULL) || n2 != keep)
+		if (sev_snp_cert_table_build(c, keep, &t, &tl, NULL) == 0) {
+			if (sev_snp_cert_table_parse(t, tl, c2, &n2, NULL) || n2 != keep)
 				abort();
 			for (size_t i = 0; i < keep; i++)
 				if (c2[i].type != c[i].type || c2[i].len != c[i].len || memcmp(c2[i].data, c[i].data, c[i].len))
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uint8_t *ev = NULL;
 	size_t el = 0;
-	if (ag_serial_evidence((const char *)data, size, &ev, &el, NULL) == 0) {
+	if (ag_serial_block((const char *)data, size, "EVIDENCE", &ev, &el, NULL) == 0) {
 		if (!el || el > AG_EVIDENCE_MAX)
 			abort();
 		free(ev);
