@@ -73,6 +73,23 @@ static json_t *body_json(struct ag_session *s, const char *what, struct vg_err *
 	return j;
 }
 
+/* POST /kbs/v0/<what> with req (NULL = out of memory); *ans = the 200 answer's JSON object. */
+static int post(struct ag_session *s, const char *what, const json_t *req, json_t **ans, struct vg_err *err)
+{
+	char path[64];
+	long status;
+	*ans = NULL;
+	if (!req)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	snprintf(path, sizeof(path), "/kbs/v0/%s", what);
+	int rc = ag_http_call(&s->http, "POST", path, req, &status, err);
+	if (rc)
+		return rc;
+	if (status != 200)
+		return service_error(s, what, status, err);
+	return (*ans = body_json(s, what, err)) ? 0 : -EPROTO;
+}
+
 int ag_resource_path_check(const char *path, struct vg_err *err)
 {
 	int segs = 0;
@@ -136,26 +153,13 @@ int ag_session_attest(const struct ag_client_opts *o, struct ag_session **out, s
 		return vg_err_set(err, ENOMEM, "out of memory");
 	json_t *req = NULL, *ans = NULL, *primary = NULL;
 	char *nonce = NULL;
-	long status;
 	if ((rc = ag_http_init(&s->http, o->url, o->cacert, o->timeout_s, err)))
 		goto fail;
 
 	/* 1. auth */
 	req = json_pack("{s:s, s:s, s:{}}", "version", KBS_VERSION, "tee", tee, "extra-params");
-	if (!req) {
-		rc = vg_err_set(err, ENOMEM, "out of memory");
+	if ((rc = post(s, "auth", req, &ans, err)))
 		goto fail;
-	}
-	if ((rc = ag_http_call(&s->http, "POST", "/kbs/v0/auth", req, &status, err)))
-		goto fail;
-	if (status != 200) {
-		rc = service_error(s, "auth", status, err);
-		goto fail;
-	}
-	if (!(ans = body_json(s, "auth", err))) {
-		rc = -EPROTO;
-		goto fail;
-	}
 	const char *n = json_string_value(json_object_get(ans, "nonce"));
 	if (!n || !*n || strlen(n) > NONCE_MAX) {
 		rc = vg_err_set(err, EPROTO, "auth: the challenge has no usable \"nonce\"");
@@ -198,20 +202,8 @@ int ag_session_attest(const struct ag_client_opts *o, struct ag_session **out, s
 	req = json_pack("{s:{s:s, s:O}, s:{s:o, s:s}}", "runtime-data", "nonce", nonce, "tee-pubkey", s->jwk,
 			"tee-evidence", "primary_evidence", primary, "additional_evidence", "");
 	primary = NULL;
-	if (!req) {
-		rc = vg_err_set(err, ENOMEM, "out of memory");
+	if ((rc = post(s, "attest", req, &ans, err)))
 		goto fail;
-	}
-	if ((rc = ag_http_call(&s->http, "POST", "/kbs/v0/attest", req, &status, err)))
-		goto fail;
-	if (status != 200) {
-		rc = service_error(s, "attest", status, err);
-		goto fail;
-	}
-	if (!(ans = body_json(s, "attest", err))) {
-		rc = -EPROTO;
-		goto fail;
-	}
 	const char *tok = json_string_value(json_object_get(ans, "token"));
 	if (!tok || !*tok) {
 		rc = vg_err_set(err, EPROTO, "attest: the answer has no \"token\"");

@@ -170,6 +170,15 @@ static int cmd_get_resource(const struct ag_client_opts *c, const char *path, co
 	return fflush(stdout) ? VG_EXIT_USAGE : VG_EXIT_OK;
 }
 
+static int seconds(const char *opt, const char *arg, uint64_t *v)
+{
+	if (vg_parse_u64(arg, 3600, v, NULL) || !*v) {
+		fprintf(stderr, "vigil-agent: %s: 1..3600 seconds\n", opt);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_URL = 256, O_CACERT, O_TIMEOUT, O_TEE, O_TSM, O_CCEL, O_PRIV, O_VMCFG, O_VMM, O_FW, O_STATE,
@@ -205,10 +214,8 @@ int main(int argc, char **argv)
 		case O_URL: c.url = optarg; break;
 		case O_CACERT: c.cacert = optarg; break;
 		case O_TIMEOUT:
-			if (vg_parse_u64(optarg, 3600, &v, &err) || !v) {
-				fprintf(stderr, "vigil-agent: --timeout: 1..3600 seconds\n");
+			if (seconds("--timeout", optarg, &v))
 				return VG_EXIT_USAGE;
-			}
 			c.timeout_s = (long)v;
 			break;
 		case 'o': out = optarg; break;
@@ -232,10 +239,8 @@ int main(int argc, char **argv)
 		case O_FW: p.firmware = optarg; break;
 		case O_STATE: p.state_dir = optarg; break;
 		case O_VMMTO:
-			if (vg_parse_u64(optarg, 3600, &v, &err) || !v) {
-				fprintf(stderr, "vigil-agent: --vmm-timeout: 1..3600 seconds\n");
+			if (seconds("--vmm-timeout", optarg, &v))
 				return VG_EXIT_USAGE;
-			}
 			p.timeout_s = (unsigned)v;
 			break;
 		case O_VMMARG:
