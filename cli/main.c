@@ -12,6 +12,8 @@ static const struct {
 } commands[] = {
 	{"measure", cli_measure, "predict a guest's launch measurement (SNP, SEV, SEV-ES, TDX)"},
 	{"verify", cli_verify, "verify an SEV-SNP report or a TDX quote against the vendor roots"},
+	{"appraise", cli_appraise, "verify and appraise evidence under a policy; explained verdict, EAR token"},
+	{"policy", cli_policy, "check, start or extend an appraisal policy"},
 };
 
 static void usage(FILE *f)
