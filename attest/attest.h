@@ -242,8 +242,9 @@ int att_jwe_decrypt(EVP_PKEY *priv, const json_t *jwe, uint8_t **plaintext, size
 		    struct vg_err *err);
 
 /* ----------------------------------------------------- KBS protocol binding */
-/* RFC 8785 (JCS) canonical JSON of v; numbers outside the IEEE-754 exactly-representable integer
- * range, or non-integral numbers that cannot be serialised per ECMAScript, are refused. */
+/* RFC 8785 (JCS) canonical JSON of v, appended to out (nothing appended on error). Numbers are
+ * printed as ECMAScript's Number::toString does (shortest round-trip form); an integer beyond
+ * +-2^53 whose value would change that way (e.g. 2^53+1) is refused with -ERANGE. */
 int att_jcs_serialize(const json_t *v, struct vg_buf *out, struct vg_err *err);
 /* REPORT_DATA that binds a KBS 0.4.0 session: SHA-384 of the JCS of
  * {"additional-evidence": additional_evidence, "nonce": nonce, "tee-pubkey": tee_pubkey}

@@ -1,7 +1,8 @@
 /* RFC 8785 JSON Canonicalization Scheme over jansson values: object members
  * sorted by their names' UTF-16 code units, strings escaped as ECMAScript's
- * JSON.stringify does, numbers in ECMAScript Number-to-String form (integers
- * beyond +-2^53 refused: they are not exact IEEE-754 doubles). */
+ * JSON.stringify does, numbers in ECMAScript Number-to-String form (an integer
+ * beyond +-2^53 is refused unless ECMAScript prints its double as the same
+ * digits: the others would silently change value). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -58,33 +59,35 @@ static int utf16(long cp, unsigned u[2])
 	return 2;
 }
 
-/* Compares two valid UTF-8 strings by UTF-16 code units (RFC 8785 sec. 3.2.3). */
-static int cmp_utf16(const char *a, const char *b)
+/* A cursor yielding the UTF-16 code units of a valid UTF-8 string. */
+struct u16_cursor {
+	const unsigned char *s;
+	size_t len, i;
+	unsigned u[2];
+	int n, pos;
+};
+
+/* The next code unit, or -1 at the end. */
+static long u16_next(struct u16_cursor *c)
 {
-	const unsigned char *sa = (const unsigned char *)a, *sb = (const unsigned char *)b;
-	size_t la = strlen(a), lb = strlen(b), ia = 0, ib = 0;
-	unsigned ua[2], ub[2];
-	int na = 0, nb = 0, pa = 0, pb = 0;
+	if (c->pos == c->n) {
+		if (c->i >= c->len)
+			return -1;
+		c->n = utf16(utf8_next(c->s, c->len, &c->i), c->u);
+		c->pos = 0;
+	}
+	return c->u[c->pos++];
+}
+
+/* Compares two valid UTF-8 strings by UTF-16 code units (RFC 8785 sec. 3.2.3). */
+static int cmp_utf16(const char *a, size_t la, const char *b, size_t lb)
+{
+	struct u16_cursor ca = {(const unsigned char *)a, la, 0, {0}, 0, 0};
+	struct u16_cursor cb = {(const unsigned char *)b, lb, 0, {0}, 0, 0};
 	for (;;) {
-		if (pa == na) {
-			if (ia >= la)
-				na = 0;
-			else
-				na = utf16(utf8_next(sa, la, &ia), ua);
-			pa = 0;
-		}
-		if (pb == nb) {
-			if (ib >= lb)
-				nb = 0;
-			else
-				nb = utf16(utf8_next(sb, lb, &ib), ub);
-			pb = 0;
-		}
-		if (!na || !nb)
-			return (na != 0) - (nb != 0);
-		if (ua[pa] != ub[pb])
-			return ua[pa] < ub[pb] ? -1 : 1;
-		pa++, pb++;
+		long x = u16_next(&ca), y = u16_next(&cb);
+		if (x != y || x < 0)
+			return x < y ? -1 : x > y ? 1 : 0;
 	}
 }
 
@@ -130,12 +133,15 @@ static int put_string(struct vg_buf *out, const char *s, size_t len, struct vg_e
 /* ECMAScript Number::toString(10) of a finite double (ECMA-262 sec. 6.1.6.1.20):
  * the shortest digit string that reads back to the same double, placed as
  * plain or exponent notation by its decimal exponent. */
-static int put_double(struct vg_buf *out, double d, struct vg_err *err)
+static int fmt_double(double d, char buf[64], size_t *len, struct vg_err *err)
 {
 	if (!isfinite(d))
 		return vg_err_set(err, EINVAL, "jcs: NaN or Infinity cannot be serialised");
-	if (d == 0)
-		return vg_buf_append_u8(out, '0') ? -ENOMEM : 0;
+	if (d == 0) {
+		buf[0] = '0';
+		*len = 1;
+		return 0;
+	}
 	char sci[40];
 	int p;
 	for (p = 1; p <= 17; p++) {
@@ -160,7 +166,6 @@ static int put_double(struct vg_buf *out, double d, struct vg_err *err)
 	while (k > 1 && digits[k - 1] == '0') /* %e pads with zeros only when p is */
 		digits[--k] = 0;              /* larger than needed, kept for safety */
 	int n = e10 + 1;                       /* value = 0.DIGITS * 10^n */
-	char buf[64];
 	size_t o = 0;
 	if (neg)
 		buf[o++] = '-';
@@ -183,19 +188,32 @@ static int put_double(struct vg_buf *out, double d, struct vg_err *err)
 			buf[o++] = '.';
 			memcpy(buf + o, digits + 1, (size_t)(k - 1)), o += (size_t)(k - 1);
 		}
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+		o += (size_t)snprintf(buf + o, 64 - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
 	}
-	return vg_buf_append(out, buf, o) ? -ENOMEM : 0;
+	*len = o;
+	return 0;
+}
+
+static int put_double(struct vg_buf *out, double d, struct vg_err *err)
+{
+	char buf[64];
+	size_t len = 0;
+	int rc = fmt_double(d, buf, &len, err);
+	if (rc)
+		return rc;
+	return vg_buf_append(out, buf, len) ? -ENOMEM : 0;
 }
 
 struct member {
 	const char *key;
+	size_t key_len; /* names may hold U+0000 */
 	json_t *value;
 };
 
 static int cmp_member(const void *a, const void *b)
 {
-	return cmp_utf16(((const struct member *)a)->key, ((const struct member *)b)->key);
+	const struct member *x = a, *y = b;
+	return cmp_utf16(x->key, x->key_len, y->key, y->key_len);
 }
 
 static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_err *err)
@@ -212,11 +230,19 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 		return vg_buf_append(out, "false", 5) ? -ENOMEM : 0;
 	case JSON_INTEGER: {
 		json_int_t i = json_integer_value(v);
-		if (i > JCS_MAX_SAFE_INT || i < -JCS_MAX_SAFE_INT)
-			return vg_err_set(err, ERANGE,
-					  "jcs: integer %lld is outside +-2^53 and not exact as an IEEE-754 double",
-					  (long long)i);
-		return vg_buf_printf(out, "%lld", (long long)i) ? -ENOMEM : 0;
+		if (i <= JCS_MAX_SAFE_INT && i >= -JCS_MAX_SAFE_INT)
+			return vg_buf_printf(out, "%lld", (long long)i) ? -ENOMEM : 0;
+		/* Beyond 2^53 an integer is kept only when ECMAScript prints its
+		 * double unchanged (2^60 is "1152921504606847000"); the others
+		 * (2^53+1) would silently change value: refused. */
+		char dec[32], es[64];
+		size_t es_len = 0;
+		int dl = snprintf(dec, sizeof(dec), "%lld", (long long)i);
+		if (fmt_double((double)i, es, &es_len, NULL) == 0 && (size_t)dl == es_len && memcmp(dec, es, es_len) == 0)
+			return vg_buf_append(out, dec, (size_t)dl) ? -ENOMEM : 0;
+		return vg_err_set(err, ERANGE,
+				  "jcs: integer %lld is outside +-2^53 and not exactly an IEEE-754 double as ECMAScript prints it",
+				  (long long)i);
 	}
 	case JSON_REAL:
 		return put_double(out, json_real_value(v), err);
@@ -240,13 +266,15 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 		if (!m)
 			return -ENOMEM;
 		const char *key;
+		size_t key_len;
 		json_t *val;
-		json_object_foreach((json_t *)v, key, val) {
-			if (i >= n || check_utf8(key, strlen(key))) {
+		json_object_keylen_foreach((json_t *)v, key, key_len, val) {
+			if (i >= n || check_utf8(key, key_len)) {
 				free(m);
 				return vg_err_set(err, EINVAL, "jcs: member name is not valid UTF-8");
 			}
 			m[i].key = key;
+			m[i].key_len = key_len;
 			m[i++].value = val;
 		}
 		qsort(m, i, sizeof(*m), cmp_member);
@@ -255,7 +283,7 @@ static int put_value(struct vg_buf *out, const json_t *v, int depth, struct vg_e
 			if (j && vg_buf_append_u8(out, ','))
 				rc = -ENOMEM;
 			if (!rc)
-				rc = put_string(out, m[j].key, strlen(m[j].key), err);
+				rc = put_string(out, m[j].key, m[j].key_len, err);
 			if (!rc && vg_buf_append_u8(out, ':'))
 				rc = -ENOMEM;
 			if (!rc)

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 
+#include "attest/internal.h"
 #include "attest/jose_priv.h"
 
 static const struct {
@@ -137,36 +138,17 @@ out:
 	return rc;
 }
 
-/* 1 valid, 0 invalid. */
+/* 1 valid, 0 invalid. ECDSA: raw R||S through the attest/ helper. */
 static int verify_one(EVP_PKEY *key, enum att_jws_alg alg, const char *in, size_t in_len, const uint8_t *sig,
 		      size_t sig_len)
 {
-	unsigned char *der = NULL;
-	int der_len = 0;
-	const unsigned char *s = sig;
-	size_t slen = sig_len;
-	if (alg != ATT_JWS_EDDSA) {
-		ECDSA_SIG *es = ECDSA_SIG_new();
-		BIGNUM *r = BN_bin2bn(sig, (int)sig_len / 2, NULL);
-		BIGNUM *ss = BN_bin2bn(sig + sig_len / 2, (int)sig_len / 2, NULL);
-		if (!es || !r || !ss || !ECDSA_SIG_set0(es, r, ss)) {
-			BN_free(r);
-			BN_free(ss);
-			ECDSA_SIG_free(es);
-			return 0;
-		}
-		der_len = i2d_ECDSA_SIG(es, &der);
-		ECDSA_SIG_free(es);
-		if (der_len <= 0)
-			return 0;
-		s = der;
-		slen = (size_t)der_len;
-	}
+	if (alg != ATT_JWS_EDDSA)
+		return att_ecdsa_verify_be(key, md_of(alg), (const uint8_t *)in, in_len, sig, sig + sig_len / 2,
+					   sig_len / 2) == 1;
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	int ok = mctx && EVP_DigestVerifyInit(mctx, NULL, md_of(alg), NULL, key) > 0 &&
-		 EVP_DigestVerify(mctx, s, slen, (const unsigned char *)in, in_len) == 1;
+	int ok = mctx && EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, key) > 0 &&
+		 EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)in, in_len) == 1;
 	EVP_MD_CTX_free(mctx);
-	OPENSSL_free(der);
 	return ok;
 }
 

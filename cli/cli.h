@@ -6,6 +6,7 @@
  * code (0 ok, 1 rejected / failed check, 2 usage or I/O error). */
 int cli_measure(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_kbs(int argc, char **argv);
 
 int cli_appraise(int argc, char **argv);
 int cli_policy(int argc, char **argv);

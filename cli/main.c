@@ -14,6 +14,7 @@ static const struct {
 	{"verify", cli_verify, "verify an SEV-SNP report or a TDX quote against the vendor roots"},
 	{"appraise", cli_appraise, "verify and appraise evidence under a policy; explained verdict, EAR token"},
 	{"policy", cli_policy, "check, start or extend an appraisal policy"},
+	{"kbs", cli_kbs, "administer vigil-attestd: policy, resources, audit log"},
 };
 
 static void usage(FILE *f)

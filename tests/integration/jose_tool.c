@@ -177,13 +177,10 @@ int main(int argc, char **argv)
 			goto done;
 		}
 		struct vg_buf b = {0};
-		if (att_jcs_serialize(j, &b, &err)) {
-			rc = die(1, "jcs", &err);
-			goto done;
-		}
-		fwrite(b.data, 1, b.len, stdout);
+		rc = att_jcs_serialize(j, &b, &err) ? die(1, argv[2], &err) : 0;
+		if (!rc)
+			fwrite(b.data, 1, b.len, stdout);
 		vg_buf_free(&b);
-		rc = 0;
 	} else if (strcmp(cmd, "reportdata") == 0 && (argc == 4 || argc == 5)) {
 		uint8_t rd[ATT_REPORT_DATA_LEN];
 		char hex[2 * ATT_REPORT_DATA_LEN + 1];

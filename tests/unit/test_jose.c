@@ -133,6 +133,7 @@ static void test_jws_roundtrip(void **state)
 		assert_int_equal(att_jws_verify(jws, &pub, 1, algs[i], &pl, &pl_len, NULL, &err), 0);
 		free(pl);
 		json_decref(jwk);
+		EVP_PKEY_free(pub);
 
 		/* Not allowed. */
 		assert_int_equal(att_jws_verify(jws, keys, 4, all & ~algs[i], &pl, &pl_len, NULL, &err), -EACCES);
@@ -507,9 +508,9 @@ static void test_jwe(void **state)
 }
 
 /* ------------------------------------------------------------------ JCS */
-static void jcs_eq(const char *in, const char *want)
+/* The JCS text of v (consumed) equals want. */
+static void jcs_is(json_t *v, const char *want)
 {
-	json_t *v = jparse(in);
 	struct vg_buf b = {0};
 	struct vg_err err = {0};
 	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
@@ -519,18 +520,13 @@ static void jcs_eq(const char *in, const char *want)
 	json_decref(v);
 }
 
+static void jcs_eq(const char *in, const char *want) { jcs_is(jparse(in), want); }
+
 static void jcs_double(uint64_t bits, const char *want)
 {
 	double d;
 	memcpy(&d, &bits, 8);
-	json_t *v = json_real(d);
-	struct vg_buf b = {0};
-	struct vg_err err = {0};
-	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
-	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
-	assert_string_equal((const char *)b.data, want);
-	vg_buf_free(&b);
-	json_decref(v);
+	jcs_is(json_real(d), want);
 }
 
 static void test_jcs(void **state)
@@ -597,6 +593,26 @@ static void test_jcs(void **state)
 	assert_int_equal(b.len, 1);
 	vg_buf_free(&b);
 	json_decref(v);
+	/* Beyond 2^53: kept when ECMAScript prints the same digits (Node: JSON.stringify). */
+	v = json_pack("[I,I]", (json_int_t)1152921504606846976LL, (json_int_t)-9007199254740994LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), -ERANGE); /* 2^60 would print as ...847000 */
+	json_decref(v);
+	v = json_pack("[I,I,I]", (json_int_t)1152921504606847000LL, (json_int_t)-9007199254740994LL,
+		      (json_int_t)33333330000000030LL);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "[1152921504606847000,-9007199254740994,33333330000000030]");
+	vg_buf_free(&b);
+	json_decref(v);
+	/* Names with U+0000 keep their full length and are escaped. */
+	v = json_object();
+	assert_int_equal(json_object_setn_new(v, "a\0b", 3, json_integer(1)), 0);
+	assert_int_equal(json_object_set_new(v, "a", json_integer(2)), 0);
+	assert_int_equal(att_jcs_serialize(v, &b, &err), 0);
+	assert_int_equal(vg_buf_append_u8(&b, 0), 0);
+	assert_string_equal((const char *)b.data, "{\"a\":2,\"a\\u0000b\":1}");
+	vg_buf_free(&b);
+	json_decref(v);
 }
 
 /* --------------------------------------------------------- REPORT_DATA */
@@ -627,7 +643,9 @@ static void test_report_data(void **state)
 	assert_string_equal(hex, "87ff5fedb30b80c528d9df41fc8394024809373663118cbb47e1aba0ff31bebbfba3cfe7f179bb56386e5f47839671d4"
 				 "00000000000000000000000000000000");
 	assert_int_equal(att_kbs_report_data(NULL, jwk, NULL, rd, &err), -EINVAL);
-	assert_int_equal(att_kbs_report_data("n", json_string("x"), NULL, rd, &err), -EINVAL);
+	json_t *str = json_string("x");
+	assert_int_equal(att_kbs_report_data("n", str, NULL, rd, &err), -EINVAL);
+	json_decref(str);
 	assert_int_equal(att_kbs_report_data("\xff", jwk, NULL, rd, &err), -EINVAL);
 	json_decref(jwk);
 

@@ -1,0 +1,487 @@
+/* Bounded parsers of untrusted request parts: KBS JSON bodies, evidence
+ * encodings, the session cookie, Bearer headers, resource paths, init-data. */
+#include "attestd/attestd.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#define MAX_EVIDENCE_B64 (4u << 20)
+
+static int load_object(const uint8_t *body, size_t len, const char *what, json_t **out, struct vg_err *err)
+{
+	json_error_t je;
+	*out = NULL;
+	if (!body || !len)
+		return vg_err_set(err, EINVAL, "%s: empty body", what);
+	json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!v)
+		return vg_err_set(err, EINVAL, "%s: not valid JSON (%s at offset %d)", what, je.text, je.position);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return vg_err_set(err, EINVAL, "%s: not a JSON object", what);
+	}
+	*out = v;
+	return 0;
+}
+
+static int get_string(json_t *o, const char *name, const char *ctx, bool required, const char **out, size_t max,
+		      struct vg_err *err)
+{
+	json_t *m = json_object_get(o, name);
+	*out = NULL;
+	if (!m || json_is_null(m)) {
+		if (required)
+			return vg_err_set(err, EINVAL, "%s.%s: missing", ctx, name);
+		return 0;
+	}
+	if (!json_is_string(m))
+		return vg_err_set(err, EINVAL, "%s.%s: not a string", ctx, name);
+	if (json_string_length(m) > max)
+		return vg_err_set(err, E2BIG, "%s.%s: longer than %zu characters", ctx, name, max);
+	if (strlen(json_string_value(m)) != json_string_length(m))
+		return vg_err_set(err, EINVAL, "%s.%s: contains a NUL character", ctx, name);
+	*out = json_string_value(m);
+	return 0;
+}
+
+int ad_parse_auth(const uint8_t *body, size_t len, struct ad_auth_req *out, struct vg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *o = NULL;
+	int rc = load_object(body, len, "Request", &o, err);
+	if (rc)
+		return rc;
+	const char *v = NULL, *tee = NULL;
+	if ((rc = get_string(o, "version", "Request", true, &v, sizeof(out->version) - 1, err)) ||
+	    (rc = get_string(o, "tee", "Request", true, &tee, sizeof(out->tee) - 1, err)))
+		goto out;
+	json_t *xp = json_object_get(o, "extra-params");
+	if (xp && !json_is_object(xp) && !json_is_string(xp) && !json_is_null(xp)) {
+		rc = vg_err_set(err, EINVAL, "Request.extra-params: not an object or string");
+		goto out;
+	}
+	snprintf(out->version, sizeof(out->version), "%s", v);
+	snprintf(out->tee, sizeof(out->tee), "%s", tee);
+out:
+	json_decref(o);
+	return rc;
+}
+
+void ad_attest_req_free(struct ad_attest_req *r)
+{
+	json_decref(r->root);
+	memset(r, 0, sizeof(*r));
+}
+
+int ad_parse_attest(const uint8_t *body, size_t len, struct ad_attest_req *out, struct vg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	int rc = load_object(body, len, "Attestation", &out->root, err);
+	if (rc)
+		return rc;
+	json_t *rd = json_object_get(out->root, "runtime-data");
+	if (!json_is_object(rd)) {
+		rc = vg_err_set(err, EINVAL, "Attestation.runtime-data: missing or not an object");
+		goto fail;
+	}
+	if ((rc = get_string(rd, "nonce", "Attestation.runtime-data", true, &out->nonce, 128, err)))
+		goto fail;
+	out->tee_pubkey = json_object_get(rd, "tee-pubkey");
+	if (!json_is_object(out->tee_pubkey)) {
+		rc = vg_err_set(err, EINVAL, "Attestation.runtime-data.tee-pubkey: missing or not a JWK object");
+		goto fail;
+	}
+	json_t *te = json_object_get(out->root, "tee-evidence");
+	if (!json_is_object(te)) {
+		rc = vg_err_set(err, EINVAL, "Attestation.tee-evidence: missing or not an object");
+		goto fail;
+	}
+	out->primary = json_object_get(te, "primary_evidence");
+	if (!out->primary || json_is_null(out->primary)) {
+		rc = vg_err_set(err, EINVAL, "Attestation.tee-evidence.primary_evidence: missing");
+		goto fail;
+	}
+	if ((rc = get_string(te, "additional_evidence", "Attestation.tee-evidence", false, &out->additional,
+			     MAX_EVIDENCE_B64, err)))
+		goto fail;
+	if (!out->additional)
+		out->additional = "";
+	json_t *id = json_object_get(out->root, "init-data");
+	if (id && !json_is_null(id)) {
+		if (!json_is_object(id)) {
+			rc = vg_err_set(err, EINVAL, "Attestation.init-data: not an object");
+			goto fail;
+		}
+		if ((rc = get_string(id, "format", "Attestation.init-data", true, &out->init_format, 16, err)) ||
+		    (rc = get_string(id, "body", "Attestation.init-data", true, &out->init_body, 1u << 20, err)))
+			goto fail;
+	}
+	return 0;
+fail:
+	ad_attest_req_free(out);
+	return rc;
+}
+
+/* ------------------------------------------------------------- evidence */
+void ad_evidence_free(struct ad_evidence *e)
+{
+	free(e->report);
+	free(e->vcek);
+	free(e->chain_pem);
+	free(e->ccel);
+	memset(e, 0, sizeof(*e));
+}
+
+static int b64_member(json_t *o, const char *name, const char *ctx, bool required, size_t max, uint8_t **out,
+		      size_t *len, struct vg_err *err)
+{
+	const char *s = NULL;
+	*out = NULL;
+	*len = 0;
+	int rc = get_string(o, name, ctx, required, &s, MAX_EVIDENCE_B64, err);
+	if (rc || !s)
+		return rc;
+	rc = att_b64_decode(s, strlen(s), false, out, len, err);
+	if (rc)
+		return vg_err_prefix(err, "%s.%s (standard base64)", ctx, name);
+	if (*len > max) {
+		free(*out);
+		*out = NULL;
+		return vg_err_set(err, E2BIG, "%s.%s: %zu bytes, at most %zu", ctx, name, *len, max);
+	}
+	return 0;
+}
+
+/* Appends a DER certificate to a PEM buffer (parsed with OpenSSL: bounded). */
+static int append_pem(struct vg_buf *pem, const uint8_t *der, size_t len, const char *what, struct vg_err *err)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (!x || p != der + len) {
+		X509_free(x);
+		return vg_err_set(err, EINVAL, "cert_chain %s: not one DER certificate", what);
+	}
+	BIO *b = BIO_new(BIO_s_mem());
+	int rc = 0;
+	if (!b || !PEM_write_bio_X509(b, x))
+		rc = vg_err_set(err, ENOMEM, "cert_chain %s: PEM encoding failed", what);
+	else {
+		char *d = NULL;
+		long n = BIO_get_mem_data(b, &d);
+		if (vg_buf_append(pem, d, (size_t)n))
+			rc = vg_err_set(err, ENOMEM, "out of memory");
+	}
+	BIO_free(b);
+	X509_free(x);
+	return rc;
+}
+
+static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
+{
+	const char *ctx = "primary_evidence";
+	json_t *rep = json_object_get(o, "attestation_report");
+	if (json_is_object(rep))
+		return vg_err_set(err, EINVAL,
+				  "%s.attestation_report: the structured (sev crate) form is not accepted; send the "
+				  "1184-byte report as standard base64",
+				  ctx);
+	int rc = b64_member(o, "attestation_report", ctx, true, 1u << 16, &e->report, &e->report_len, err);
+	if (rc)
+		return rc;
+	if (e->report_len != SEV_SNP_REPORT_SIZE)
+		return vg_err_set(err, EINVAL, "%s.attestation_report: %zu bytes, an SNP report has %u", ctx,
+				  e->report_len, SEV_SNP_REPORT_SIZE);
+	json_t *chain = json_object_get(o, "cert_chain");
+	if (!chain || json_is_null(chain))
+		return vg_err_set(err, EINVAL,
+				  "%s.cert_chain: missing; this service does not fetch VCEKs, the guest must send "
+				  "its certificate table (vcek or vlek, ask, ark)",
+				  ctx);
+	if (!json_is_array(chain) || json_array_size(chain) > 8)
+		return vg_err_set(err, EINVAL, "%s.cert_chain: not an array of at most 8 entries", ctx);
+	struct vg_buf pem = {0};
+	uint8_t *ask = NULL, *ark = NULL;
+	size_t ask_len = 0, ark_len = 0;
+	size_t i;
+	json_t *ent;
+	json_array_foreach(chain, i, ent)
+	{
+		char ectx[64];
+		snprintf(ectx, sizeof(ectx), "%s.cert_chain[%zu]", ctx, i);
+		if (!json_is_object(ent)) {
+			rc = vg_err_set(err, EINVAL, "%s: not an object", ectx);
+			goto out;
+		}
+		const char *type = NULL;
+		if ((rc = get_string(ent, "type", ectx, true, &type, 16, err)))
+			goto out;
+		uint8_t *der = NULL;
+		size_t dl = 0;
+		if ((rc = b64_member(ent, "data", ectx, true, 16384, &der, &dl, err)))
+			goto out;
+		uint8_t **slot = NULL;
+		size_t *slot_len = NULL;
+		if (!strcasecmp(type, "vcek") || !strcasecmp(type, "vlek")) {
+			slot = &e->vcek, slot_len = &e->vcek_len;
+			e->vlek = !strcasecmp(type, "vlek");
+		} else if (!strcasecmp(type, "ask") || !strcasecmp(type, "asvk")) {
+			slot = &ask, slot_len = &ask_len;
+		} else if (!strcasecmp(type, "ark")) {
+			slot = &ark, slot_len = &ark_len;
+		} else {
+			free(der);
+			rc = vg_err_set(err, EINVAL, "%s.type: '%s' (want vcek, vlek, ask, ark)", ectx, type);
+			goto out;
+		}
+		if (*slot) {
+			free(der);
+			rc = vg_err_set(err, EINVAL, "%s: a second %s certificate", ectx, type);
+			goto out;
+		}
+		*slot = der;
+		*slot_len = dl;
+	}
+	if (!e->vcek) {
+		rc = vg_err_set(err, EINVAL, "%s.cert_chain: no vcek or vlek entry", ctx);
+		goto out;
+	}
+	if (ask && (rc = append_pem(&pem, ask, ask_len, "ask", err)))
+		goto out;
+	if (ark && (rc = append_pem(&pem, ark, ark_len, "ark", err)))
+		goto out;
+	if (pem.len) {
+		e->chain_pem = pem.data;
+		e->chain_pem_len = pem.len;
+		pem.data = NULL;
+	}
+out:
+	free(ask);
+	free(ark);
+	vg_buf_free(&pem);
+	return rc;
+}
+
+static int parse_tdx(json_t *o, struct ad_evidence *e, struct vg_err *err)
+{
+	int rc = b64_member(o, "quote", "primary_evidence", true, 1u << 16, &e->report, &e->report_len, err);
+	if (rc)
+		return rc;
+	return b64_member(o, "cc_eventlog", "primary_evidence", false, 1u << 21, &e->ccel, &e->ccel_len, err);
+}
+
+int ad_parse_evidence(const char *tee, const json_t *primary, struct ad_evidence *out, struct vg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *o = (json_t *)primary, *owned = NULL;
+	int rc;
+	if (json_is_string(primary)) { /* a JSON document carried as a string */
+		json_error_t je;
+		owned = json_loadb(json_string_value(primary), json_string_length(primary), JSON_REJECT_DUPLICATES, &je);
+		if (!owned)
+			return vg_err_set(err, EINVAL, "primary_evidence: string is not JSON (%s)", je.text);
+		o = owned;
+	}
+	if (!json_is_object(o)) {
+		rc = vg_err_set(err, EINVAL, "primary_evidence: not an object");
+		goto out;
+	}
+	if (!strcmp(tee, "snp")) {
+		out->platform = ATT_PLATFORM_SNP;
+		rc = parse_snp(o, out, err);
+	} else if (!strcmp(tee, "tdx")) {
+		out->platform = ATT_PLATFORM_TDX;
+		rc = parse_tdx(o, out, err);
+	} else {
+		rc = vg_err_set(err, ENOTSUP, "tee '%s' is not supported (snp, tdx)", tee);
+	}
+out:
+	json_decref(owned);
+	if (rc)
+		ad_evidence_free(out);
+	return rc;
+}
+
+/* -------------------------------------------------------------- headers */
+int ad_parse_cookie(const char *cookie, char id[40], struct vg_err *err)
+{
+	static const char name[] = "kbs-session-id";
+	id[0] = 0;
+	if (!cookie)
+		return vg_err_set(err, ENOENT, "cookie not found");
+	size_t n = strnlen(cookie, 8193);
+	if (n > 8192)
+		return vg_err_set(err, EINVAL, "Cookie header too long");
+	const char *p = cookie, *end = cookie + n;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
+			p++;
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		if (!semi)
+			semi = end;
+		if (eq && eq < semi && (size_t)(eq - p) == sizeof(name) - 1 && !memcmp(p, name, sizeof(name) - 1)) {
+			const char *v = eq + 1;
+			size_t vl = (size_t)(semi - v);
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			if (vl != 32)
+				return vg_err_set(err, EINVAL, "kbs-session-id: not a session id");
+			for (size_t i = 0; i < vl; i++)
+				if (!isxdigit((unsigned char)v[i]) || isupper((unsigned char)v[i]))
+					return vg_err_set(err, EINVAL, "kbs-session-id: not a session id");
+			memcpy(id, v, vl);
+			id[vl] = 0;
+			return 0;
+		}
+		p = semi;
+	}
+	return vg_err_set(err, ENOENT, "cookie not found");
+}
+
+int ad_parse_bearer(const char *authz, const char **token, size_t *len, struct vg_err *err)
+{
+	*token = NULL;
+	*len = 0;
+	if (!authz)
+		return vg_err_set(err, ENOENT, "no Authorization header");
+	if (strncasecmp(authz, "Bearer ", 7))
+		return vg_err_set(err, EINVAL, "Authorization: not a Bearer token");
+	const char *t = authz + 7;
+	while (*t == ' ')
+		t++;
+	size_t n = strnlen(t, 16385);
+	while (n && t[n - 1] == ' ')
+		n--;
+	if (!n || n > 16384)
+		return vg_err_set(err, EINVAL, "Authorization: empty or oversized token");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '_' && t[i] != '.')
+			return vg_err_set(err, EINVAL, "Authorization: token is not a compact JWS");
+	*token = t;
+	*len = n;
+	return 0;
+}
+
+int ad_parse_resource_path(const char *uri_path, char out[256], struct vg_err *err)
+{
+	static const char pfx[] = "/kbs/v0/resource/";
+	out[0] = 0;
+	if (strncmp(uri_path, pfx, sizeof(pfx) - 1))
+		return vg_err_set(err, EINVAL, "Request path %s is invalid", uri_path);
+	const char *p = uri_path + sizeof(pfx) - 1;
+	size_t n = strnlen(p, 256);
+	if (n >= 256 - 1)
+		return vg_err_set(err, EINVAL, "Request path is invalid: resource path too long");
+	int segs = 0;
+	size_t seglen = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = p[i];
+		if (c == '/' || c == 0) {
+			if (seglen == 0 || seglen > 64)
+				return vg_err_set(err, EINVAL, "Request path %s is invalid: empty or long segment", uri_path);
+			if ((seglen == 1 && p[i - 1] == '.') || (seglen == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+				return vg_err_set(err, EINVAL, "Request path %s is invalid: '.' or '..' segment", uri_path);
+			segs++;
+			seglen = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '.' && c != '_' && c != '-')
+			return vg_err_set(err, EINVAL, "Request path is invalid: character 0x%02x not allowed",
+					  (unsigned char)c);
+		seglen++;
+	}
+	if (segs != 3)
+		return vg_err_set(err, EINVAL, "Request path %s is invalid: want /kbs/v0/resource/<repository>/<type>/<tag>",
+				  uri_path);
+	memcpy(out, p, n + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ init-data */
+static const EVP_MD *md_by_name(const char *a)
+{
+	if (!strcmp(a, "sha256") || !strcmp(a, "sha-256"))
+		return EVP_sha256();
+	if (!strcmp(a, "sha384") || !strcmp(a, "sha-384"))
+		return EVP_sha384();
+	if (!strcmp(a, "sha512") || !strcmp(a, "sha-512"))
+		return EVP_sha512();
+	return NULL;
+}
+
+/* TOML: the top-level line `algorithm = "..."` (only this key is read). */
+static int toml_algorithm(const char *body, char *out, size_t cap)
+{
+	const char *p = body;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		const char *q = p;
+		while (q < p + n && (*q == ' ' || *q == '\t'))
+			q++;
+		if (*q == '[')
+			return -1; /* tables start: algorithm must come before */
+		if ((size_t)(p + n - q) > 9 && !strncmp(q, "algorithm", 9)) {
+			q += 9;
+			while (q < p + n && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < p + n && *q == '=') {
+				q++;
+				while (q < p + n && (*q == ' ' || *q == '\t'))
+					q++;
+				char quote = *q;
+				if (quote != '"' && quote != '\'')
+					return -1;
+				const char *s = ++q;
+				while (q < p + n && *q != quote)
+					q++;
+				if (q >= p + n || (size_t)(q - s) >= cap)
+					return -1;
+				memcpy(out, s, (size_t)(q - s));
+				out[q - s] = 0;
+				return 0;
+			}
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return -1;
+}
+
+int ad_init_data_digest(const char *format, const char *body, size_t want_len, uint8_t *out, struct vg_err *err)
+{
+	char alg[32] = "";
+	if (!strcmp(format, "json")) {
+		json_error_t je;
+		json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, &je);
+		if (!j || !json_is_object(j)) {
+			json_decref(j);
+			return vg_err_set(err, EINVAL, "init-data.body: not a JSON object");
+		}
+		const char *a = json_string_value(json_object_get(j, "algorithm"));
+		snprintf(alg, sizeof(alg), "%s", a ? a : "");
+		json_decref(j);
+	} else if (!strcmp(format, "toml")) {
+		if (toml_algorithm(body, alg, sizeof(alg)))
+			alg[0] = 0;
+	} else {
+		return vg_err_set(err, EINVAL, "init-data.format '%s' (want json or toml)", format);
+	}
+	const EVP_MD *md = md_by_name(alg);
+	if (!md)
+		return vg_err_set(err, EINVAL, "init-data: algorithm '%s' (want sha256, sha384 or sha512)", alg);
+	uint8_t d[64];
+	unsigned dl = 0;
+	if (!EVP_Digest(body, strlen(body), d, &dl, md, NULL))
+		return vg_err_set(err, EIO, "init-data: digest failed");
+	memset(out, 0, want_len);
+	memcpy(out, d, VG_MIN((size_t)dl, want_len));
+	return 0;
+}
