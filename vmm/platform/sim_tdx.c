@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "firmware/firmware.h"
-#include "vmm/platform.h"
+#include "vmm/platform/platform.h"
 
 struct sim_tdx {
 	struct tdx_sim *sim;

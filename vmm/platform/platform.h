@@ -1,4 +1,4 @@
-/* Private to vmm/: what the confidential platforms (platform_{snp,tdx,sim_snp,sim_tdx}.c)
+/* Private to vmm/: what the confidential platforms (platform/{snp,tdx,sim_snp,sim_tdx}.c)
  * share. Their launch inputs come from the configuration (vmm.h section 1: state_dir,
  * struct vmm_snp_config, struct vmm_tdx_config), checked by vmm_config_validate. */
 #ifndef VIGIL_VMM_PLATFORM_H
@@ -9,7 +9,7 @@
 #include "vmm/devices/devices.h"
 #include "vmm/vmm.h"
 
-/* platform_common.c. The core calls destroy only after a successful init: a
+/* platform/common.c. The core calls destroy only after a successful init: a
  * failed one is undone here (steps leave *state for destroy to free). */
 typedef int (*vmm_plat_init_fn)(struct vmm *vm, void **state, struct vg_err *err);
 typedef void (*vmm_plat_destroy_fn)(struct vmm *vm, void *state);
@@ -19,7 +19,7 @@ int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_
  * root, else $HOME/.local/state/vigil. */
 const char *vmm_sim_state_dir(const struct vmm_config *c, char *buf, size_t cap);
 
-/* platform_snp.c: the SNP launch plan (sev.h section 2) of the configured
+/* platform/snp.c: the SNP launch plan (sev.h section 2) of the configured
  * firmware, as `vigil measure snp --vmm-type vigil` builds it; *img holds the
  * bytes the steps point into (free it after sev_launch_plan_free). */
 int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
@@ -27,7 +27,7 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 /* The configured ID block and ID auth files (validated sizes), or NULLs. */
 int vmm_snp_id_files(const struct vmm_config *c, uint8_t **id_block, uint8_t **id_auth, struct vg_err *err);
 
-/* platform_tdx.c: the TDX launch plan of the configured firmware (tdx.h
+/* platform/tdx.c: the TDX launch plan of the configured firmware (tdx.h
  * section 2), and the TD HOB for it written into guest memory. */
 int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
 int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Confidential platforms (issue 6): vmm/platform_{snp,tdx,sim_snp,sim_tdx}.c. */
+/* Confidential platforms (issue 6): vmm/platform/{snp,tdx,sim_snp,sim_tdx}.c. */
 extern const struct vmm_platform_ops vmm_platform_snp, vmm_platform_tdx, vmm_platform_sim_snp,
 	vmm_platform_sim_tdx;
 

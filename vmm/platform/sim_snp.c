@@ -17,7 +17,7 @@
 #include <openssl/rand.h>
 
 #include "firmware/firmware.h"
-#include "vmm/platform.h"
+#include "vmm/platform/platform.h"
 
 struct sim_snp {
 	struct sev_sim_snp *sp;

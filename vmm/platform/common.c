@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vmm/platform.h"
+#include "vmm/platform/platform.h"
 
 int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_plat_init_fn steps,
 			  vmm_plat_destroy_fn destroy)
