@@ -38,6 +38,10 @@ void ag_problem_message(long status, const char *body, size_t len, char *out, si
 	json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
 	const char *detail = json_string_value(json_object_get(j, "detail"));
 	const char *type = json_string_value(json_object_get(j, "type"));
+	/* Trustee's error types are URIs ending in the error's name: the name is enough. */
+	const char *slash = type ? strrchr(type, '/') : NULL;
+	if (slash && slash[1])
+		type = slash + 1;
 	if (detail || type)
 		snprintf(out, cap, "%s%s%s%s", detail ? detail : "", detail && type ? " (" : "", type ? type : "",
 			 detail && type ? ")" : "");
@@ -53,7 +57,7 @@ void ag_problem_message(long status, const char *body, size_t len, char *out, si
 /* A non-200 answer: refusals (401, 403, 404) are -EACCES, anything else -EPROTO. */
 static int service_error(struct ag_session *s, const char *what, long status, struct vg_err *err)
 {
-	char msg[400];
+	char msg[480];
 	ag_problem_message(status, (const char *)s->http.body.data, s->http.body.len, msg, sizeof(msg));
 	bool refused = status == 401 || status == 403 || status == 404;
 	return vg_err_set(err, refused ? EACCES : EPROTO, "%s: %s %ld: %s", what, refused ? "refused" : "failed",

@@ -529,8 +529,9 @@ static void test_paths_and_problems(void **state)
 	const char *p = "{\"type\":\"https://github.com/confidential-containers/kbs/errors/PolicyDeny\","
 			"\"detail\":\"measurement: expected ab, found cd\\nnext\"}";
 	ag_problem_message(403, p, strlen(p), m, sizeof(m));
-	assert_string_equal(m, "measurement: expected ab, found cd next "
-			       "(https://github.com/confidential-containers/kbs/errors/PolicyDeny)");
+	assert_string_equal(m, "measurement: expected ab, found cd next (PolicyDeny)");
+	ag_problem_message(401, "{\"type\":\"Plain\"}", 16, m, sizeof(m));
+	assert_string_equal(m, "Plain");
 	ag_problem_message(502, "<html>", 6, m, sizeof(m));
 	assert_string_equal(m, "HTTP 502 without a problem description");
 	ag_problem_message(404, NULL, 0, m, sizeof(m));
