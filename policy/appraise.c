@@ -34,7 +34,8 @@ static void set_worse(int8_t *slot, int8_t v)
 		*slot = v;
 }
 
-static void addline(struct run *r, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void addline(struct run *r, const char *prefix, const char *fmt,
+							    va_list ap)
 {
 	char msg[600];
 	int n = snprintf(msg, sizeof(msg), "%s: ", prefix);

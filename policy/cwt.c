@@ -20,6 +20,7 @@
 
 #define CWT_MAX_DEPTH 32
 #define CWT_MAX_SIZE (4u << 20)
+#define CWT_MAX_ITEMS 100000
 
 enum lvl { L_TOP, L_VERIFIER, L_SUBMODS, L_SUBMOD, L_VECTOR, L_GENERIC };
 
@@ -364,24 +365,69 @@ static json_t *to_json(struct dec *d, const cbor_item_t *it, enum lvl l, int64_t
 	}
 }
 
-int pol_ear_cwt_claims_decode(const uint8_t *payload, size_t len, json_t **claims, struct vg_err *err)
+/* libcbor 0.8's cbor_load allocates arrays and maps by their DECLARED size before
+ * reading them, so a 5-byte header can ask for gigabytes. Before cbor_load, walk the
+ * item heads with libcbor's streaming decoder (which allocates nothing) and refuse a
+ * declared count that the remaining bytes cannot hold (every item takes at least one
+ * byte), truncated input, and too many items. */
+struct pre {
+	size_t remaining;
+	bool bad;
+};
+static void pre_array(void *c, size_t n)
+{
+	struct pre *p = c;
+	if (n > p->remaining)
+		p->bad = true;
+}
+static void pre_map(void *c, size_t n)
+{
+	struct pre *p = c;
+	if (n > p->remaining / 2)
+		p->bad = true;
+}
+
+static int cbor_precheck(const uint8_t *data, size_t len)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct pre p = {0};
+	cb.array_start = pre_array;
+	cb.map_start = pre_map;
+	for (size_t off = 0, items = 0; off < len; items++) {
+		if (items > CWT_MAX_ITEMS)
+			return -1;
+		p.remaining = len - off;
+		struct cbor_decoder_result r = cbor_stream_decode(data + off, len - off, &cb, &p);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || p.bad)
+			return -1;
+		off += r.read;
+	}
+	return 0;
+}
+
+/* cbor_load of exactly one item filling [data, len), after the precheck. */
+static cbor_item_t *load_one(const uint8_t *data, size_t len)
 {
 	struct cbor_load_result lr;
+	if (cbor_precheck(data, len))
+		return NULL;
+	cbor_item_t *it = cbor_load(data, len, &lr);
+	if (it && (lr.error.code != CBOR_ERR_NONE || lr.read != len)) {
+		cbor_decref(&it);
+		return NULL;
+	}
+	return it;
+}
+
+int pol_ear_cwt_claims_decode(const uint8_t *payload, size_t len, json_t **claims, struct vg_err *err)
+{
 	struct dec d = {err, 0};
 	*claims = NULL;
 	if (!payload || len == 0 || len > CWT_MAX_SIZE)
 		return vg_err_set(err, EBADMSG, "CWT claims: empty or larger than %u bytes", CWT_MAX_SIZE);
-	cbor_item_t *it = cbor_load(payload, len, &lr);
-	if (!it || lr.error.code != CBOR_ERR_NONE) {
-		if (it)
-			cbor_decref(&it);
-		return vg_err_set(err, EBADMSG, "CWT claims: not CBOR (error %d at byte %zu)", (int)lr.error.code,
-				  lr.error.position);
-	}
-	if (lr.read != len) {
-		cbor_decref(&it);
-		return vg_err_set(err, EBADMSG, "CWT claims: %zu trailing bytes", len - lr.read);
-	}
+	cbor_item_t *it = load_one(payload, len);
+	if (!it)
+		return vg_err_set(err, EBADMSG, "CWT claims: not one well-formed CBOR item of plausible size");
 	if (!cbor_isa_map(it)) {
 		cbor_decref(&it);
 		return vg_err_set(err, EBADMSG, "CWT claims: not a map");
@@ -545,7 +591,6 @@ done:
 int pol_ear_cwt_verify(const uint8_t *cwt, size_t len, EVP_PKEY *const *keys, size_t nkeys, json_t **claims,
 		       struct vg_err *err)
 {
-	struct cbor_load_result lr;
 	*claims = NULL;
 	if (!cwt || len == 0 || len > CWT_MAX_SIZE)
 		return vg_err_set(err, EBADMSG, "CWT: empty or larger than %u bytes", CWT_MAX_SIZE);
@@ -559,11 +604,11 @@ int pol_ear_cwt_verify(const uint8_t *cwt, size_t len, EVP_PKEY *const *keys, si
 	if (len - off < 1 || cwt[off] != 0xd2)
 		return vg_err_set(err, EBADMSG, "CWT: not a COSE_Sign1 (tag 18)");
 	off++;
-	cbor_item_t *root = cbor_load(cwt + off, len - off, &lr);
+	cbor_item_t *root = load_one(cwt + off, len - off);
 	int rc = -EBADMSG;
 	uint8_t *tbs = NULL;
 	size_t tl = 0;
-	if (!root || lr.error.code != CBOR_ERR_NONE || lr.read != len - off) {
+	if (!root) {
 		rc = vg_err_set(err, EBADMSG, "CWT: not one CBOR item after the tag");
 		goto done;
 	}
@@ -579,13 +624,10 @@ int pol_ear_cwt_verify(const uint8_t *cwt, size_t len, EVP_PKEY *const *keys, si
 		rc = vg_err_set(err, EBADMSG, "CWT: COSE_Sign1 members have the wrong types");
 		goto done;
 	}
-	struct cbor_load_result hr;
-	cbor_item_t *ph = cbor_bytestring_length(e[0])
-				  ? cbor_load(cbor_bytestring_handle(e[0]), cbor_bytestring_length(e[0]), &hr)
-				  : NULL;
+	cbor_item_t *ph = cbor_bytestring_length(e[0]) ? load_one(cbor_bytestring_handle(e[0]), cbor_bytestring_length(e[0]))
+						       : NULL;
 	int64_t alg = 0;
-	if (ph && hr.error.code == CBOR_ERR_NONE && hr.read == cbor_bytestring_length(e[0]) && cbor_isa_map(ph) &&
-	    cbor_map_is_definite(ph)) {
+	if (ph && cbor_isa_map(ph) && cbor_map_is_definite(ph)) {
 		struct cbor_pair *p = cbor_map_handle(ph);
 		for (size_t i = 0; i < cbor_map_size(ph); i++) {
 			int64_t k, v;

@@ -104,6 +104,9 @@ struct pol_policy {
 
 /* Product index for a name ("Milan" -> SEV_SNP_PRODUCT_MILAN), or UNKNOWN. */
 enum sev_snp_product pol_product_of(const char *name);
+/* repository/type/tag: three non-empty segments of A-Z a-z 0-9 . _ - (and with glob,
+ * the glob characters * ? [ ] !); a concrete path never contains "..". */
+bool pol_resource_path_valid(const char *path, bool glob);
 /* TDX TCB status by its QVL name; -1 if unknown. */
 int pol_tcb_status_of(const char *name);
 

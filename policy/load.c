@@ -375,12 +375,9 @@ static int load_workloads(struct ld *l, const json_t *o, struct pol_policy *p)
 /* ----------------------------------------------------------- platform */
 enum sev_snp_product pol_product_of(const char *name)
 {
-	if (!strcmp(name, "Milan"))
-		return SEV_SNP_PRODUCT_MILAN;
-	if (!strcmp(name, "Genoa"))
-		return SEV_SNP_PRODUCT_GENOA;
-	if (!strcmp(name, "Turin"))
-		return SEV_SNP_PRODUCT_TURIN;
+	for (int p = SEV_SNP_PRODUCT_MILAN; p <= SEV_SNP_PRODUCT_TURIN; p++)
+		if (!strcmp(name, sev_snp_product_name((enum sev_snp_product)p)))
+			return (enum sev_snp_product)p;
 	return SEV_SNP_PRODUCT_UNKNOWN;
 }
 
@@ -542,28 +539,6 @@ static int load_tdx_plat(struct ld *l, const json_t *o, struct pol_tdx_plat *t)
 }
 
 /* ---------------------------------------------------------- resources */
-/* repository/type/tag with glob characters allowed in each segment. */
-static bool valid_glob(const char *g, size_t len)
-{
-	int seg = 0;
-	size_t seglen = 0;
-	if (len == 0 || len > 255 || strlen(g) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (g[i] == '/') {
-			if (seglen == 0)
-				return false;
-			seg++, seglen = 0;
-			continue;
-		}
-		if (!((g[i] >= 'a' && g[i] <= 'z') || (g[i] >= 'A' && g[i] <= 'Z') || (g[i] >= '0' && g[i] <= '9') ||
-		      strchr("._-*?[]!", g[i])))
-			return false;
-		seglen++;
-	}
-	return seg == 2 && seglen > 0;
-}
-
 static int load_rules(struct ld *l, const json_t *o, struct pol_policy *p)
 {
 	static const char *const keys[] = {"path", "workloads", "min_status", "allow_simulated", NULL};
@@ -587,7 +562,8 @@ static int load_rules(struct ld *l, const json_t *o, struct pol_policy *p)
 			return perr(l, q, "missing (required)");
 		if (!json_is_string(g))
 			return perr(l, q, "must be a string, found %s", type_name(g));
-		if (!valid_glob(json_string_value(g), json_string_length(g)))
+		if (strlen(json_string_value(g)) != json_string_length(g) ||
+		    !pol_resource_path_valid(json_string_value(g), true))
 			return perr(l, q, "\"%.100s\" is not repository/type/tag (three non-empty segments of "
 					  "A-Z a-z 0-9 . _ - and the glob characters * ? [ ] !)",
 				    json_string_value(g));

@@ -5,7 +5,7 @@
 
 #include "policy/internal.h"
 
-static bool valid_path(const char *p)
+bool pol_resource_path_valid(const char *p, bool glob)
 {
 	int seg = 0;
 	size_t seglen = 0, len = strlen(p);
@@ -19,11 +19,11 @@ static bool valid_path(const char *p)
 			continue;
 		}
 		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
-		      strchr("._-", p[i])))
+		      strchr("._-", p[i]) || (glob && strchr("*?[]!", p[i]))))
 			return false;
 		seglen++;
 	}
-	return seg == 2 && seglen > 0 && strcmp(p, ".") && !strstr(p, "..");
+	return seg == 2 && seglen > 0 && (glob || !strstr(p, ".."));
 }
 
 static int tier_rank(enum pol_status s)
@@ -58,7 +58,7 @@ int pol_resource_allowed(const struct pol_policy *p, const struct pol_appraisal 
 {
 	if (!p || !a || !path)
 		return vg_err_set(why, EINVAL, "resource check needs a policy, an appraisal and a path");
-	if (!valid_path(path))
+	if (!pol_resource_path_valid(path, false))
 		return vg_err_set(why, EINVAL, "\"%.100s\" is not a resource path repository/type/tag", path);
 	if (memcmp(a->policy_digest, p->digest, 32))
 		return vg_err_set(why, EACCES, "the appraisal was made under another policy version");
