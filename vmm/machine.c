@@ -222,8 +222,16 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 		snprintf(res->reason, sizeof(res->reason), "%s", vm->stop_reason);
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
-	if (sfd >= 0)
+	if (sfd >= 0) {
+		/* A stop signal sent twice (timeout(1) signals the child and its
+		 * group) stays pending after the first ended the VM: consume it, or
+		 * restoring the mask would kill the process before it reports. */
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		struct signalfd_siginfo si;
+		while (poll(&p, 1, 0) == 1 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
 		close(sfd);
+	}
 	vm_free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -76,6 +76,17 @@ void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned lo
 	platform_ioctls = platform_vcpu_ioctls;
 }
 
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err)
+{
+	const struct vmm_accel_ops *const known[] = {&vmm_accel_kvm, &vmm_accel_emu};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(known); i++)
+		if (strcmp(known[i]->name, accel) == 0) {
+			vmm_seccomp_set_extras(known[i], NULL);
+			return 0;
+		}
+	return vg_err_set(err, EINVAL, "accel \"%s\" is unknown (known: kvm, emu)", accel);
+}
+
 static int add_names(scmp_filter_ctx ctx, const char *const *names, struct vg_err *err)
 {
 	for (const char *const *s = names; s && *s; s++) {

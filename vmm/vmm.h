@@ -1,5 +1,6 @@
 /*
- * vmm/: the Vigil VMM core on KVM. The one public header of this directory.
+ * vmm/: the Vigil VMM core, on KVM or on the emu software CPU (accelerators:
+ * vmm/accel/, docs/vmm.md). The one public header of this directory.
  * Prefix: vmm_.
  *
  * Sections:
@@ -122,7 +123,7 @@ const char *vmm_jail_path(const char *jail, const char *path);
 
 /* ============================= 2. VM handle, guest memory, PIO/MMIO bus */
 
-struct vmm; /* one VM: KVM fds, memory, bus, vCPUs, devices */
+struct vmm; /* one VM: accelerator, memory, bus, vCPUs, devices */
 
 enum vmm_space { VMM_SPACE_PIO = 0, VMM_SPACE_MMIO = 1 };
 
@@ -358,6 +359,9 @@ enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */
 int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err);
+/* From now on, the filters of accelerator `accel` ("kvm", the default, or
+ * "emu"): their ioctls and syscalls (vmm_run selects its own; for tests). */
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err);
 /* The syscall names allowed for a role (NULL-terminated), for docs and tests. */
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role);
 /* "NAME|UID[:GROUP|GID]" to ids; -EINVAL naming what is unknown. */

@@ -169,6 +169,17 @@ wait "$SPIN_PID"
 expect_eq "SIGINT: orderly stop, exit 0" 0 "$?"
 expect_match "stop reason logged" 'stopped by Interrupt' "$(cat "$TMP/spin.err")"
 
+# busy: a vCPU that spins without halting is taken back on SIGTERM (kvm: the
+# kick signal; emu: uc_emu_stop, repeated until the run ends).
+rm -f "$TMP/busy.log"
+"$VMM" --firmware "$G/busy.bin" --serial "$TMP/busy.log" -v 2>"$TMP/busy.err" &
+BUSY=$!
+for ((i = 0; i < 100; i++)); do grep -q 'busy: spinning' "$TMP/busy.log" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$BUSY"
+wait "$BUSY"
+expect_eq "busy guest: SIGTERM stops a spinning vCPU, exit 0" 0 "$?"
+expect_match "busy guest: orderly stop reported" 'stopped by Terminated' "$(cat "$TMP/busy.err")"
+
 # --print-measurements: the firmware digest, and the PCR it yields.
 expect_exit 0 "--print-measurements" "$VMM" --firmware "$G/hello.bin" --print-measurements
 fw=$(sha256sum "$G/hello.bin" | cut -d' ' -f1)
