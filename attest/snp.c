@@ -164,7 +164,8 @@ struct att_snp_verifier *att_snp_verifier_new(const struct att_snp_input *in, co
 			   ican, vlek ? "ASVK (SEV-VLEK-<product>)" : "ASK (SEV-<product>)");
 		goto out;
 	}
-	if (in->crl && in->crl_len && check_crl(in, trust, anchor, ica, res))
+	/* a CRL handed in is always checked: an empty or unparsable one rejects */
+	if (in->crl && check_crl(in, trust, anchor, ica, res))
 		goto out;
 
 	v = calloc(1, sizeof(*v));

@@ -20,11 +20,17 @@ static int load_opt(const char *dir, const char *name, uint8_t **out, size_t *le
 	char path[4096];
 	struct stat st;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (stat(path, &st) != 0) {
-		if (!required)
+	/* lstat: only a name that does not exist at all is "absent"; a dangling
+	 * link or an unreadable file is an error, never a skipped check */
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT && !required)
 			return 0;
-		return vg_err_set(err, ENOENT, "%s: missing (required)", path);
+		if (errno == ENOENT)
+			return vg_err_set(err, ENOENT, "%s: missing (required)", path);
+		return vg_err_set(err, errno, "%s: %s", path, strerror(errno));
 	}
+	if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+		return vg_err_set(err, errno, "%s: dangling link (%s)", path, strerror(errno));
 	return vg_read_file(path, MAX_COLLATERAL, out, len, err);
 }
 

@@ -16,7 +16,7 @@ TMP=$(mktemp -d)
 
 head -c 32 /dev/urandom >"$TMP/key"
 VP=$(vtpm_free_pair 24700) || { echo "FAIL: no free port"; exit 1; }
-vtpm_spawn "$TMP/vigil.log" "$BUILD/bin/vigil-tpm" --port "$VP" --state "$TMP/vigil" --key-file "$TMP/key"
+vtpm_spawn "$TMP/vigil.log" "$BUILD/bin/vigil-tpm" --port "$VP" --ctrl-tcp --state "$TMP/vigil" --key-file "$TMP/key"
 SP=$(vtpm_free_pair 24800) || { echo "FAIL: no free port"; exit 1; }
 mkdir -p "$TMP/swtpm"
 # swtpm with its state encrypted too (AES-256-CBC, key file), like ours

@@ -392,6 +392,34 @@ static int measure_tdx(const struct args *a, const struct fw_image *fw)
 	return print_json(root);
 }
 
+/* Input checks (issue 13): what no platform could launch is refused, and
+ * --json never drops or mangles an input it cannot carry. */
+static bool utf8_ok(const char *s)
+{
+	json_t *t = s ? json_string(s) : NULL; /* jansson accepts valid UTF-8 only */
+	json_decref(t);
+	return !s || t != NULL;
+}
+
+static int check_inputs(const struct args *a, const struct fw_image *fw, size_t len)
+{
+	const char *const names[] = {"firmware path", "--kernel path", "--initrd path", "--cmdline"};
+	const char *const vals[] = {a->firmware, a->kernel, a->initrd, a->cmdline};
+	for (size_t i = 0; a->json && i < VG_ARRAY_SIZE(vals); i++)
+		if (!utf8_ok(vals[i]))
+			return fail("--json: the %s is not valid UTF-8, which JSON cannot carry; measure without --json",
+				    names[i]);
+	/* firmware is mapped page by page below 4 GiB: a size that is not whole
+	 * pages is not an image as built (extra or missing bytes) */
+	if (len % 4096)
+		return fail("%s: %zu bytes is not a whole number of 4 KiB pages: not a firmware image a %s guest "
+			    "could launch (truncated, or bytes added)", a->firmware, len, mode_names[a->mode]);
+	if (a->mode != M_TDX && !fw->has_table)
+		return fail("%s: not an OVMF build (no footer table at its end): no %s launch is possible", a->firmware,
+			    mode_names[a->mode]);
+	return 0;
+}
+
 int cli_measure(int argc, char **argv)
 {
 	struct args a;
@@ -407,6 +435,10 @@ int cli_measure(int argc, char **argv)
 	if (fw_parse(data, len, &fw, &err)) {
 		free(data);
 		return fail("%s: %s", a.firmware, err.msg);
+	}
+	if ((rc = check_inputs(&a, &fw, len))) {
+		free(data);
+		return rc;
 	}
 	rc = a.mode == M_TDX ? measure_tdx(&a, &fw) : measure_sev(&a, &fw);
 	free(data);

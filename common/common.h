@@ -170,4 +170,43 @@ void vg_format_rfc3339(int64_t t, char out[32]);
 /* Whole-string unsigned integer, decimal or 0x-hex, with overflow and max checks. */
 int vg_parse_u64(const char *s, uint64_t max, uint64_t *out, struct vg_err *err);
 
+/* ------------------------------------------ PKI and state directories (pki.c,
+ * statedir.c): the X.509 issuing and "generate once, rename into place" code
+ * that sim-snp, sim-tdx and the vTPM EK CA share. OpenSSL types are named by
+ * their struct tags, so this header does not pull OpenSSL in. */
+struct x509_st;          /* X509 */
+struct evp_pkey_st;      /* EVP_PKEY */
+struct X509_name_st;     /* X509_NAME */
+/* A name from (field, value) pairs, NULL-terminated: {"C","US","CN","x",NULL}. */
+struct X509_name_st *vg_x509_name(const char *const *pairs);
+/* An unsigned v3 certificate: random positive 128-bit serial, subject, the
+ * issuer's subject as issuer (NULL: self-issued), valid from now+from_secs
+ * for days, public key pub. NULL on failure. */
+struct x509_st *vg_x509_new(const struct X509_name_st *subject, struct evp_pkey_st *pub,
+			    const struct x509_st *issuer, long from_secs, long days);
+/* Adds an extension in OpenSSL's configuration syntax ("critical,CA:TRUE",
+ * "hash", "keyid"); issuer NULL = the certificate itself. 0 or -1. */
+int vg_x509_ext(struct x509_st *cert, struct x509_st *issuer, int nid, const char *value);
+/* Adds a non-critical extension with the given DER value under a dotted OID. */
+int vg_x509_ext_der(struct x509_st *cert, const char *oid, const uint8_t *der, int len);
+/* Appends the PEM of a certificate, or of a private key (unencrypted PKCS#8;
+ * free that buffer with vg_buf_free_secret). 0 or -EIO; OpenSSL's copies of
+ * key bytes are cleansed. */
+int vg_pem_append_cert(struct vg_buf *out, struct x509_st *cert);
+int vg_pem_append_key(struct vg_buf *out, struct evp_pkey_st *key);
+/* err = "what: <OpenSSL's first queued error>", queue cleared; returns -EIO. */
+int vg_ossl_error(struct vg_err *err, const char *what);
+
+/* Writes dir/name atomically (vg_write_file_atomic) with mode. */
+int vg_state_put(const char *dir, const char *name, const void *data, size_t len, mode_t mode, struct vg_err *err);
+/* Generate once, rename into place: when state_dir/sub does not exist yet,
+ * state_dir is created (0700), gen(tmp, arg, err) fills a private temporary
+ * directory state_dir/.sub.XXXXXX, which is then renamed to state_dir/sub, so
+ * a crash or a concurrent process never leaves half a directory (the loser of
+ * a race uses the winner's). The temporary is removed on failure. *created
+ * (optional) says whether this call generated it. */
+typedef int (*vg_state_gen_fn)(const char *tmp_dir, void *arg, struct vg_err *err);
+int vg_state_generate_once(const char *state_dir, const char *sub, vg_state_gen_fn gen, void *arg, bool *created,
+			   struct vg_err *err);
+
 #endif /* VIGIL_COMMON_H */

@@ -71,7 +71,14 @@ int vg_parse_rfc3339(const char *s, int64_t *out_unix, struct vg_err *err)
 	bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
 	if (D > mdays[M - 1] || (M == 2 && D == 29 && !leap))
 		goto bad;
-	*out_unix = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
+	if (sec == 60 && (h != 23 || m != 59))
+		goto bad; /* a leap second is only ever 23:59:60 */
+	int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
+	/* 9999-12-31T23:59:59Z is the last instant X.509 (GeneralizedTime) and
+	 * every time we compare against can express. */
+	if (t > (int64_t)253402300799 || t < (int64_t)-62135596800)
+		return vg_err_set(err, ERANGE, "invalid time '%s': outside years 0001..9999", s);
+	*out_unix = t;
 	return 0;
 bad:
 	return vg_err_set(err, EINVAL, "invalid RFC 3339 time '%s' (expected e.g. 2025-01-31T12:00:00Z)", s);

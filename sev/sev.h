@@ -468,17 +468,67 @@ struct sev_sim_snp_guest {
 int sev_sim_snp_report(struct sev_sim_snp *s, const struct sev_sim_snp_guest *g,
 		       const uint8_t report_data[64], uint32_t vmpl, uint8_t out[SEV_SNP_REPORT_SIZE],
 		       struct vg_err *err);
+/* SNP ABI 56860 rev 1.57, Table 75 ID_BLOCK (SNP_LAUNCH_FINISH), little endian. */
+struct sev_snp_id_block {
+	uint8_t ld[48];        /* 0x00 the launch digest the guest must have */
+	uint8_t family_id[16]; /* 0x30 */
+	uint8_t image_id[16];  /* 0x40 */
+	uint8_t version[4];    /* 0x50 u32, 1 */
+	uint8_t guest_svn[4];  /* 0x54 u32 */
+	uint8_t policy[8];     /* 0x58 u64, the guest policy */
+};
+VG_ASSERT_SIZE(struct sev_snp_id_block, 96, "SNP ABI 56860 rev 1.57 Table 75 ID_BLOCK");
+/* Chapter 10 formats: an ECDSA signature (r, s little endian) and public key. */
+struct sev_snp_ecdsa_sig {
+	uint8_t r[72], s[72];
+	uint8_t reserved[368];
+};
+VG_ASSERT_SIZE(struct sev_snp_ecdsa_sig, 512, "SNP ABI 56860 Table 123 ECDSA signature");
+struct sev_snp_ecdsa_pubkey {
+	uint8_t curve[4];      /* u32, 2 = P-384 */
+	uint8_t qx[72], qy[72];
+	uint8_t reserved[880];
+};
+VG_ASSERT_SIZE(struct sev_snp_ecdsa_pubkey, 0x404, "SNP ABI 56860 Table 124 ECDSA public key");
+/* Table 76 ID_AUTH. */
+struct sev_snp_id_auth {
+	uint8_t id_key_algo[4];                  /* 0x000 u32, 1 = ECDSA P-384 SHA-384 */
+	uint8_t auth_key_algo[4];                /* 0x004 */
+	uint8_t reserved1[0x38];
+	struct sev_snp_ecdsa_sig id_block_sig;   /* 0x040, by the ID key over the ID block */
+	struct sev_snp_ecdsa_pubkey id_key;      /* 0x240 */
+	uint8_t reserved2[0x3C];
+	struct sev_snp_ecdsa_sig id_key_sig;     /* 0x680, by the author key over id_key */
+	struct sev_snp_ecdsa_pubkey author_key;  /* 0x880 */
+	uint8_t reserved3[0x37C];
+};
+VG_ASSERT_SIZE(struct sev_snp_id_auth, 4096, "SNP ABI 56860 rev 1.57 Table 76 ID_AUTH");
+/* Table 71 secrets page (version 3), what the PSP writes into the SECRETS page. */
+struct sev_snp_secrets_page {
+	uint8_t version[4];            /* 0x000 u32, 3 */
+	uint8_t flags[4];              /* 0x004 bit 0 IMIEN */
+	uint8_t fms[4];                /* 0x008 */
+	uint8_t reserved1[4];
+	uint8_t gosvw[16];             /* 0x010 */
+	uint8_t vmpck[4][32];          /* 0x020 VM communication keys VMPCK0..3 */
+	uint8_t guest_area[96];        /* 0x0A0 for the guest OS */
+	uint8_t vmsa_tweak_bitmap[64]; /* 0x100 */
+	uint8_t reserved2[32];
+	uint8_t tsc_factor[4];         /* 0x160 */
+	uint8_t reserved3[0xE9C];
+};
+VG_ASSERT_SIZE(struct sev_snp_secrets_page, 4096, "SNP ABI 56860 rev 1.57 Table 71 secrets page");
+/* sim-snp: the secrets page (struct sev_snp_secrets_page) the simulated PSP
+ * writes at launch: version 3, fresh random VMPCK0..3, everything else zero.
+ * -EIO when the RNG fails. */
+int sev_sim_snp_secrets_fill(uint8_t page[4096]);
+
 /* SNP_LAUNCH_FINISH's ID block check (SNP ABI 8.18, ID_BLOCK 96 bytes, ID_AUTH 4096
  * bytes): the ID block must carry g's measurement and policy and verify with the ID key
  * (and, with author_key_en, the ID key with the author key). On success fills g's
  * ID_KEY_DIGEST, AUTHOR_KEY_DIGEST, FAMILY_ID, IMAGE_ID, GUEST_SVN, AUTHOR_KEY_EN. */
 int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96], const uint8_t id_auth[4096],
 			 bool author_key_en, struct vg_err *err);
-/* Pre-computes n (at most 256) ECDSA signing nonces on a thread that may use the RNG.
- * From then on reports are signed without any randomness, as a sandboxed vCPU thread
- * needs (OpenSSL's RNG checks getpid(), which the vCPU seccomp filter does not allow);
- * once the n nonces are used up, reports fail with a clear error. */
-int sev_sim_snp_presign(struct sev_sim_snp *s, unsigned n, struct vg_err *err);
 
 
 /* ================================================ SNP certificate table ======== */

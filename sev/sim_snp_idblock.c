@@ -15,16 +15,12 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 #include "sev/sev.h"
 
 #define ALGO_ECDSA_P384_SHA384 1u
 #define CURVE_P384 2u
-#define SIG_OFF_ID_BLOCK 0x040u
-#define KEY_OFF_ID 0x240u
-#define SIG_OFF_ID_KEY 0x680u
-#define KEY_OFF_AUTHOR 0x880u
-#define PUBKEY_SIZE 0x404u
 
 /* An ECDSA P-384 public key from the firmware's format (curve u32, Qx, Qy 72 bytes LE). */
 static EVP_PKEY *pubkey(const uint8_t *k)
@@ -84,34 +80,46 @@ static bool sig_ok(const uint8_t *k, const uint8_t *sig, const uint8_t *msg, siz
 int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96], const uint8_t id_auth[4096],
 			 bool author_key_en, struct vg_err *err)
 {
-	if (vg_le32(id_block + 80) != 1)
-		return vg_err_set(err, EINVAL, "ID block version %u is not 1", vg_le32(id_block + 80));
-	if (memcmp(id_block, g->measurement, 48))
+	const struct sev_snp_id_block *ib = (const void *)id_block;
+	const struct sev_snp_id_auth *ia = (const void *)id_auth;
+	if (vg_le32(ib->version) != 1)
+		return vg_err_set(err, EINVAL, "ID block version %u is not 1", vg_le32(ib->version));
+	if (memcmp(ib->ld, g->measurement, sizeof(ib->ld)))
 		return vg_err_set(err, EPERM, "ID block: its launch digest is not this launch's measurement");
-	if (vg_le64(id_block + 88) != g->policy)
+	if (vg_le64(ib->policy) != g->policy)
 		return vg_err_set(err, EPERM, "ID block: policy 0x%llx is not the guest policy 0x%llx",
-				  (unsigned long long)vg_le64(id_block + 88), (unsigned long long)g->policy);
-	if (vg_le32(id_auth) != ALGO_ECDSA_P384_SHA384)
-		return vg_err_set(err, EINVAL, "ID auth: ID key algorithm %u is not ECDSA P-384 (1)", vg_le32(id_auth));
-	if (!sig_ok(id_auth + KEY_OFF_ID, id_auth + SIG_OFF_ID_BLOCK, id_block, 96))
+				  (unsigned long long)vg_le64(ib->policy), (unsigned long long)g->policy);
+	if (vg_le32(ia->id_key_algo) != ALGO_ECDSA_P384_SHA384)
+		return vg_err_set(err, EINVAL, "ID auth: ID key algorithm %u is not ECDSA P-384 (1)",
+				  vg_le32(ia->id_key_algo));
+	if (!sig_ok((const uint8_t *)&ia->id_key, (const uint8_t *)&ia->id_block_sig, (const uint8_t *)ib, sizeof(*ib)))
 		return vg_err_set(err, EPERM, "ID auth: the ID block signature does not verify with the ID key");
 	if (author_key_en) {
-		if (vg_le32(id_auth + 4) != ALGO_ECDSA_P384_SHA384)
+		if (vg_le32(ia->auth_key_algo) != ALGO_ECDSA_P384_SHA384)
 			return vg_err_set(err, EINVAL, "ID auth: author key algorithm %u is not ECDSA P-384 (1)",
-					  vg_le32(id_auth + 4));
-		if (!sig_ok(id_auth + KEY_OFF_AUTHOR, id_auth + SIG_OFF_ID_KEY, id_auth + KEY_OFF_ID, PUBKEY_SIZE))
+					  vg_le32(ia->auth_key_algo));
+		if (!sig_ok((const uint8_t *)&ia->author_key, (const uint8_t *)&ia->id_key_sig,
+			    (const uint8_t *)&ia->id_key, sizeof(ia->id_key)))
 			return vg_err_set(err, EPERM, "ID auth: the ID key signature does not verify with the author key");
 	}
 	unsigned int n = 0;
-	if (EVP_Digest(id_auth + KEY_OFF_ID, PUBKEY_SIZE, g->id_key_digest, &n, EVP_sha384(), NULL) != 1 ||
+	if (EVP_Digest(&ia->id_key, sizeof(ia->id_key), g->id_key_digest, &n, EVP_sha384(), NULL) != 1 ||
 	    (author_key_en &&
-	     EVP_Digest(id_auth + KEY_OFF_AUTHOR, PUBKEY_SIZE, g->author_key_digest, &n, EVP_sha384(), NULL) != 1))
+	     EVP_Digest(&ia->author_key, sizeof(ia->author_key), g->author_key_digest, &n, EVP_sha384(), NULL) != 1))
 		return vg_err_set(err, EIO, "SHA-384 failed");
 	if (!author_key_en)
 		memset(g->author_key_digest, 0, 48);
-	memcpy(g->family_id, id_block + 48, 16);
-	memcpy(g->image_id, id_block + 64, 16);
-	g->guest_svn = vg_le32(id_block + 84);
+	memcpy(g->family_id, ib->family_id, 16);
+	memcpy(g->image_id, ib->image_id, 16);
+	g->guest_svn = vg_le32(ib->guest_svn);
 	g->author_key_en = author_key_en;
 	return 0;
+}
+
+int sev_sim_snp_secrets_fill(uint8_t p[4096])
+{
+	struct sev_snp_secrets_page *page = (void *)p;
+	memset(page, 0, sizeof(*page));
+	vg_put_le32(page->version, 3);
+	return RAND_bytes(&page->vmpck[0][0], sizeof(page->vmpck)) == 1 ? 0 : -EIO;
 }

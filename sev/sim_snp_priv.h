@@ -21,19 +21,11 @@
 #define SEV_SIM_SNP_CPUID_MOD 0x11
 #define SEV_SIM_SNP_CPUID_STEP 0x01
 
-#define SEV_SIM_SNP_PRESIGN_MAX 256
-
 struct sev_sim_snp {
 	char dir[4096];
 	EVP_PKEY *vcek;
 	uint8_t chip_id[64];
 	uint64_t tcb;
-	/* Pre-computed ECDSA nonces (k^-1, r): see sev_sim_snp_presign. */
-	bool presigned;
-	unsigned pool_n;
-	struct {
-		BIGNUM *kinv, *r;
-	} pool[SEV_SIM_SNP_PRESIGN_MAX];
 };
 
 #endif

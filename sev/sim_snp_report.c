@@ -72,38 +72,16 @@ int sev_sim_snp_report(struct sev_sim_snp *s, const struct sev_sim_snp_guest *g,
 	size_t der_len = 0;
 	EVP_MD_CTX *md = NULL;
 	ECDSA_SIG *sig = NULL;
-	if (s->presigned) {
-		/* No randomness on this thread: one of the nonces made by sev_sim_snp_presign. */
-		uint8_t h[48];
-		unsigned int hl = 0;
-		if (!s->pool_n) {
-			rc = vg_err_set(err, EAGAIN, "sim-snp: the %u pre-computed signing nonces of this launch are used up",
-					SEV_SIM_SNP_PRESIGN_MAX);
-			goto out;
-		}
-		unsigned i = --s->pool_n;
-		const EC_KEY *k = EVP_PKEY_get0_EC_KEY(s->vcek);
-		if (k && EVP_Digest(out, SEV_SNP_REPORT_SIGNED_LEN, h, &hl, EVP_sha384(), NULL) == 1)
-			sig = ECDSA_do_sign_ex(h, (int)hl, s->pool[i].kinv, s->pool[i].r, (EC_KEY *)k);
-		BN_clear_free(s->pool[i].kinv);
-		BN_free(s->pool[i].r);
-		s->pool[i].kinv = s->pool[i].r = NULL;
-		if (!sig) {
-			rc = vg_err_set(err, EIO, "sim-snp: signing the report failed");
-			goto out;
-		}
-	} else {
-		md = EVP_MD_CTX_new();
-		if (!md || EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, s->vcek) <= 0 ||
-		    EVP_DigestSign(md, NULL, &der_len, out, SEV_SNP_REPORT_SIGNED_LEN) <= 0 ||
-		    !(der = OPENSSL_malloc(der_len)) ||
-		    EVP_DigestSign(md, der, &der_len, out, SEV_SNP_REPORT_SIGNED_LEN) <= 0) {
-			rc = vg_err_set(err, EIO, "sim-snp: signing the report failed");
-			goto out;
-		}
-		const unsigned char *p = der;
-		sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, s->vcek) <= 0 ||
+	    EVP_DigestSign(md, NULL, &der_len, out, SEV_SNP_REPORT_SIGNED_LEN) <= 0 ||
+	    !(der = OPENSSL_malloc(der_len)) ||
+	    EVP_DigestSign(md, der, &der_len, out, SEV_SNP_REPORT_SIGNED_LEN) <= 0) {
+		rc = vg_err_set(err, EIO, "sim-snp: signing the report failed");
+		goto out;
 	}
+	const unsigned char *p = der;
+	sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
 	struct sev_snp_report_raw *raw = (struct sev_snp_report_raw *)out;
 	if (!sig || put_le72(ECDSA_SIG_get0_r(sig), raw->sig_r) || put_le72(ECDSA_SIG_get0_s(sig), raw->sig_s))
 		rc = vg_err_set(err, EIO, "sim-snp: malformed ECDSA signature");
@@ -112,29 +90,5 @@ out:
 	OPENSSL_free(der);
 	EVP_MD_CTX_free(md);
 	ERR_clear_error();
-	return rc;
-}
-
-int sev_sim_snp_presign(struct sev_sim_snp *s, unsigned n, struct vg_err *err)
-{
-	const EC_KEY *k = EVP_PKEY_get0_EC_KEY(s->vcek);
-	BN_CTX *ctx = BN_CTX_new();
-	int rc = 0;
-	if (n > SEV_SIM_SNP_PRESIGN_MAX)
-		n = SEV_SIM_SNP_PRESIGN_MAX;
-	while (!rc && s->pool_n < n) {
-		BIGNUM *kinv = NULL, *r = NULL;
-		if (!k || !ctx || ECDSA_sign_setup((EC_KEY *)k, ctx, &kinv, &r) != 1) {
-			rc = vg_err_set(err, EIO, "sim-snp: pre-computing signing nonces failed");
-			break;
-		}
-		s->pool[s->pool_n].kinv = kinv;
-		s->pool[s->pool_n].r = r;
-		s->pool_n++;
-	}
-	BN_CTX_free(ctx);
-	ERR_clear_error();
-	if (!rc)
-		s->presigned = true;
 	return rc;
 }

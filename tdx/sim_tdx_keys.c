@@ -26,15 +26,6 @@
 
 #define SGX_OID "1.2.840.113741.1.13.1"
 
-static int ossl_fail(struct vg_err *err, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256];
-	ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return vg_err_set(err, EIO, "sim-tdx: %s: %s", what, e ? buf : "OpenSSL failure");
-}
-
 /* The SGX extension (Intel PCK Certificate and CRL Profile, 1.3), built by OpenSSL's
  * ASN1_generate_nconf from a description, not by hand. */
 static int sgx_ext_der(unsigned char **der, int *len)
@@ -87,64 +78,31 @@ static int sgx_ext_der(unsigned char **der, int *len)
 
 static X509_NAME *sim_name(const char *cn)
 {
-	X509_NAME *n = X509_NAME_new();
-	if (n && X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
-	    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-				       (const unsigned char *)"Vigil SIMULATED TDX platform (not Intel Corporation)", -1,
-				       -1, 0) &&
-	    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"SIMULATED", -1, -1, 0) &&
-	    X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0))
-		return n;
-	X509_NAME_free(n);
-	return NULL;
+	const char *const pairs[] = {"CN", cn, "O", "Vigil SIMULATED TDX platform (not Intel Corporation)",
+				     "OU", "SIMULATED", "C", "US", NULL};
+	return vg_x509_name(pairs);
 }
 
-static int add_v3(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	int ok = e && X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	return ok ? 0 : -1;
-}
-
+/* ECDSA P-256 / SHA-256 certificates: CAs (root when issuer is NULL) or the
+ * PCK leaf with Intel's SGX extension. */
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca, bool sgx_ext)
 {
-	X509 *x = X509_new();
 	X509_NAME *name = sim_name(cn);
-	BIGNUM *bn = BN_new();
-	ASN1_INTEGER *serial = NULL;
+	X509 *x = name ? vg_x509_new(name, key, issuer, -86400, (ca ? 25L : 7L) * 365) : NULL;
 	unsigned char *der = NULL;
 	int der_len = 0;
-	bool ok = x && name && bn && BN_rand(bn, 120, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
-		  (serial = BN_to_ASN1_INTEGER(bn, NULL)) && X509_set_version(x, X509_VERSION_3) &&
-		  X509_set_serialNumber(x, serial) && X509_set_subject_name(x, name) &&
-		  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) &&
-		  X509_gmtime_adj(X509_getm_notBefore(x), -86400) &&
-		  X509_gmtime_adj(X509_getm_notAfter(x), (ca ? 25L : 7L) * 365 * 86400) && X509_set_pubkey(x, key);
-	if (ok && ca)
-		ok = !add_v3(x, issuer ? issuer : x, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") &&
-		     !add_v3(x, issuer ? issuer : x, NID_key_usage, "critical,keyCertSign,cRLSign");
-	if (ok && !ca)
-		ok = !add_v3(x, issuer, NID_basic_constraints, "critical,CA:FALSE") &&
-		     !add_v3(x, issuer, NID_key_usage, "critical,digitalSignature,nonRepudiation");
-	if (ok && sgx_ext) {
-		ASN1_OBJECT *obj = OBJ_txt2obj(SGX_OID, 1);
-		ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-		X509_EXTENSION *e = NULL;
-		ok = obj && os && !sgx_ext_der(&der, &der_len) && ASN1_OCTET_STRING_set(os, der, der_len) &&
-		     (e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) && X509_add_ext(x, e, -1);
-		X509_EXTENSION_free(e);
-		ASN1_OCTET_STRING_free(os);
-		ASN1_OBJECT_free(obj);
-	}
-	if (ok)
-		ok = X509_sign(x, issuer_key, EVP_sha256()) > 0;
-	OPENSSL_free(der);
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
 	X509_NAME_free(name);
+	bool ok = x != NULL;
+	if (ok && ca)
+		ok = !vg_x509_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") &&
+		     !vg_x509_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+	if (ok && !ca)
+		ok = !vg_x509_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE") &&
+		     !vg_x509_ext(x, issuer, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+	if (ok && sgx_ext)
+		ok = !sgx_ext_der(&der, &der_len) && !vg_x509_ext_der(x, SGX_OID, der, der_len);
+	ok = ok && X509_sign(x, issuer_key, EVP_sha256()) > 0;
+	OPENSSL_free(der);
 	if (!ok) {
 		X509_free(x);
 		return NULL;
@@ -152,28 +110,16 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
 	return x;
 }
 
-static int append_pem(struct vg_buf *out, X509 *x, EVP_PKEY *k)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int ok = b && (x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) &&
-		 (n = BIO_get_mem_data(b, &p)) > 0 && !vg_buf_append(out, p, (size_t)n);
-	BIO_free(b);
-	return ok ? 0 : -EIO;
-}
-
 static int put(const char *dir, const char *name, struct vg_buf *b, mode_t mode, struct vg_err *err)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int rc = vg_write_file_atomic(path, b->data, b->len, mode, err);
+	int rc = vg_state_put(dir, name, b->data, b->len, mode, err);
 	vg_buf_free_secret(b);
 	return rc;
 }
 
-static int generate(const char *dir, struct vg_err *err)
+static int generate(const char *dir, void *arg, struct vg_err *err)
 {
+	(void)arg;
 	int rc = -EIO;
 	EVP_PKEY *root_k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY *plat_k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -182,21 +128,22 @@ static int generate(const char *dir, struct vg_err *err)
 	X509 *root = NULL, *plat = NULL, *pck = NULL;
 	struct vg_buf b = { 0 };
 	if (!root_k || !plat_k || !pck_k || !ak) {
-		rc = ossl_fail(err, "key generation");
+		rc = vg_ossl_error(err, "sim-tdx: key generation");
 		goto out;
 	}
 	root = make_cert("Intel SGX Root CA (SIMULATED)", root_k, NULL, root_k, true, false);
 	plat = root ? make_cert("Intel SGX PCK Platform CA (SIMULATED)", plat_k, root, root_k, true, false) : NULL;
 	pck = plat ? make_cert("Intel SGX PCK Certificate (SIMULATED)", pck_k, plat, plat_k, false, true) : NULL;
 	if (!pck) {
-		rc = ossl_fail(err, "certificate generation");
+		rc = vg_ossl_error(err, "sim-tdx: certificate generation");
 		goto out;
 	}
-	if ((rc = append_pem(&b, NULL, pck_k)) || (rc = put(dir, "pck.key", &b, 0600, err)) ||
-	    (rc = append_pem(&b, NULL, ak)) || (rc = put(dir, "ak.key", &b, 0600, err)) ||
-	    (rc = append_pem(&b, root, NULL)) || (rc = put(dir, "root.pem", &b, 0644, err)) ||
-	    (rc = append_pem(&b, pck, NULL)) || (rc = append_pem(&b, plat, NULL)) || (rc = append_pem(&b, root, NULL)) ||
-	    (rc = put(dir, "pck_chain.pem", &b, 0644, err)))
+	vg_info("sim-tdx: generating the SIMULATED PCK chain and attestation key");
+	if ((rc = vg_pem_append_key(&b, pck_k)) || (rc = put(dir, "pck.key", &b, 0600, err)) ||
+	    (rc = vg_pem_append_key(&b, ak)) || (rc = put(dir, "ak.key", &b, 0600, err)) ||
+	    (rc = vg_pem_append_cert(&b, root)) || (rc = put(dir, "root.pem", &b, 0644, err)) ||
+	    (rc = vg_pem_append_cert(&b, pck)) || (rc = vg_pem_append_cert(&b, plat)) ||
+	    (rc = vg_pem_append_cert(&b, root)) || (rc = put(dir, "pck_chain.pem", &b, 0644, err)))
 		goto out;
 	rc = 0;
 out:
@@ -242,36 +189,9 @@ int tdx_sim_open(const char *state_dir, struct tdx_sim **out, struct vg_err *err
 	if (!s)
 		return vg_err_set(err, ENOMEM, "out of memory");
 	snprintf(s->dir, sizeof(s->dir), "%s/sim-tdx", state_dir);
-	int rc = 0;
-	struct stat st;
-	if (stat(s->dir, &st) != 0) {
-		char tmp[sizeof(s->dir) + 16];
-		snprintf(tmp, sizeof(tmp), "%s/.sim-tdx.XXXXXX", state_dir);
-		if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-			rc = vg_err_set(err, errno, "sim-tdx: cannot create state directory %s: %s", state_dir,
-					strerror(errno));
-			goto fail;
-		}
-		if (!mkdtemp(tmp)) {
-			rc = vg_err_set(err, errno, "sim-tdx: cannot create %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		vg_info("sim-tdx: generating the SIMULATED PCK chain and attestation key in %s", s->dir);
-		rc = generate(tmp, err);
-		if (!rc && rename(tmp, s->dir) != 0 && errno != ENOTEMPTY && errno != EEXIST)
-			rc = vg_err_set(err, errno, "sim-tdx: cannot rename %s: %s", tmp, strerror(errno));
-		if (rc || access(tmp, F_OK) == 0) {
-			static const char *const names[] = { "pck.key", "ak.key", "root.pem", "pck_chain.pem" };
-			char p[sizeof(tmp) + 32];
-			for (size_t i = 0; i < VG_ARRAY_SIZE(names); i++) {
-				snprintf(p, sizeof(p), "%s/%s", tmp, names[i]);
-				unlink(p);
-			}
-			rmdir(tmp);
-		}
-		if (rc)
-			goto fail;
-	}
+	int rc = vg_state_generate_once(state_dir, "sim-tdx", generate, NULL, NULL, err);
+	if (rc)
+		goto fail;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/pck_chain.pem", s->dir);
 	if (!(s->pck = load_key(s->dir, "pck.key", err)) || !(s->ak = load_key(s->dir, "ak.key", err)) ||
@@ -292,10 +212,6 @@ void tdx_sim_free(struct tdx_sim *s)
 		return;
 	EVP_PKEY_free(s->pck);
 	EVP_PKEY_free(s->ak);
-	for (unsigned i = 0; i < s->pool_n; i++) {
-		BN_clear_free(s->pool[i].kinv);
-		BN_free(s->pool[i].r);
-	}
 	free(s->chain);
 	vg_secure_zero(s, sizeof(*s));
 	free(s);

@@ -22,22 +22,12 @@ static const uint8_t TDX_SIM_QE_VENDOR[16] = { 0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9
 #define TDX_SIM_QE_PROD_ID 2
 #define TDX_SIM_QE_SVN 4
 
-#define TDX_SIM_PRESIGN_MAX 256
-
 struct tdx_sim {
 	char dir[4096];
 	EVP_PKEY *pck; /* signs QE reports */
 	EVP_PKEY *ak;  /* the QE's attestation key: signs quotes */
 	uint8_t *chain; /* PCK chain PEM, leaf first */
 	size_t chain_len;
-	/* tdx_sim_presign: the QE report and its PCK signature (constant for the platform),
-	 * and pre-computed ECDSA nonces (k^-1, r) for the attestation key. */
-	bool presigned;
-	uint8_t qe_report[TDX_SGX_REPORT_BODY_SIZE], qe_sig[64];
-	unsigned pool_n;
-	struct {
-		BIGNUM *kinv, *r;
-	} pool[TDX_SIM_PRESIGN_MAX];
 };
 
 #endif

@@ -43,29 +43,6 @@ int tdx_sim_rtmr_extend(struct tdx_sim_td *td, unsigned index, const uint8_t d[4
 	return 0;
 }
 
-/* With the attestation key and a pre-computed nonce: no randomness needed. */
-static int sign_presigned(struct tdx_sim *s, const uint8_t *data, size_t len, uint8_t out[64], struct vg_err *err)
-{
-	if (!s->pool_n)
-		return vg_err_set(err, EAGAIN, "sim-tdx: the %u pre-computed signing nonces of this launch are used up",
-				  TDX_SIM_PRESIGN_MAX);
-	unsigned i = --s->pool_n;
-	uint8_t h[32];
-	unsigned int hl = 0;
-	ECDSA_SIG *sig = NULL;
-	const EC_KEY *k = EVP_PKEY_get0_EC_KEY(s->ak);
-	if (k && EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL) == 1)
-		sig = ECDSA_do_sign_ex(h, (int)hl, s->pool[i].kinv, s->pool[i].r, (EC_KEY *)k);
-	BN_clear_free(s->pool[i].kinv);
-	BN_free(s->pool[i].r);
-	s->pool[i].kinv = s->pool[i].r = NULL;
-	int ok = sig && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 32) == 32 &&
-		 BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 32, 32) == 32;
-	ECDSA_SIG_free(sig);
-	ERR_clear_error();
-	return ok ? 0 : vg_err_set(err, EIO, "sim-tdx: ECDSA signing failed");
-}
-
 /* ECDSA P-256 / SHA-256 over data, as r||s big-endian (32 + 32 bytes). */
 static int sign_p256(EVP_PKEY *k, const uint8_t *data, size_t len, uint8_t out[64])
 {
@@ -117,37 +94,6 @@ static int qe_report_build(const struct tdx_sim *s, uint8_t ak_pub[65], uint8_t 
 	return 0;
 }
 
-int tdx_sim_presign(struct tdx_sim *s, unsigned n, struct vg_err *err)
-{
-	uint8_t pub[65], auth[32];
-	int rc = qe_report_build(s, pub, auth, s->qe_report, err);
-	if (rc)
-		return rc;
-	if (sign_p256(s->pck, s->qe_report, sizeof(s->qe_report), s->qe_sig)) {
-		ERR_clear_error();
-		return vg_err_set(err, EIO, "sim-tdx: signing the QE report failed");
-	}
-	const EC_KEY *k = EVP_PKEY_get0_EC_KEY(s->ak);
-	BN_CTX *ctx = BN_CTX_new();
-	if (n > TDX_SIM_PRESIGN_MAX)
-		n = TDX_SIM_PRESIGN_MAX;
-	while (!rc && s->pool_n < n) {
-		BIGNUM *kinv = NULL, *r = NULL;
-		if (!k || !ctx || ECDSA_sign_setup((EC_KEY *)k, ctx, &kinv, &r) != 1) {
-			rc = vg_err_set(err, EIO, "sim-tdx: pre-computing signing nonces failed");
-			break;
-		}
-		s->pool[s->pool_n].kinv = kinv;
-		s->pool[s->pool_n].r = r;
-		s->pool_n++;
-	}
-	BN_CTX_free(ctx);
-	ERR_clear_error();
-	if (!rc)
-		s->presigned = true;
-	return rc;
-}
-
 int tdx_sim_quote(struct tdx_sim *s, const struct tdx_sim_td *td, const uint8_t report_data[64],
 		  uint8_t **quote, size_t *quote_len, struct vg_err *err)
 {
@@ -180,9 +126,7 @@ int tdx_sim_quote(struct tdx_sim *s, const struct tdx_sim_td *td, const uint8_t 
 	int qrc = qe_report_build(s, ak_pub, qe_auth, qe_report, err);
 	if (qrc)
 		return qrc;
-	if (s->presigned)
-		memcpy(qe_sig, s->qe_sig, 64);
-	else if (sign_p256(s->pck, qe_report, sizeof(qe_report), qe_sig)) {
+	if (sign_p256(s->pck, qe_report, sizeof(qe_report), qe_sig)) {
 		ERR_clear_error();
 		return vg_err_set(err, EIO, "sim-tdx: ECDSA signing failed");
 	}
@@ -191,11 +135,7 @@ int tdx_sim_quote(struct tdx_sim *s, const struct tdx_sim_td *td, const uint8_t 
 	size_t sl = tdx_quote_serialize_signed(&q, signed_part, sizeof(signed_part));
 	if (sl != sizeof(signed_part))
 		return vg_err_set(err, EIO, "sim-tdx: quote serialisation failed");
-	if (s->presigned) {
-		int src = sign_presigned(s, signed_part, sl, sig, err);
-		if (src)
-			return src;
-	} else if (sign_p256(s->ak, signed_part, sl, sig)) {
+	if (sign_p256(s->ak, signed_part, sl, sig)) {
 		ERR_clear_error();
 		return vg_err_set(err, EIO, "sim-tdx: ECDSA signing failed");
 	}

@@ -360,10 +360,5 @@ int tdx_sim_rtmr_extend(struct tdx_sim_td *td, unsigned index, const uint8_t dig
 /* TDG.MR.REPORT + the QE: a v4 quote over this TD and report_data (malloc'd). */
 int tdx_sim_quote(struct tdx_sim *s, const struct tdx_sim_td *td, const uint8_t report_data[64],
 		  uint8_t **quote, size_t *quote_len, struct vg_err *err);
-/* Pre-computes the QE report signature and n (at most 256) attestation-key signing
- * nonces, after which quotes need no randomness (sandboxed vCPU threads: OpenSSL's RNG
- * calls getpid(), which their seccomp filter does not allow). Quotes fail once the
- * nonces are used up. */
-int tdx_sim_presign(struct tdx_sim *s, unsigned n, struct vg_err *err);
 
 #endif /* VIGIL_TDX_H */

@@ -1,7 +1,10 @@
 /* vigil-vmm: starts a guest on KVM. See docs/vmm.md. */
 #include "vmm/vmm.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +141,6 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	optind = 1;
-	opterr = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CONFIG: break;
@@ -163,7 +165,9 @@ int main(int argc, char **argv)
 				}
 				break;
 			}
-			fprintf(stderr, "vigil-vmm: try --help\n");
+			/* one line (opterr is 0: getopt prints nothing of its own) */
+			fprintf(stderr, "vigil-vmm: unknown or incomplete option \"%s\" (try --help)\n",
+				argv[optind - 1]);
 			vmm_config_free(&cfg);
 			return VG_EXIT_USAGE;
 		}
@@ -174,7 +178,21 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	vg_log_set_level(verbose >= 2 ? VG_LOG_DEBUG : verbose ? VG_LOG_INFO : VG_LOG_WARN);
+	if (json && !print) {
+		fprintf(stderr, "vigil-vmm: --json goes with --print-measurements\n");
+		vmm_config_free(&cfg);
+		return VG_EXIT_USAGE;
+	}
 	if (check) {
+		/* No usable /dev/kvm at all is an I/O error (2); a KVM that lacks
+		 * what a platform needs is a failed check (1). */
+		int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (kfd < 0) {
+			fprintf(stderr, "vigil-vmm: /dev/kvm: %s (no usable KVM on this host)\n", strerror(errno));
+			vmm_config_free(&cfg);
+			return VG_EXIT_USAGE;
+		}
+		close(kfd);
 		/* With --platform: that platform's probe too (a host without SNP or TDX says why). */
 		const struct vmm_platform_ops *plat = vmm_platform_find(cfg.platform ? cfg.platform : "none");
 		if (!plat) {

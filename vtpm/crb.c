@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vtpm/tpm2.h"
 #include "vtpm/vtpm.h"
 
 #define NLOC 5
@@ -40,8 +41,6 @@
 #define INTF_ID_LO (0x1u | (0x1u << 4) | (1u << 8) | (3u << 11) | (1u << 14) | (1u << 17))
 #define INTF_ID_HI (0x1014u | (0x0001u << 16))
 
-#define TPM_RC_FAILURE 0x101u
-#define TPM_RC_COMMAND_SIZE 0x142u
 
 struct vtpm_crb {
 	uint64_t base;
@@ -125,8 +124,8 @@ static uint32_t reg_read(const struct vtpm_crb *c, unsigned loc, unsigned reg)
 
 static void error_response(uint8_t *rsp, uint32_t rc)
 {
-	vg_put_be16(rsp, 0x8001); /* TPM_ST_NO_SESSIONS */
-	vg_put_be32(rsp + 2, 10);
+	vg_put_be16(rsp, TPM2_ST_NO_SESSIONS);
+	vg_put_be32(rsp + 2, TPM2_HEADER_SIZE);
 	vg_put_be32(rsp + 6, rc);
 }
 
@@ -136,14 +135,14 @@ static void run_command(struct vtpm_crb *c)
 	size_t rsp_len = 0;
 	if (len < 10 || len > VTPM_CRB_BUFFER_SIZE) {
 		memset(c->buffer, 0, sizeof(c->buffer));
-		error_response(c->buffer, TPM_RC_COMMAND_SIZE);
+		error_response(c->buffer, TPM2_RC_COMMAND_SIZE);
 		return;
 	}
 	int rc = c->exec(c->opaque, c->active, c->buffer, len, c->rsp, sizeof(c->rsp), &rsp_len);
 	if (rc || rsp_len < 10 || rsp_len > sizeof(c->rsp)) {
 		c->error = true;
 		memset(c->buffer, 0, sizeof(c->buffer));
-		error_response(c->buffer, TPM_RC_FAILURE);
+		error_response(c->buffer, TPM2_RC_FAILURE);
 		return;
 	}
 	memcpy(c->buffer, c->rsp, rsp_len);

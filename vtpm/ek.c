@@ -24,18 +24,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "vtpm/tpm2.h"
 #include "vtpm/vtpm.h"
 #include "vtpm/vtpm_priv.h"
 
-#define TPM_RH_ENDORSEMENT 0x4000000Bu
-#define TPM_RH_PLATFORM 0x4000000Cu
-#define TPM_RS_PW 0x40000009u
-#define TPM_ALG_RSA 0x0001
-#define TPM_ALG_AES 0x0006
-#define TPM_ALG_NULL 0x0010
-#define TPM_ALG_ECC 0x0023
-#define TPM_ALG_CFB 0x0043
-#define TPM_ECC_NIST_P256 0x0003
 /* fixedTPM | fixedParent | sensitiveDataOrigin | adminWithPolicy | restricted | decrypt */
 #define EK_ATTRIBUTES 0x000300B2u
 /* PLATFORMCREATE | AUTHREAD | OWNERREAD | PPREAD | PPWRITE | NO_DA | WRITEDEFINE */
@@ -48,50 +40,61 @@ static const uint8_t EK_POLICY[32] = {
 	0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA,
 };
 
-static int put_pw_session(struct vg_buf *b)
+/* TPM2B_PUBLIC of the EK template (TPMT_PUBLIC behind its size). */
+static void put_ek_template(struct vtpm_cmd *c, bool ecc)
 {
-	return vtpm_put_u32(b, 9) | vtpm_put_u32(b, TPM_RS_PW) | vtpm_put_u16(b, 0) | vtpm_put_u8(b, 0) |
-	       vtpm_put_u16(b, 0);
-}
-
-/* TPMT_PUBLIC of the EK template. */
-static int put_ek_template(struct vg_buf *p, bool ecc)
-{
-	int rc = vtpm_put_u16(p, ecc ? TPM_ALG_ECC : TPM_ALG_RSA) | vtpm_put_u16(p, VTPM_ALG_SHA256) |
-		 vtpm_put_u32(p, EK_ATTRIBUTES) | vtpm_put_2b(p, EK_POLICY, 32) | vtpm_put_u16(p, TPM_ALG_AES) |
-		 vtpm_put_u16(p, 128) | vtpm_put_u16(p, TPM_ALG_CFB) | vtpm_put_u16(p, TPM_ALG_NULL);
 	static const uint8_t zero[256];
-	if (ecc)
-		rc |= vtpm_put_u16(p, TPM_ECC_NIST_P256) | vtpm_put_u16(p, TPM_ALG_NULL) | vtpm_put_2b(p, zero, 32) |
-		      vtpm_put_2b(p, zero, 32);
-	else
-		rc |= vtpm_put_u16(p, 2048) | vtpm_put_u32(p, 0) | vtpm_put_2b(p, zero, 256);
-	return rc ? -ENOMEM : 0;
+	size_t at = c->b.len;
+	vtpm_cmd_u16(c, 0); /* size, patched below */
+	vtpm_cmd_u16(c, ecc ? TPM2_ALG_ECC : TPM2_ALG_RSA);
+	vtpm_cmd_u16(c, VTPM_ALG_SHA256);
+	vtpm_cmd_u32(c, EK_ATTRIBUTES);
+	vtpm_cmd_2b(c, EK_POLICY, 32);
+	vtpm_cmd_u16(c, TPM2_ALG_AES);
+	vtpm_cmd_u16(c, 128);
+	vtpm_cmd_u16(c, TPM2_ALG_CFB);
+	vtpm_cmd_u16(c, TPM2_ALG_NULL);
+	if (ecc) {
+		vtpm_cmd_u16(c, TPM2_ECC_NIST_P256);
+		vtpm_cmd_u16(c, TPM2_ALG_NULL);
+		vtpm_cmd_2b(c, zero, 32);
+		vtpm_cmd_2b(c, zero, 32);
+	} else {
+		vtpm_cmd_u16(c, 2048);
+		vtpm_cmd_u32(c, 0);
+		vtpm_cmd_2b(c, zero, 256);
+	}
+	if (!c->rc)
+		vg_put_be16(c->b.data + at, (uint16_t)(c->b.len - at - 2));
 }
 
 /* Skips TPMT_SYM_DEF_OBJECT or a scheme: alg, and details unless NULL. */
 static void skip_alg_details(struct vg_reader *r, bool sym)
 {
-	uint16_t alg = TPM_ALG_NULL;
+	uint16_t alg = TPM2_ALG_NULL;
 	vg_rd_be16(r, &alg);
-	if (alg != TPM_ALG_NULL)
+	if (alg != TPM2_ALG_NULL)
 		vg_rd_skip(r, sym ? 4 : 2);
 }
 
 /* Creates the EK and returns its public key. */
 static int create_ek(struct vtpm *t, bool ecc, EVP_PKEY **out, struct vg_err *err)
 {
-	struct vg_buf b = {0}, pub = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[VTPM_MAX_CMD];
 	size_t rlen = 0;
-	int rc = put_ek_template(&pub, ecc);
-	rc |= vtpm_put_u16(&b, 0x8002) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x131) |
-	      vtpm_put_u32(&b, TPM_RH_ENDORSEMENT) | put_pw_session(&b) |
-	      vtpm_put_u16(&b, 4) | vtpm_put_u16(&b, 0) | vtpm_put_u16(&b, 0) | /* inSensitive */
-	      vtpm_put_2b(&b, pub.data, (uint16_t)pub.len) | vtpm_put_u16(&b, 0) | vtpm_put_u32(&b, 0);
-	vg_buf_free(&pub);
-	if ((rc = vtpm_call(t, &b, rc, ecc ? "TPM2_CreatePrimary(ECC EK)" : "TPM2_CreatePrimary(RSA EK)", rsp,
-			    sizeof(rsp), &rlen, NULL, err)))
+	int rc;
+	vtpm_cmd_begin(&c, TPM2_ST_SESSIONS, TPM2_CC_CREATE_PRIMARY);
+	vtpm_cmd_u32(&c, TPM2_RH_ENDORSEMENT);
+	vtpm_cmd_pw_session(&c);
+	vtpm_cmd_u16(&c, 4); /* inSensitive: empty userAuth and data */
+	vtpm_cmd_u16(&c, 0);
+	vtpm_cmd_u16(&c, 0);
+	put_ek_template(&c, ecc);
+	vtpm_cmd_u16(&c, 0); /* outsideInfo */
+	vtpm_cmd_u32(&c, 0); /* creationPCR */
+	if ((rc = vtpm_cmd_run(t, &c, ecc ? "TPM2_CreatePrimary(ECC EK)" : "TPM2_CreatePrimary(RSA EK)", rsp,
+			       sizeof(rsp), &rlen, NULL, err)))
 		return rc;
 
 	struct vg_reader r;
@@ -100,7 +103,7 @@ static int create_ek(struct vtpm *t, bool ecc, EVP_PKEY **out, struct vg_err *er
 	uint32_t exponent = 0;
 	const uint8_t *pa = NULL, *pb = NULL;
 	vg_rd_init(&r, rsp, rlen);
-	vg_rd_skip(&r, 10);
+	vg_rd_skip(&r, TPM2_HEADER_SIZE);
 	vg_rd_be32(&r, &handle);
 	vg_rd_skip(&r, 4 + 2); /* parameterSize, TPM2B_PUBLIC size */
 	vg_rd_be16(&r, &type);
@@ -125,13 +128,14 @@ static int create_ek(struct vtpm *t, bool ecc, EVP_PKEY **out, struct vg_err *er
 	}
 
 	/* flush the transient object either way */
-	struct vg_buf f = {0};
+	struct vtpm_cmd f;
 	uint8_t frsp[64];
 	size_t flen;
-	int frc = vtpm_put_u16(&f, 0x8001) | vtpm_put_u32(&f, 0) | vtpm_put_u32(&f, 0x165) | vtpm_put_u32(&f, handle);
-	vtpm_call(t, &f, frc, "TPM2_FlushContext", frsp, sizeof(frsp), &flen, NULL, NULL);
+	vtpm_cmd_begin(&f, TPM2_ST_NO_SESSIONS, TPM2_CC_FLUSH_CONTEXT);
+	vtpm_cmd_u32(&f, handle);
+	vtpm_cmd_run(t, &f, "TPM2_FlushContext", frsp, sizeof(frsp), &flen, NULL, NULL);
 
-	if (!vg_rd_ok(&r) || type != (ecc ? TPM_ALG_ECC : TPM_ALG_RSA) || (ecc && (curve != TPM_ECC_NIST_P256 ||
+	if (!vg_rd_ok(&r) || type != (ecc ? TPM2_ALG_ECC : TPM2_ALG_RSA) || (ecc && (curve != TPM2_ECC_NIST_P256 ||
 	    a != 32 || bsz != 32)) || (!ecc && (keybits != 2048 || a != 256)))
 		return vg_err_set(err, EBADMSG, "TPM2_CreatePrimary: unexpected EK public area");
 
@@ -164,35 +168,12 @@ static int create_ek(struct vtpm *t, bool ecc, EVP_PKEY **out, struct vg_err *er
 	return ok ? 0 : vg_err_set(err, EIO, "OpenSSL: cannot import the EK public key");
 }
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+static X509 *new_cert(X509 *issuer, EVP_PKEY *pub, const char *cn, long days)
 {
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	int ok = ex && X509_add_ext(cert, ex, -1);
-	X509_EXTENSION_free(ex);
-	return ok ? 0 : -1;
-}
-
-static X509 *new_cert(X509 *issuer, EVP_PKEY *pub, const char *cn, int days)
-{
-	X509 *c = X509_new();
-	uint8_t serial[16];
-	BIGNUM *bn = NULL;
-	int ok = c && RAND_bytes(serial, sizeof(serial)) == 1;
-	serial[0] &= 0x7F;
-	ok = ok && (bn = BN_bin2bn(serial, sizeof(serial), NULL)) && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
-	BN_free(bn);
-	X509_NAME *name = c ? X509_get_subject_name(c) : NULL;
-	ok = ok && X509_set_version(c, 2) && X509_gmtime_adj(X509_getm_notBefore(c), 0) &&
-	     X509_gmtime_adj(X509_getm_notAfter(c), (long)days * 86400) &&
-	     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Vigil", -1, -1, 0) &&
-	     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) &&
-	     X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name) && X509_set_pubkey(c, pub);
-	if (!ok) {
-		X509_free(c);
-		return NULL;
-	}
+	const char *const pairs[] = {"O", "Vigil", "CN", cn, NULL};
+	X509_NAME *name = vg_x509_name(pairs);
+	X509 *c = name ? vg_x509_new(name, pub, issuer, 0, days) : NULL;
+	X509_NAME_free(name);
 	return c;
 }
 
@@ -203,16 +184,27 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 	snprintf(cp, sizeof(cp), "%s/ca.pem", dir);
 	snprintf(kp, sizeof(kp), "%s/ca.key", dir);
 	if (access(cp, F_OK) == 0 || access(kp, F_OK) == 0) {
-		FILE *fc = fopen(cp, "r"), *fk = fopen(kp, "r");
-		*ca = fc ? PEM_read_X509(fc, NULL, NULL, NULL) : NULL;
-		*key = fk ? PEM_read_PrivateKey(fk, NULL, NULL, NULL) : NULL;
-		if (fc)
-			fclose(fc);
-		if (fk)
-			fclose(fk);
+		/* read into our buffers (not stdio's), so the key bytes can be cleansed */
+		uint8_t *kd = NULL, *cd = NULL;
+		size_t kl = 0, cl = 0;
+		struct vg_err ignore = {0};
+		*ca = NULL;
+		*key = NULL;
+		if (!vg_read_file(kp, 1 << 16, &kd, &kl, &ignore) && !vg_read_file(cp, 1 << 16, &cd, &cl, &ignore)) {
+			BIO *bk = BIO_new_mem_buf(kd, (int)kl), *bc = BIO_new_mem_buf(cd, (int)cl);
+			*key = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, NULL) : NULL;
+			*ca = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
+			BIO_free(bk);
+			BIO_free(bc);
+		}
+		vg_secure_zero(kd, kl);
+		free(kd);
+		free(cd);
 		if (!*ca || !*key || X509_check_private_key(*ca, *key) != 1) {
 			X509_free(*ca);
 			EVP_PKEY_free(*key);
+			*ca = NULL;
+			*key = NULL;
 			return vg_err_set(err, EINVAL, "EK CA in %s: ca.pem and ca.key must both exist and match", dir);
 		}
 		return 0;
@@ -221,30 +213,25 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 		return vg_err_set(err, errno, "EK CA directory %s: %s", dir, strerror(errno));
 	*key = EVP_EC_gen("P-256");
 	*ca = *key ? new_cert(NULL, *key, "Vigil vTPM EK CA (host-rooted)", 3650) : NULL;
-	int ok = *ca && add_ext(*ca, *ca, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
-		 add_ext(*ca, *ca, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-		 add_ext(*ca, *ca, NID_subject_key_identifier, "hash") == 0 &&
-		 X509_sign(*ca, *key, EVP_sha256()) > 0;
-	BIO *bk = NULL, *bc = NULL;
-	BUF_MEM *mk = NULL, *mc = NULL;
-	ok = ok && (bk = BIO_new(BIO_s_mem())) && (bc = BIO_new(BIO_s_mem())) &&
-	     PEM_write_bio_PrivateKey(bk, *key, NULL, NULL, 0, NULL, NULL) && PEM_write_bio_X509(bc, *ca);
-	if (ok) {
-		BIO_get_mem_ptr(bk, &mk);
-		BIO_get_mem_ptr(bc, &mc);
-		ok = vg_write_file_atomic(kp, mk->data, mk->length, 0600, err) == 0 &&
-		     vg_write_file_atomic(cp, mc->data, mc->length, 0644, err) == 0;
-	} else {
-		vg_err_set(err, EIO, "OpenSSL: cannot create the EK CA");
-	}
-	BIO_free_all(bk);
-	BIO_free_all(bc);
-	if (!ok) {
+	struct vg_buf pk = {0}, pc = {0};
+	int rc = *ca && !vg_x509_ext(*ca, NULL, NID_basic_constraints, "critical,CA:TRUE") &&
+			 !vg_x509_ext(*ca, NULL, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+			 !vg_x509_ext(*ca, NULL, NID_subject_key_identifier, "hash") &&
+			 X509_sign(*ca, *key, EVP_sha256()) > 0 && !vg_pem_append_key(&pk, *key) &&
+			 !vg_pem_append_cert(&pc, *ca)
+		 ? 0
+		 : vg_ossl_error(err, "OpenSSL: cannot create the EK CA");
+	/* the key first: a ca.pem without its key is refused at the next start */
+	if (!rc && !(rc = vg_state_put(dir, "ca.key", pk.data, pk.len, 0600, err)))
+		rc = vg_state_put(dir, "ca.pem", pc.data, pc.len, 0644, err);
+	vg_buf_free_secret(&pk); /* the CA's private key in PEM */
+	vg_buf_free(&pc);
+	if (rc) {
 		X509_free(*ca);
 		EVP_PKEY_free(*key);
 		*ca = NULL;
 		*key = NULL;
-		return -(err && err->code ? err->code : EIO);
+		return rc;
 	}
 	vg_info("created the vTPM EK CA in %s", dir);
 	return 0;
@@ -253,22 +240,25 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 /* One TPM property (TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES)). */
 static int tpm_property(struct vtpm *t, uint32_t prop, uint32_t *value, struct vg_err *err)
 {
-	struct vg_buf b = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[256];
 	size_t rlen = 0;
-	int rc = vtpm_put_u16(&b, 0x8001) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x17A) | vtpm_put_u32(&b, 6) |
-		 vtpm_put_u32(&b, prop) | vtpm_put_u32(&b, 1);
-	if ((rc = vtpm_call(t, &b, rc, "TPM2_GetCapability", rsp, sizeof(rsp), &rlen, NULL, err)))
+	int rc;
+	vtpm_cmd_begin(&c, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	vtpm_cmd_u32(&c, TPM2_CAP_TPM_PROPERTIES);
+	vtpm_cmd_u32(&c, prop);
+	vtpm_cmd_u32(&c, 1); /* propertyCount */
+	if ((rc = vtpm_cmd_run(t, &c, "TPM2_GetCapability", rsp, sizeof(rsp), &rlen, NULL, err)))
 		return rc;
 	struct vg_reader r;
 	uint32_t cap = 0, count = 0, got = 0;
 	vg_rd_init(&r, rsp, rlen);
-	vg_rd_skip(&r, 10 + 1); /* header, moreData */
+	vg_rd_skip(&r, TPM2_HEADER_SIZE + 1); /* header, moreData */
 	vg_rd_be32(&r, &cap);
 	vg_rd_be32(&r, &count);
 	vg_rd_be32(&r, &got);
 	vg_rd_be32(&r, value);
-	if (!vg_rd_ok(&r) || cap != 6 || count < 1 || got != prop)
+	if (!vg_rd_ok(&r) || cap != TPM2_CAP_TPM_PROPERTIES || count < 1 || got != prop)
 		return vg_err_set(err, EBADMSG, "TPM2_GetCapability: property 0x%x not returned", prop);
 	return 0;
 }
@@ -309,14 +299,14 @@ static int issue_ek_cert(struct vtpm *t, X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *e
 			 int *der_len, struct vg_err *err)
 {
 	uint32_t mfr = 0, fw = 0;
-	int rc = tpm_property(t, 0x105 /* TPM_PT_MANUFACTURER */, &mfr, err);
-	if (rc || (rc = tpm_property(t, 0x10B /* TPM_PT_FIRMWARE_VERSION_1 */, &fw, err)))
+	int rc = tpm_property(t, TPM2_PT_MANUFACTURER, &mfr, err);
+	if (rc || (rc = tpm_property(t, TPM2_PT_FIRMWARE_VERSION_1, &fw, err)))
 		return rc;
 	X509 *c = new_cert(ca, ek, ecc ? "Vigil vTPM EK (ECC P-256)" : "Vigil vTPM EK (RSA 2048)", 3650);
-	int ok = c && add_tpm_san(c, mfr, fw) == 0 && add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
-		 add_ext(c, ca, NID_key_usage, ecc ? "critical,keyAgreement" : "critical,keyEncipherment") == 0 &&
-		 add_ext(c, ca, NID_authority_key_identifier, "keyid") == 0 &&
-		 add_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1") == 0 && /* tcg-kp-EKCertificate */
+	int ok = c && add_tpm_san(c, mfr, fw) == 0 && !vg_x509_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE") &&
+		 !vg_x509_ext(c, ca, NID_key_usage, ecc ? "critical,keyAgreement" : "critical,keyEncipherment") &&
+		 !vg_x509_ext(c, ca, NID_authority_key_identifier, "keyid") &&
+		 !vg_x509_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1") && /* tcg-kp-EKCertificate */
 		 X509_sign(c, ca_key, EVP_sha256()) > 0;
 	*der = NULL;
 	*der_len = ok ? i2d_X509(c, der) : -1;
@@ -328,28 +318,38 @@ static int issue_ek_cert(struct vtpm *t, X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *e
 
 static int nv_store(struct vtpm *t, uint32_t index, const uint8_t *data, size_t len, struct vg_err *err)
 {
-	struct vg_buf b = {0}, pub = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[256];
 	size_t rlen;
-	int rc = vtpm_put_u32(&pub, index) | vtpm_put_u16(&pub, VTPM_ALG_SHA256) |
-		 vtpm_put_u32(&pub, EK_CERT_NV_ATTRIBUTES) | vtpm_put_u16(&pub, 0) | vtpm_put_u16(&pub, (uint16_t)len);
-	rc |= vtpm_put_u16(&b, 0x8002) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x12A) |
-	      vtpm_put_u32(&b, TPM_RH_PLATFORM) | put_pw_session(&b) | vtpm_put_u16(&b, 0) |
-	      vtpm_put_2b(&b, pub.data, (uint16_t)pub.len);
-	vg_buf_free(&pub);
-	if ((rc = vtpm_call(t, &b, rc, "TPM2_NV_DefineSpace", rsp, sizeof(rsp), &rlen, NULL, err)))
+	int rc;
+	vtpm_cmd_begin(&c, TPM2_ST_SESSIONS, TPM2_CC_NV_DEFINE_SPACE);
+	vtpm_cmd_u32(&c, TPM2_RH_PLATFORM);
+	vtpm_cmd_pw_session(&c);
+	vtpm_cmd_u16(&c, 0);  /* auth */
+	vtpm_cmd_u16(&c, 14); /* TPM2B_NV_PUBLIC size */
+	vtpm_cmd_u32(&c, index);
+	vtpm_cmd_u16(&c, VTPM_ALG_SHA256);
+	vtpm_cmd_u32(&c, EK_CERT_NV_ATTRIBUTES);
+	vtpm_cmd_u16(&c, 0); /* authPolicy */
+	vtpm_cmd_u16(&c, (uint16_t)len);
+	if ((rc = vtpm_cmd_run(t, &c, "TPM2_NV_DefineSpace", rsp, sizeof(rsp), &rlen, NULL, err)))
 		return rc;
 	for (size_t off = 0; off < len; off += NV_CHUNK) {
 		size_t n = VG_MIN(NV_CHUNK, len - off);
-		rc = vtpm_put_u16(&b, 0x8002) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x137) |
-		     vtpm_put_u32(&b, TPM_RH_PLATFORM) | vtpm_put_u32(&b, index) | put_pw_session(&b) |
-		     vtpm_put_2b(&b, data + off, (uint16_t)n) | vtpm_put_u16(&b, (uint16_t)off);
-		if ((rc = vtpm_call(t, &b, rc, "TPM2_NV_Write", rsp, sizeof(rsp), &rlen, NULL, err)))
+		vtpm_cmd_begin(&c, TPM2_ST_SESSIONS, TPM2_CC_NV_WRITE);
+		vtpm_cmd_u32(&c, TPM2_RH_PLATFORM);
+		vtpm_cmd_u32(&c, index);
+		vtpm_cmd_pw_session(&c);
+		vtpm_cmd_2b(&c, data + off, (uint16_t)n);
+		vtpm_cmd_u16(&c, (uint16_t)off);
+		if ((rc = vtpm_cmd_run(t, &c, "TPM2_NV_Write", rsp, sizeof(rsp), &rlen, NULL, err)))
 			return rc;
 	}
-	rc = vtpm_put_u16(&b, 0x8002) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x138) |
-	     vtpm_put_u32(&b, TPM_RH_PLATFORM) | vtpm_put_u32(&b, index) | put_pw_session(&b);
-	return vtpm_call(t, &b, rc, "TPM2_NV_WriteLock", rsp, sizeof(rsp), &rlen, NULL, err);
+	vtpm_cmd_begin(&c, TPM2_ST_SESSIONS, TPM2_CC_NV_WRITELOCK);
+	vtpm_cmd_u32(&c, TPM2_RH_PLATFORM);
+	vtpm_cmd_u32(&c, index);
+	vtpm_cmd_pw_session(&c);
+	return vtpm_cmd_run(t, &c, "TPM2_NV_WriteLock", rsp, sizeof(rsp), &rlen, NULL, err);
 }
 
 int vtpm_provision_ek(struct vtpm *t, const char *ca_dir, struct vg_err *err)

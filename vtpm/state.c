@@ -12,7 +12,8 @@
  *  64  ciphertext, then the 16-byte GCM tag
  * The encryption key is HKDF-SHA256(key, info "vigil-vtpm state v1"). The
  * key check value lets a wrong key be reported as such, separately from
- * tampering (which fails the GCM tag).
+ * tampering (which fails the GCM tag); an altered key check value under the
+ * right key is tampering too (the file authenticates with the expected one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -135,24 +136,39 @@ int vtpm_state_open(const uint8_t key[VTPM_KEY_SIZE], const char *kind, const ui
 		return vg_err_set(err, EBADMSG, "state file %s (%zu bytes, header says %llu of ciphertext)",
 				  len > blob_len - HDR_LEN - TAG_LEN ? "truncated" : "has trailing bytes",
 				  blob_len, (unsigned long long)len);
-	if (derive(key, k, kcv))
-		return vg_err_set(err, EIO, "state: key derivation failed");
-	if (!vg_ct_equal(kcv, blob + 40, 16)) {
-		vg_secure_zero(k, sizeof(k));
-		return vg_err_set(err, EKEYREJECTED, "wrong key: the state file was encrypted with another key");
+	int rc = 0;
+	uint8_t *out = NULL, hdr[HDR_LEN];
+	if (derive(key, k, kcv)) {
+		rc = vg_err_set(err, EIO, "state: key derivation failed");
+		goto out;
 	}
-	uint8_t *out = malloc(len ? len : 1);
-	if (!out) {
-		vg_secure_zero(k, sizeof(k));
-		return vg_err_set(err, ENOMEM, "state: out of memory");
+	if (!(out = malloc(len ? len : 1))) {
+		rc = vg_err_set(err, ENOMEM, "state: out of memory");
+		goto out;
 	}
 	memcpy(tag, blob + HDR_LEN + len, TAG_LEN);
-	int rc = gcm(0, k, blob + 28, blob, HDR_LEN, blob + HDR_LEN, len, out, tag);
+	bool kcv_ok = vg_ct_equal(kcv, blob + 40, 16);
+	/* A key-check mismatch is a wrong key only if the file does not
+	 * authenticate under this key with the expected key-check value in its
+	 * header: then the key is right and only that field was altered. */
+	memcpy(hdr, blob, HDR_LEN);
+	memcpy(hdr + 40, kcv, 16);
+	if (gcm(0, k, hdr + 28, hdr, HDR_LEN, blob + HDR_LEN, len, out, tag) == 0) {
+		if (!kcv_ok)
+			rc = vg_err_set(err, EBADMSG, "state file tampered with: its key-check field was altered");
+	} else if (!kcv_ok) {
+		rc = vg_err_set(err, EKEYREJECTED, "wrong key: the state file was encrypted with another key");
+	} else {
+		rc = vg_err_set(err, EBADMSG, "state file failed authentication (tampered or corrupted)");
+	}
+out:
 	vg_secure_zero(k, sizeof(k));
+	vg_secure_zero(kcv, sizeof(kcv));
 	if (rc) {
-		vg_secure_zero(out, len);
+		if (out)
+			vg_secure_zero(out, len);
 		free(out);
-		return vg_err_set(err, EBADMSG, "state file failed authentication (tampered or corrupted)");
+		return rc;
 	}
 	*plain = out;
 	*plain_len = len;

@@ -5,8 +5,11 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,18 +18,20 @@
 #include <libtpms/tpm_nvfilename.h>
 #include <libtpms/tpm_tis.h>
 
+#include "vtpm/tpm2.h"
 #include "vtpm/vtpm.h"
 #include "vtpm/vtpm_priv.h"
 
 struct vtpm {
 	char *state_dir;
-	uint8_t key[VTPM_KEY_SIZE];
+	int dir_fd;        /* the state directory, flock'ed for the instance's life */
+	uint8_t *key;      /* VTPM_KEY_SIZE bytes on a page kept out of core dumps */
 	uint8_t *perm;     /* current permanent state (plaintext), served to libtpms */
 	size_t perm_len;
 	uint8_t *vol;      /* volatile state to restore at the next MainInit */
 	size_t vol_len;
 	bool powered;
-	bool stored_error; /* a state write failed */
+	bool stored_error; /* a state write failed (health: VTPM_HEALTH_STATE_WRITE) */
 	uint32_t buffer_size;
 	uint8_t locality;
 	unsigned char *rspbuf; /* libtpms' response buffer, reused */
@@ -35,14 +40,6 @@ struct vtpm {
 };
 
 static struct vtpm *g_tpm; /* libtpms is a process-global singleton */
-
-static char *state_path(const struct vtpm *t, const char *name)
-{
-	char *p = NULL;
-	if (asprintf(&p, "%s/%s", t->state_dir, name) < 0)
-		return NULL;
-	return p;
-}
 
 /* Replaces a secret buffer (zeroizing the old one); new may be NULL. */
 static void set_secret(uint8_t **slot, size_t *slot_len, uint8_t *new, size_t len)
@@ -54,6 +51,32 @@ static void set_secret(uint8_t **slot, size_t *slot_len, uint8_t *new, size_t le
 	*slot_len = new ? len : 0;
 }
 
+/* Atomic replace of one state file inside the locked directory: a
+ * temporary created with O_EXCL|O_NOFOLLOW, fsync, renameat over the name
+ * (which replaces a link, never follows it), fsync of the directory. */
+static int write_state_file(struct vtpm *t, const char *file, const uint8_t *data, size_t len, struct vg_err *err)
+{
+	static unsigned seq;
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "%s" VTPM_STATE_TMP_INFIX "%ld.%u", file, (long)getpid(), seq++);
+	int fd = openat(t->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return vg_err_set(err, errno, "%s/%s: cannot create: %s", t->state_dir, file, strerror(errno));
+	int rc = vg_write_full(fd, data, len);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(t->dir_fd, tmp, t->dir_fd, file) != 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(t->dir_fd, tmp, 0);
+		return vg_err_set(err, -rc, "%s/%s: not written: %s", t->state_dir, file, strerror(-rc));
+	}
+	fsync(t->dir_fd);
+	return 0;
+}
+
 static int write_sealed(struct vtpm *t, const char *file, const char *kind, const uint8_t *plain, size_t len,
 			struct vg_err *err)
 {
@@ -62,9 +85,7 @@ static int write_sealed(struct vtpm *t, const char *file, const char *kind, cons
 	int rc = vtpm_state_seal(t->key, kind, plain, len, &blob, &blob_len, err);
 	if (rc)
 		return rc;
-	char *path = state_path(t, file);
-	rc = path ? vg_write_file_atomic(path, blob, blob_len, 0600, err) : vg_err_set(err, ENOMEM, "out of memory");
-	free(path);
+	rc = write_state_file(t, file, blob, blob_len, err);
 	free(blob);
 	return rc;
 }
@@ -83,27 +104,41 @@ static int commit_perm(struct vtpm *t, uint8_t *plain, size_t len, struct vg_err
 	return 0;
 }
 
-/* Reads and decrypts a state file; -ENOENT (err untouched) when absent. */
+/* Reads and decrypts a state file; -ENOENT (err untouched) when there is no
+ * such name at all. A link (dangling or not), a FIFO, a device or a
+ * directory under the name is refused, never followed or waited on. */
 static int read_sealed(struct vtpm *t, const char *file, const char *kind, uint8_t **plain, size_t *len,
 		       struct vg_err *err)
 {
-	char *path = state_path(t, file);
+	int fd = openat(t->dir_fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		int e = errno;
+		return vg_err_set(err, e == ELOOP ? EBADMSG : e, "%s/%s: %s: refusing to start", t->state_dir, file,
+				  e == ELOOP ? "is a symbolic link (state files must be regular files)" : strerror(e));
+	}
+	struct stat st;
+	int rc = 0;
 	uint8_t *blob = NULL;
-	size_t blob_len = 0;
-	if (!path)
-		return vg_err_set(err, ENOMEM, "out of memory");
-	if (access(path, F_OK) != 0) {
-		free(path);
-		return -ENOENT;
+	if (fstat(fd, &st) != 0) {
+		rc = vg_err_set(err, errno, "%s/%s: %s", t->state_dir, file, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = vg_err_set(err, EBADMSG, "%s/%s: not a regular file: refusing to start", t->state_dir, file);
+	} else if (st.st_size > (off_t)(64u << 20)) {
+		rc = vg_err_set(err, EBADMSG, "%s/%s: %lld bytes is too large for a state file", t->state_dir, file,
+				(long long)st.st_size);
+	} else if (!(blob = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+		rc = vg_err_set(err, ENOMEM, "out of memory");
+	} else {
+		ssize_t n = vg_read_full(fd, blob, (size_t)st.st_size);
+		if (n != (ssize_t)st.st_size)
+			rc = vg_err_set(err, EIO, "%s/%s: short read", t->state_dir, file);
+		else if ((rc = vtpm_state_open(t->key, kind, blob, (size_t)n, plain, len, err)))
+			vg_err_prefix(err, "%s/%s", t->state_dir, file);
 	}
-	int rc = vg_read_file(path, 64u << 20, &blob, &blob_len, err);
-	if (rc == 0) {
-		rc = vtpm_state_open(t->key, kind, blob, blob_len, plain, len, err);
-		free(blob);
-	}
-	if (rc)
-		vg_err_prefix(err, "%s", path);
-	free(path);
+	close(fd);
+	free(blob);
 	return rc;
 }
 
@@ -147,7 +182,8 @@ static TPM_RESULT cb_storedata(const unsigned char *data, uint32_t length, uint3
 			return TPM_FAIL;
 		memcpy(copy, data, length);
 		if (commit_perm(t, copy, length, &t->store_err)) {
-			vg_error("vTPM state not saved: %s", t->store_err.msg);
+			vg_error("vTPM state not saved: %s (the TPM fails commands until the state directory "
+				 "can be written again)", t->store_err.msg);
 			t->stored_error = true;
 			return TPM_FAIL;
 		}
@@ -168,12 +204,8 @@ static TPM_RESULT cb_deletename(uint32_t tpm_number, const char *name, TPM_BOOL 
 	(void)tpm_number;
 	(void)must_exist;
 	struct vtpm *t = g_tpm;
-	if (t && !strcmp(name, TPM_VOLATILESTATE_NAME)) {
-		char *p = state_path(t, VTPM_STATE_VOLATILE_FILE);
-		if (p)
-			unlink(p);
-		free(p);
-	}
+	if (t && !strcmp(name, TPM_VOLATILESTATE_NAME))
+		unlinkat(t->dir_fd, VTPM_STATE_VOLATILE_FILE, 0);
 	return TPM_SUCCESS;
 }
 
@@ -204,9 +236,22 @@ static struct libtpms_callbacks g_callbacks = {
 	.tpm_io_getphysicalpresence = cb_getpp,
 };
 
+/* libtpms' own diagnostics (TPMLIB_LogPrintf, its failure-mode dumps,
+ * which can hold command bytes and so authorization values) never reach our
+ * logs: its debug descriptor is /dev/null, its level 0. */
+static void quiet_libtpms(void)
+{
+	static int null_fd = -1;
+	if (null_fd < 0)
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	TPMLIB_SetDebugLevel(0);
+	TPMLIB_SetDebugFD(null_fd >= 0 ? null_fd : -1);
+}
+
 static int power_on(struct vtpm *t, struct vg_err *err)
 {
 	TPM_RESULT r;
+	quiet_libtpms();
 	if ((r = TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2)) != TPM_SUCCESS)
 		return vg_err_set(err, EIO, "libtpms: cannot select TPM 2.0 (0x%x)", r);
 	if ((r = TPMLIB_RegisterCallbacks(&g_callbacks)) != TPM_SUCCESS)
@@ -225,6 +270,28 @@ static int power_on(struct vtpm *t, struct vg_err *err)
 	return 0;
 }
 
+/* The key on its own page: locked in RAM where allowed, never in a core dump. */
+static uint8_t *key_page(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, (size_t)pg, MADV_DONTDUMP);
+	mlock(p, (size_t)pg); /* best effort: RLIMIT_MEMLOCK may forbid it */
+	return p;
+}
+
+static void key_page_free(uint8_t *p)
+{
+	if (!p)
+		return;
+	long pg = sysconf(_SC_PAGESIZE);
+	vg_secure_zero(p, (size_t)pg);
+	munlock(p, (size_t)pg);
+	munmap(p, (size_t)pg);
+}
+
 static void free_instance(struct vtpm *t)
 {
 	if (!t)
@@ -233,8 +300,60 @@ static void free_instance(struct vtpm *t)
 	set_secret(&t->vol, &t->vol_len, NULL, 0);
 	free(t->rspbuf);
 	free(t->state_dir);
-	vg_secure_zero(t->key, sizeof(t->key));
+	key_page_free(t->key);
+	if (t->dir_fd >= 0)
+		close(t->dir_fd); /* releases the lock */
 	free(t);
+}
+
+/* Removes temporaries a crash left behind (NAME.tmp.*) of our state files. */
+static void clean_stale_temporaries(struct vtpm *t)
+{
+	int fd = dup(t->dir_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	static const char *const prefixes[] = {VTPM_STATE_PERM_FILE VTPM_STATE_TMP_INFIX,
+					       VTPM_STATE_VOLATILE_FILE VTPM_STATE_TMP_INFIX};
+	for (struct dirent *e; (e = readdir(d));) {
+		for (size_t i = 0; i < VG_ARRAY_SIZE(prefixes); i++) {
+			if (strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) != 0)
+				continue;
+			if (unlinkat(t->dir_fd, e->d_name, 0) == 0)
+				vg_info("removed %s/%s left by an interrupted write", t->state_dir, e->d_name);
+		}
+	}
+	closedir(d);
+}
+
+/* Opens and locks the state directory, refuses one that cannot take a state
+ * write now (full, read-only, not ours to write). */
+static int open_state_dir(struct vtpm *t, struct vg_err *err)
+{
+	if (mkdir(t->state_dir, 0700) != 0 && errno != EEXIST)
+		return vg_err_set(err, errno, "state directory %s: %s", t->state_dir, strerror(errno));
+	t->dir_fd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dir_fd < 0)
+		return vg_err_set(err, errno, "state directory %s: %s", t->state_dir, strerror(errno));
+	if (flock(t->dir_fd, LOCK_EX | LOCK_NB) != 0)
+		return vg_err_set(err, errno == EWOULDBLOCK ? EBUSY : errno,
+				  "state directory %s is in use by another vTPM (locked): refusing to share it",
+				  t->state_dir);
+	clean_stale_temporaries(t);
+	/* A write probe as large as a big permanent state: a full or read-only
+	 * directory is refused now, not found out at the first NV write. */
+	static const uint8_t probe[VTPM_STATE_PROBE_SIZE];
+	struct vg_err perr = {0};
+	if (write_state_file(t, VTPM_STATE_PROBE_FILE, probe, sizeof(probe), &perr)) {
+		unlinkat(t->dir_fd, VTPM_STATE_PROBE_FILE, 0);
+		return vg_err_set(err, perr.code, "state directory %s is not writable (%s): refusing to start",
+				  t->state_dir, strerror(perr.code));
+	}
+	unlinkat(t->dir_fd, VTPM_STATE_PROBE_FILE, 0);
+	return 0;
 }
 
 int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *err)
@@ -246,9 +365,12 @@ int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *e
 	if (g_tpm)
 		return vg_err_set(err, EBUSY, "vTPM: libtpms already runs a TPM in this process");
 	struct vtpm *t = calloc(1, sizeof(*t));
-	if (!t || !(t->state_dir = strdup(cfg->state_dir))) {
-		free(t);
+	if (!t)
 		return vg_err_set(err, ENOMEM, "out of memory");
+	t->dir_fd = -1;
+	if (!(t->state_dir = strdup(cfg->state_dir)) || !(t->key = key_page())) {
+		rc = vg_err_set(err, ENOMEM, "out of memory");
+		goto fail;
 	}
 	if (cfg->buffer_size > VTPM_MAX_CMD) {
 		rc = vg_err_set(err, EINVAL, "vTPM: buffer size %u above %u", cfg->buffer_size, VTPM_MAX_CMD);
@@ -257,10 +379,8 @@ int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *e
 	t->buffer_size = cfg->buffer_size;
 	if ((rc = vtpm_load_key(cfg->key_file, t->key, err)))
 		goto fail;
-	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
-		rc = vg_err_set(err, errno, "state directory %s: %s", cfg->state_dir, strerror(errno));
+	if ((rc = open_state_dir(t, err)))
 		goto fail;
-	}
 	rc = read_sealed(t, VTPM_STATE_PERM_FILE, "permall", &t->perm, &t->perm_len, err);
 	if (rc && rc != -ENOENT)
 		goto fail;
@@ -284,19 +404,12 @@ int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *e
 		goto fail;
 	}
 	/* The volatile snapshot is used once: a crash later must not resume it. */
-	if (had_volatile) {
-		char *p = state_path(t, VTPM_STATE_VOLATILE_FILE);
-		if (p)
-			unlink(p);
-		free(p);
-	}
+	if (had_volatile)
+		unlinkat(t->dir_fd, VTPM_STATE_VOLATILE_FILE, 0);
 	if (first_start && cfg->ek_ca_dir) {
 		if ((rc = vtpm_provision_ek(t, cfg->ek_ca_dir, err)) || (rc = vtpm_reset(t, err))) {
 			/* a half-provisioned TPM must not look provisioned next time */
-			char *p = state_path(t, VTPM_STATE_PERM_FILE);
-			if (p)
-				unlink(p);
-			free(p);
+			unlinkat(t->dir_fd, VTPM_STATE_PERM_FILE, 0);
 			vtpm_close(t);
 			return rc;
 		}
@@ -321,27 +434,75 @@ int vtpm_execute(struct vtpm *t, const uint8_t *cmd, size_t cmd_len, uint8_t loc
 	memcpy(buf, cmd, cmd_len);
 	t->locality = locality;
 	TPM_RESULT r = TPMLIB_Process(&t->rspbuf, &rsp_size, &t->rspbuf_size, buf, (uint32_t)cmd_len);
-	if (r != TPM_SUCCESS || rsp_size < 10)
+	vg_secure_zero(buf, cmd_len); /* commands carry authorization values */
+	if (r != TPM_SUCCESS || rsp_size < TPM2_HEADER_SIZE)
 		return vg_err_set(err, EIO, "libtpms: command processing failed (0x%x)", r);
 	if (rsp_size > rsp_cap)
 		return vg_err_set(err, ENOBUFS, "vTPM: response of %u bytes exceeds the %zu-byte buffer", rsp_size,
 				  rsp_cap);
 	memcpy(rsp, t->rspbuf, rsp_size);
+	vg_secure_zero(t->rspbuf, rsp_size); /* responses carry secrets too (unsealed data) */
 	*rsp_len = rsp_size;
 	return 0;
 }
 
-int vtpm_call(struct vtpm *t, struct vg_buf *b, int build_rc, const char *what, uint8_t *rsp, size_t cap,
-	      size_t *rsp_len, uint32_t *tpm_rc, struct vg_err *err)
+/* ------------------------------------------------------ command builder */
+void vtpm_cmd_begin(struct vtpm_cmd *c, uint16_t tag, uint32_t cc)
+{
+	*c = (struct vtpm_cmd){0};
+	vtpm_cmd_u16(c, tag);
+	vtpm_cmd_u32(c, 0); /* commandSize, patched by vtpm_cmd_run */
+	vtpm_cmd_u32(c, cc);
+}
+
+void vtpm_cmd_bytes(struct vtpm_cmd *c, const void *p, size_t n)
+{
+	if (n && vg_buf_append(&c->b, p, n))
+		c->rc = -ENOMEM;
+}
+
+void vtpm_cmd_u8(struct vtpm_cmd *c, uint8_t v) { vtpm_cmd_bytes(c, &v, 1); }
+
+void vtpm_cmd_u16(struct vtpm_cmd *c, uint16_t v)
+{
+	uint8_t p[2];
+	vg_put_be16(p, v);
+	vtpm_cmd_bytes(c, p, 2);
+}
+
+void vtpm_cmd_u32(struct vtpm_cmd *c, uint32_t v)
+{
+	uint8_t p[4];
+	vg_put_be32(p, v);
+	vtpm_cmd_bytes(c, p, 4);
+}
+
+void vtpm_cmd_2b(struct vtpm_cmd *c, const void *p, uint16_t n)
+{
+	vtpm_cmd_u16(c, n);
+	vtpm_cmd_bytes(c, p, n);
+}
+
+void vtpm_cmd_pw_session(struct vtpm_cmd *c)
+{
+	vtpm_cmd_u32(c, 9); /* authorizationSize */
+	vtpm_cmd_u32(c, TPM2_RS_PW);
+	vtpm_cmd_u16(c, 0); /* nonce */
+	vtpm_cmd_u8(c, 0);  /* sessionAttributes */
+	vtpm_cmd_u16(c, 0); /* hmac (empty password) */
+}
+
+int vtpm_cmd_run(struct vtpm *t, struct vtpm_cmd *c, const char *what, uint8_t *rsp, size_t cap, size_t *rsp_len,
+		 uint32_t *tpm_rc, struct vg_err *err)
 {
 	int rc;
-	if (build_rc) {
+	if (c->rc || c->b.len < TPM2_HEADER_SIZE) {
 		rc = vg_err_set(err, ENOMEM, "%s: out of memory", what);
 	} else {
-		vtpm_cmd_finish(b);
-		rc = vtpm_execute(t, b->data, b->len, 0, rsp, cap, rsp_len, err);
+		vg_put_be32(c->b.data + 2, (uint32_t)c->b.len);
+		rc = vtpm_execute(t, c->b.data, c->b.len, 0, rsp, cap, rsp_len, err);
 	}
-	vg_buf_free(b);
+	vg_buf_free_secret(&c->b);
 	if (rc)
 		return vg_err_prefix(err, "%s", what);
 	uint32_t trc = vg_be32(rsp + 6);
@@ -354,16 +515,16 @@ int vtpm_call(struct vtpm *t, struct vg_buf *b, int build_rc, const char *what, 
 
 int vtpm_startup(struct vtpm *t, bool clear, struct vg_err *err)
 {
-	struct vg_buf b = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[64];
 	size_t n;
 	uint32_t trc = 0;
-	int brc = vtpm_put_u16(&b, 0x8001) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x144) |
-		  vtpm_put_u16(&b, clear ? 0 : 1);
-	int rc = vtpm_call(t, &b, brc, "TPM2_Startup", rsp, sizeof(rsp), &n, &trc, err);
+	vtpm_cmd_begin(&c, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
+	vtpm_cmd_u16(&c, clear ? TPM2_SU_CLEAR : TPM2_SU_STATE);
+	int rc = vtpm_cmd_run(t, &c, "TPM2_Startup", rsp, sizeof(rsp), &n, &trc, err);
 	if (rc)
 		return rc;
-	if (trc != 0 && trc != 0x100 /* TPM_RC_INITIALIZE: already started */)
+	if (trc != TPM2_RC_SUCCESS && trc != TPM2_RC_INITIALIZE /* already started */)
 		return vg_err_set(err, EIO, "TPM2_Startup failed: TPM rc 0x%03x", trc);
 	return 0;
 }
@@ -387,40 +548,42 @@ int vtpm_reset(struct vtpm *t, struct vg_err *err)
 int vtpm_pcr_extend(struct vtpm *t, uint32_t pcr, const uint16_t *algs, const uint8_t (*digests)[64],
 		    size_t n, struct vg_err *err)
 {
-	struct vg_buf b = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[64];
 	size_t rn;
 	if (pcr > 23 || n == 0 || n > VTPM_EVLOG_MAX_ALGS)
 		return vg_err_set(err, EINVAL, "PCR extend: PCR %u or %zu banks out of range", pcr, n);
-	int rc = vtpm_put_u16(&b, 0x8002) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x182) | vtpm_put_u32(&b, pcr);
-	/* password session TPM_RS_PW with empty auth */
-	rc |= vtpm_put_u32(&b, 9) | vtpm_put_u32(&b, 0x40000009) | vtpm_put_u16(&b, 0) | vtpm_put_u8(&b, 0) |
-	      vtpm_put_u16(&b, 0);
-	rc |= vtpm_put_u32(&b, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		size_t sz = vtpm_alg_digest_size(algs[i]);
-		if (!sz) {
-			vg_buf_free(&b);
+	for (size_t i = 0; i < n; i++)
+		if (!vtpm_alg_digest_size(algs[i]))
 			return vg_err_set(err, EINVAL, "PCR extend: unknown algorithm 0x%04x", algs[i]);
-		}
-		rc |= vtpm_put_u16(&b, algs[i]) | vg_buf_append(&b, digests[i], sz);
+	vtpm_cmd_begin(&c, TPM2_ST_SESSIONS, TPM2_CC_PCR_EXTEND);
+	vtpm_cmd_u32(&c, pcr);
+	vtpm_cmd_pw_session(&c);
+	vtpm_cmd_u32(&c, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		vtpm_cmd_u16(&c, algs[i]);
+		vtpm_cmd_bytes(&c, digests[i], vtpm_alg_digest_size(algs[i]));
 	}
-	return vtpm_call(t, &b, rc, "TPM2_PCR_Extend", rsp, sizeof(rsp), &rn, NULL, err);
+	return vtpm_cmd_run(t, &c, "TPM2_PCR_Extend", rsp, sizeof(rsp), &rn, NULL, err);
 }
 
 int vtpm_pcr_read(struct vtpm *t, uint32_t pcr, uint16_t alg, uint8_t out[64], struct vg_err *err)
 {
-	struct vg_buf b = {0};
+	struct vtpm_cmd c;
 	uint8_t rsp[256];
 	size_t rn = 0;
 	size_t sz = vtpm_alg_digest_size(alg);
+	int rc;
 	if (pcr > 23 || !sz)
 		return vg_err_set(err, EINVAL, "PCR read: PCR %u or algorithm 0x%04x out of range", pcr, alg);
 	uint8_t sel[3] = {0};
 	sel[pcr / 8] = (uint8_t)(1u << (pcr % 8));
-	int rc = vtpm_put_u16(&b, 0x8001) | vtpm_put_u32(&b, 0) | vtpm_put_u32(&b, 0x17E) | vtpm_put_u32(&b, 1) |
-		 vtpm_put_u16(&b, alg) | vtpm_put_u8(&b, 3) | vg_buf_append(&b, sel, 3);
-	if ((rc = vtpm_call(t, &b, rc, "TPM2_PCR_Read", rsp, sizeof(rsp), &rn, NULL, err)))
+	vtpm_cmd_begin(&c, TPM2_ST_NO_SESSIONS, TPM2_CC_PCR_READ);
+	vtpm_cmd_u32(&c, 1); /* TPML_PCR_SELECTION count */
+	vtpm_cmd_u16(&c, alg);
+	vtpm_cmd_u8(&c, sizeof(sel));
+	vtpm_cmd_bytes(&c, sel, sizeof(sel));
+	if ((rc = vtpm_cmd_run(t, &c, "TPM2_PCR_Read", rsp, sizeof(rsp), &rn, NULL, err)))
 		return rc;
 	/* header, pcrUpdateCounter, TPML_PCR_SELECTION, TPML_DIGEST */
 	struct vg_reader r;
@@ -428,7 +591,7 @@ int vtpm_pcr_read(struct vtpm *t, uint32_t pcr, uint16_t alg, uint8_t out[64], s
 	uint8_t selsize = 0;
 	uint16_t dsize = 0;
 	vg_rd_init(&r, rsp, rn);
-	vg_rd_skip(&r, 10 + 4);
+	vg_rd_skip(&r, TPM2_HEADER_SIZE + 4);
 	vg_rd_be32(&r, &nsel);
 	for (uint32_t i = 0; i < nsel && i < 16 && vg_rd_ok(&r); i++) {
 		vg_rd_skip(&r, 2);
@@ -514,6 +677,49 @@ int vtpm_get_state_blob(struct vtpm *t, bool permanent, bool sealed, uint8_t **o
 	rc = vtpm_state_seal(t->key, permanent ? "permall" : "volatile", plain, len, out, out_len, err);
 	vg_secure_zero(plain, len);
 	free(plain);
+	return rc;
+}
+
+enum vtpm_health vtpm_health(const struct vtpm *t, const char **why)
+{
+	if (t && t->stored_error) {
+		if (why)
+			*why = t->store_err.msg;
+		return VTPM_HEALTH_STATE_WRITE_FAILED;
+	}
+	if (why)
+		*why = NULL;
+	return VTPM_HEALTH_OK;
+}
+
+int vtpm_recover(struct vtpm *t, struct vg_err *err)
+{
+	if (!t || !t->stored_error)
+		return 0;
+	/* Can the directory take the state again? Write the last saved
+	 * permanent state back first: it is what the TPM restarts from. */
+	if (t->perm && write_sealed(t, VTPM_STATE_PERM_FILE, "permall", t->perm, t->perm_len, err))
+		return vg_err_set(err, EIO, "%s", t->store_err.msg);
+	/* The failed command's changes are gone (its client got an error);
+	 * keep the volatile state (PCRs, sessions) when libtpms still has it. */
+	unsigned char *vol = NULL;
+	uint32_t vol_len = 0;
+	if (t->powered && TPMLIB_VolatileAll_Store(&vol, &vol_len) == TPM_SUCCESS && vol)
+		set_secret(&t->vol, &t->vol_len, vol, vol_len);
+	else
+		free(vol);
+	if (t->powered)
+		TPMLIB_Terminate();
+	t->powered = false;
+	t->stored_error = false;
+	int rc = power_on(t, err);
+	if (rc && t->vol == NULL)
+		return rc;
+	if (rc) { /* the saved volatile state did not load: a fresh power-on */
+		set_secret(&t->vol, &t->vol_len, NULL, 0);
+		TPMLIB_Terminate();
+		rc = power_on(t, err);
+	}
 	return rc;
 }
 

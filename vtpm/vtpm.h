@@ -185,6 +185,9 @@ void vtpm_evlog_writer_free(struct vtpm_evlog_writer *w);
  */
 #define VTPM_STATE_PERM_FILE "permall.vst"
 #define VTPM_STATE_VOLATILE_FILE "volatile.vst"
+#define VTPM_STATE_TMP_INFIX ".tmp."          /* NAME.tmp.*: a write in progress */
+#define VTPM_STATE_PROBE_FILE "write-probe.tmp"
+#define VTPM_STATE_PROBE_SIZE 32768           /* bytes a start-up write probe needs */
 #define VTPM_KEY_SIZE 32
 #define VTPM_MAX_CMD 4096        /* TPM command/response buffer size */
 #define VTPM_NV_EK_CERT_RSA 0x01c00002u
@@ -202,8 +205,14 @@ struct vtpm_config {
 				    the CRB sets VTPM_CRB_BUFFER_SIZE */
 };
 
-/* Loads and checks the state, powers the TPM on (TPMLIB_MainInit) and, when
- * asked, provisions the EKs. Does not send TPM2_Startup. */
+/* Locks the state directory (flock: a second instance on the same
+ * directory is refused with -EBUSY), removes temporaries an interrupted
+ * write left (NAME.tmp.*), refuses a directory that cannot take a write now
+ * (full, read-only), loads and checks the state (state files must be
+ * regular files: a link, even a dangling one, or a FIFO is refused, never
+ * followed or waited on), powers the TPM on (TPMLIB_MainInit) and, when
+ * asked, provisions the EKs. Does not send TPM2_Startup. libtpms' own debug
+ * output is sent to /dev/null (it can dump command bytes). */
 int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *err);
 /* Sends TPM2_Startup(SU_CLEAR) or (SU_STATE when clear is false). A TPM
  * that is already started (TPM_RC_INITIALIZE) counts as success. */
@@ -239,6 +248,17 @@ void vtpm_close(struct vtpm *t);
  * file format). */
 int vtpm_get_state_blob(struct vtpm *t, bool permanent, bool sealed, uint8_t **out, size_t *out_len,
 			struct vg_err *err);
+
+/* Health: a failed state write (disk full, directory turned read-only)
+ * puts the instance in VTPM_HEALTH_STATE_WRITE_FAILED; commands then fail
+ * with TPM_RC_FAILURE and *why (optional) says what failed.
+ * vtpm_recover retries: once the directory takes the state again, it is
+ * written and the TPM power-cycled (from the last saved permanent state,
+ * resuming the volatile state when libtpms can still give it); 0 when
+ * healthy afterwards, -EIO with err set while the failure lasts. */
+enum vtpm_health { VTPM_HEALTH_OK = 0, VTPM_HEALTH_STATE_WRITE_FAILED = 1 };
+enum vtpm_health vtpm_health(const struct vtpm *t, const char **why);
+int vtpm_recover(struct vtpm *t, struct vg_err *err);
 
 /* Power off without saving the volatile state (swtpm CMD_STOP). */
 void vtpm_power_off(struct vtpm *t);
@@ -349,24 +369,66 @@ void vtpm_crb_cancel_vtpm(void *opaque);
  *    commands per connection, several connections over time;
  *  - control channel: a big-endian u32 CMD_* code followed by the request
  *    part of the matching ptm_* structure; the answer is the response part
- *    (first a u32 TPM result). On a UNIX control socket, CMD_SET_DATAFD
+ *    (first a u32 TPM result). On the UNIX control socket, CMD_SET_DATAFD
  *    passes the data channel as a descriptor (SCM_RIGHTS), as QEMU's
  *    tpm-emulator backend does.
- * One thread, one poll loop; the TPM is not touched concurrently.
+ *
+ * Access model (docs/vtpm.md): the control channel is a UNIX socket, by
+ * default STATE_DIR/ctrl.sock, mode 0600 in the 0700 state directory, and
+ * every connection's peer uid (SO_PEERCRED) must be the server's. A TCP
+ * control channel (port+1, for tpm2-tss' swtpm TCTI) exists only when
+ * ctrl_tcp is set, and serves only the unprivileged commands (capability,
+ * config, established flag, locality, cancel, info, health): stop, init,
+ * shutdown, state blobs, hashing, buffer size and store-volatile are
+ * refused there (TPM_DISABLED_CMD). Decrypted
+ * state blobs go out (CMD_GET_STATEBLOB with the DECRYPTED flag) or come in
+ * (CMD_SET_STATEBLOB without ENCRYPTED) only with allow_migration.
+ *
+ * One thread, one poll loop, non-blocking sockets; the TPM is not touched
+ * concurrently. No client can hold up another: one request per connection
+ * per round, a deadline for every request and answer (cmd_timeout_ms), TCP
+ * connections idle for idle_timeout_ms are closed, a full connection table
+ * makes room by closing the longest-idle TCP connection, and while there is
+ * no room new clients wait in the listen backlog, never reset.
  */
 #include <signal.h>
+#include <sys/types.h>
+
+#define VTPM_CTRL_SOCKET_NAME "ctrl.sock"
+#define VTPM_CTRL_GET_HEALTH 0x56470001u /* Vigil's control command: health state */
 
 struct vtpm_server_config {
-	const char *bind_addr;   /* data/control TCP address; NULL = 127.0.0.1 */
-	uint16_t port;           /* data port, control on port+1; 0 = no TCP */
-	const char *ctrl_unix;   /* control channel on this UNIX socket path */
+	const char *bind_addr;   /* TCP address; NULL = 127.0.0.1 */
+	uint16_t port;           /* data port; 0 = no TCP data channel */
+	const char *ctrl_unix;   /* control socket path; NULL = STATE_DIR/ctrl.sock */
+	const char *state_dir;   /* where the default control socket goes */
+	bool ctrl_tcp;           /* also a restricted TCP control channel on port+1 */
+	bool allow_migration;    /* decrypted state blobs may leave and enter */
 	bool startup_clear;      /* send TPM2_Startup(CLEAR) after each power-on */
+	unsigned idle_timeout_ms;/* 0: 60 s (TCP connections) */
+	unsigned cmd_timeout_ms; /* 0: 5 s (complete a request / take an answer) */
 };
 
-/* Serves until *stop becomes non-zero (e.g. set by a SIGTERM handler) or a
- * client sends CMD_SHUTDOWN; then saves the volatile state (vtpm_shutdown).
- * Returns 0 after an orderly stop. */
-int vtpm_server_run(struct vtpm *t, const struct vtpm_server_config *cfg, volatile sig_atomic_t *stop,
-		    struct vg_err *err);
+struct vtpm_server;
+
+/* Validates the configuration and binds the TCP listeners; touches no
+ * state. Call before vtpm_open, so a bad flag or a busy port changes nothing. */
+int vtpm_server_open(const struct vtpm_server_config *cfg, struct vtpm_server **out, struct vg_err *err);
+/* The control socket's path. */
+const char *vtpm_server_ctrl_path(const struct vtpm_server *s);
+/* Creates the control socket, serves until *stop becomes non-zero (e.g.
+ * set by a SIGTERM handler) or a client sends CMD_SHUTDOWN; then saves the
+ * volatile state (vtpm_shutdown). Returns 0 after an orderly stop. */
+int vtpm_server_run(struct vtpm_server *s, struct vtpm *t, volatile sig_atomic_t *stop, struct vg_err *err);
+void vtpm_server_free(struct vtpm_server *s);
+/* Size of the complete control request at the start of (in, have): 0 when
+ * more bytes are needed, -1 when it can never be served (unknown command,
+ * too much data). */
+ssize_t vtpm_ctrl_request_size(const uint8_t *in, size_t have);
+/* Runs every complete request in (in, len) as one connection would (ctrl:
+ * control channel, else data), appending the answers to out. For fuzzing
+ * and tests: the same framing, table and handlers as the sockets. */
+int vtpm_server_feed(struct vtpm_server *s, struct vtpm *t, bool ctrl, const uint8_t *in, size_t len,
+		     struct vg_buf *out);
 
 #endif /* VIGIL_VTPM_H */

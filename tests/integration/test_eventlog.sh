@@ -33,7 +33,7 @@ expect_eq "8 PCR values (4 PCRs x 2 banks)" 8 "$(wc -l <<<"$OURS")"
 if command -v tpm2_pcrextend >/dev/null; then
 	PORT=$(vtpm_free_pair 24300)
 	head -c 32 /dev/urandom >"$TMP/key"
-	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --state "$TMP/state" --key-file "$TMP/key"
+	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --ctrl-tcp --state "$TMP/state" --key-file "$TMP/key"
 	vtpm_wait_port "$PORT"
 	export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$PORT"
 	check "tpm2_startup -c" timeout 30 tpm2_startup -c

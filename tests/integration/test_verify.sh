@@ -238,4 +238,19 @@ expect_eq "CCEL matches quote" true "$(jn matches_quote)"
 expect_match "CCEL lists events" '"events":\[\{"mr_index":' "$OUT"
 expect_exit 1 "tdx trustee CCEL does not replay to q4" "$V" verify tdx "$T/trustee/tdx_quote_4.dat" --ccel "$T/trustee/CCEL_data" --compact
 expect_match "CCEL mismatch reason" 'CCEL replay does not match the quote: RTMR0 differs' "$OUT"
+# Never fail open (issue 13): an empty CRL, a dangling CRL link, an
+# unrepresentable --at are errors (exit 2), not "verified".
+GS=("$S/go-sev-guest/attestation.bin" --vcek "$S/go-sev-guest/vcek.testcer" --chain "$S/amd_kds/ask_ark_milan.pem")
+: >"$TMP/empty.crl"
+expect_exit 2 "snp --crl EMPTY_FILE is an error, not verified" "$V" verify snp "${GS[@]}" --crl "$TMP/empty.crl"
+expect_match "empty CRL named" "--crl .*empty.crl is empty" "$ERR"
+expect_eq "empty CRL: nothing on stdout" "" "$OUT"
+coll "$TMP/cd" "$T/trustee/tcbInfo.json" "$T/trustee/enclaveIdentity.json"
+ln -s "$TMP/no-such-crl.der" "$TMP/cd/pck_crl.der"
+expect_exit 2 "tdx dangling pck_crl.der link is an error, not absent" "$V" verify tdx "$T/trustee/tdx_quote_6.dat" --collateral "$TMP/cd" --compact
+expect_match "dangling link named" "pck_crl.der: dangling link" "$ERR"
+expect_exit 2 "--at 9999-12-31T23:59:60Z refused" "$V" verify snp "${GS[@]}" --at 9999-12-31T23:59:60Z
+expect_match "--at: the time is invalid (not a certificate field)" "--at: invalid time '9999-12-31T23:59:60Z'" "$ERR"
+expect_exit 2 "--at leap second not at 23:59 refused" "$V" verify snp "${GS[@]}" --at 2016-12-31T12:00:60Z
+expect_exit 0 "--at with a real leap second parses; chain valid in 2023" "$V" verify snp "${GS[@]}" --at 2023-12-31T23:59:60Z
 finish

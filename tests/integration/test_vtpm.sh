@@ -14,7 +14,7 @@ chmod 600 "$KEY"
 
 # start_tpm ARGS...: starts vigil-tpm, waits for the data port; PID is set
 start_tpm() {
-	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --state "$SD" --key-file "$KEY" "$@"
+	vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --ctrl-tcp --state "$SD" --key-file "$KEY" "$@"
 	vtpm_wait_port "$PORT"
 }
 # start/stop run in this shell (not under check: the server must stay our child)

@@ -1,43 +1,53 @@
 #!/usr/bin/env bash
 # vigil-tpm's control channel byte by byte (swtpm's big-endian CMD_* protocol
-# over TCP): capabilities, config, locality, buffer size, info, D-RTM hash
-# sequence and the established flag, stop/init, and a migration round trip
-# (sealed volatile blob out, stop, blob in, init: the PCRs come back).
+# on the owner-only UNIX socket): capabilities, config, locality, buffer size,
+# info, D-RTM hash sequence and the established flag, stop/init, and a
+# migration round trip (sealed volatile blob out, stop, blob in, init: the
+# PCRs come back). The TCP control channel (--ctrl-tcp, for tpm2-tools' swtpm
+# TCTI) serves the unprivileged commands only.
 . "$(dirname "$0")/lib.sh"
 need_cmd tpm2_pcrread
 need_cmd od
+[[ -x /usr/bin/python3 ]] || skip_all "python3 not installed"
+PYC="/usr/bin/python3 $(dirname "$0")/vtpm_ctrl.py"
 
 . "$(dirname "$0")/vtpm_lib.sh"
 PORT=$(vtpm_free_pair 24400) || skip_all "no free port pair in 24400-24499"
 CP=$((PORT + 1))
 export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$PORT"
 head -c 32 /dev/urandom >"$TMP/key"
-vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --state "$TMP/state" --key-file "$TMP/key"
+chmod 600 "$TMP/key"
+SOCK=$TMP/state/ctrl.sock
+vtpm_spawn "$TMP/server.log" "$BIN/vigil-tpm" --port "$PORT" --ctrl-tcp --state "$TMP/state" --key-file "$TMP/key"
 vtpm_wait_port "$PORT"
 
 hex() { od -An -v -tx1 | tr -d ' \n'; }
-# ctrl REQUEST_PRINTF_FORMAT RESPONSE_BYTES: one command, response as hex
-ctrl() {
-	exec 3<>"/dev/tcp/127.0.0.1/$CP" || return 1
-	printf "$1" >&3
-	timeout 5 head -c "$2" <&3 | hex
-	exec 3>&-
-}
+# ctrl REQUEST_PRINTF_FORMAT RESPONSE_BYTES: one command on the UNIX control
+# socket, response as hex; tctrl: the same on the TCP control port
+ctrl() { $PYC req "$SOCK" "$(printf "$1" | hex)" "$2"; }
+tctrl() { $PYC req "127.0.0.1:$CP" "$(printf "$1" | hex)" "$2"; }
 
-expect_eq "GET_CAPABILITY (TCP: all but SET_DATAFD)" "0000000000006fff" "$(ctrl '\x00\x00\x00\x01' 8)"
+expect_eq "GET_CAPABILITY (UNIX: every command)" "0000000000007fff" "$(ctrl '\x00\x00\x00\x01' 8)"
+expect_eq "GET_CAPABILITY (TCP)" "0000000000006fff" "$(tctrl '\x00\x00\x00\x01' 8)"
+expect_eq "TCP: SET_LOCALITY 0 (what tpm2-tss sends)" "00000000" "$(tctrl '\x00\x00\x00\x05\x00' 4)"
+expect_eq "TCP: STOP refused (TPM_DISABLED_CMD)" "00000008" "$(tctrl '\x00\x00\x00\x0e' 4)"
+expect_eq "TCP: SHUTDOWN refused" "00000008" "$(tctrl '\x00\x00\x00\x03' 4)"
+expect_eq "TCP: INIT refused" "00000008" "$(tctrl '\x00\x00\x00\x02\x00\x00\x00\x00' 4)"
+expect_eq "TCP: GET_STATEBLOB refused, full header" "00000008000000000000000000000000" \
+	"$(tctrl '\x00\x00\x00\x0c\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00' 64)"
+expect_eq "TCP: SET_STATEBLOB refused" "00000008" \
+	"$(tctrl '\x00\x00\x00\x0d\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x00' 4)"
 expect_eq "GET_CONFIG: state encrypted with a file key" "0000000000000001" "$(ctrl '\x00\x00\x00\x0f' 8)"
 expect_eq "SET_LOCALITY 5 refused (TPM_BAD_LOCALITY)" "0000003d" "$(ctrl '\x00\x00\x00\x05\x05' 4)"
 expect_eq "SET_LOCALITY 0" "00000000" "$(ctrl '\x00\x00\x00\x05\x00' 4)"
 expect_eq "unknown command: TPM_BAD_ORDINAL" "0000000a" "$(ctrl '\x00\x00\x00\x99' 4)"
-expect_eq "SET_DATAFD over TCP refused" "00000003" "$(ctrl '\x00\x00\x00\x10' 4)"
+expect_eq "SET_DATAFD without a descriptor refused" "00000003" "$(ctrl '\x00\x00\x00\x10' 4)"
+expect_eq "SET_DATAFD over TCP refused" "00000008" "$(tctrl '\x00\x00\x00\x10' 4)"
 expect_eq "SET_BUFFERSIZE 0 queries (4096 in use)" "00000000" "$(ctrl '\x00\x00\x00\x11\x00\x00\x00\x00' 16 | cut -c1-8)"
 expect_eq "SET_BUFFERSIZE while running refused" "00000026" "$(ctrl '\x00\x00\x00\x11\x00\x00\x08\x00' 16 | cut -c1-8)"
-exec 3<>"/dev/tcp/127.0.0.1/$CP"
-printf '\x00\x00\x00\x12\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00' >&3
-HDR=$(timeout 5 head -c 12 <&3 | hex)
-OUT=$(timeout 5 head -c $((16#${HDR:16:8})) <&3 | tr -d '\0')
-exec 3>&-
-expect_eq "GET_INFO ok" "00000000" "${HDR:0:8}"
+INFO=$(ctrl '\x00\x00\x00\x12\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00' 4096)
+expect_eq "GET_INFO ok" "00000000" "${INFO:0:8}"
+OUT=$(/usr/bin/python3 -c 'import sys; print(bytes.fromhex(sys.argv[1])[12:].decode("utf-8", "replace").strip("\0"))' "$INFO")
 expect_match "GET_INFO returns libtpms' TPM specification" '"TPMSpecification"' "$OUT"
 
 check "tpm2_startup -c" timeout 30 tpm2_startup -c
@@ -68,12 +78,8 @@ D=$(printf 'migrate' | openssl dgst -sha256 -r | cut -c1-64)
 check "tpm2_pcrextend 16" timeout 30 tpm2_pcrextend "16:sha256=$D"
 check "tpm2_pcrread 16" timeout 30 tpm2_pcrread sha256:16
 BEFORE=$OUT
-exec 3<>"/dev/tcp/127.0.0.1/$CP"
-printf '\x00\x00\x00\x0c\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00' >&3
-HDR=$(timeout 5 head -c 16 <&3 | hex)
+HDR=$($PYC blob "$SOCK" 0000000c000000000000000200000000 "$TMP/vol.blob")
 TOT=$((16#${HDR:16:8}))
-timeout 5 head -c "$TOT" <&3 >"$TMP/vol.blob"
-exec 3>&-
 expect_eq "GET_STATEBLOB volatile: ok, sealed (ENCRYPTED flag)" "0000000000000002" "${HDR:0:16}"
 expect_eq "whole blob received" "$TOT" "$(stat -c %s "$TMP/vol.blob")"
 check "blob is in the sealed state format" bash -c "head -c 8 '$TMP/vol.blob' | grep -q VIGILTPM"
@@ -81,19 +87,23 @@ expect_eq "SET_STATEBLOB while running refused" "00000026" \
 	"$(ctrl '\x00\x00\x00\x0d\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x00' 4)"
 expect_eq "STOP" "00000000" "$(ctrl '\x00\x00\x00\x0e' 4)"
 HDR=$(ctrl '\x00\x00\x00\x0c\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00' 16)
-expect_eq "GET_STATEBLOB permanent (decrypted) while stopped" "0000000000000000" "${HDR:0:16}"
+expect_eq "GET_STATEBLOB permanent decrypted refused without --allow-migration" \
+	"00000008000000000000000000000000" "$HDR"
+HDR=$(ctrl '\x00\x00\x00\x0c\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00' 16)
+expect_eq "GET_STATEBLOB permanent (sealed) while stopped" "0000000000000002" "${HDR:0:16}"
 (( 16#${HDR:16:8} > 1000 ))
 expect_eq "permanent blob has the libtpms state" 0 $?
 OUT=$(timeout 30 tpm2_getrandom --hex 4 2>&1)
 expect_match "a stopped TPM answers TPM_RC_FAILURE" "0x101|failure" "$OUT"
 expect_eq "SET_BUFFERSIZE 2048 while stopped" "00000000" "$(ctrl '\x00\x00\x00\x11\x00\x00\x08\x00' 16 | cut -c1-8)"
-LEN=$(printf '%08x' "$TOT")
-SET_HDR="\\x00\\x00\\x00\\x0d\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x02\\x${LEN:0:2}\\x${LEN:2:2}\\x${LEN:4:2}\\x${LEN:6:2}"
+SET_HDR=0000000d0000000200000002$(printf '%08x' "$TOT")
 cp "$TMP/vol.blob" "$TMP/bad.blob"
 printf '\x00' | dd of="$TMP/bad.blob" bs=1 seek=$((TOT - 3)) conv=notrunc status=none
-RES=$(exec 3<>"/dev/tcp/127.0.0.1/$CP"; { printf "$SET_HDR"; cat "$TMP/bad.blob"; } >&3; timeout 5 head -c 4 <&3 | hex)
+RES=$($PYC req "$SOCK" "$SET_HDR" 4 "$TMP/bad.blob")
 expect_eq "SET_STATEBLOB with a damaged sealed blob: TPM_FAIL" "00000009" "$RES"
-RES=$(exec 3<>"/dev/tcp/127.0.0.1/$CP"; { printf "$SET_HDR"; cat "$TMP/vol.blob"; } >&3; timeout 5 head -c 4 <&3 | hex)
+RES=$($PYC req "$SOCK" 0000000d0000000000000002$(printf '%08x' "$TOT") 4 "$TMP/vol.blob")
+expect_eq "SET_STATEBLOB plaintext refused without --allow-migration" "00000008" "$RES"
+RES=$($PYC req "$SOCK" "$SET_HDR" 4 "$TMP/vol.blob")
 expect_eq "SET_STATEBLOB volatile (sealed)" "00000000" "$RES"
 expect_eq "INIT resumes from the blob" "00000000" "$(ctrl '\x00\x00\x00\x02\x00\x00\x00\x00' 4)"
 check "tpm2_pcrread 16 after resume" timeout 30 tpm2_pcrread sha256:16

@@ -30,7 +30,7 @@ start_ctrl() {
 	shift
 	head -c 32 /dev/urandom >"$TMP/$name.key"
 	chmod 600 "$TMP/$name.key"
-	vtpm_spawn "$TMP/$name.log" "$BIN/vigil-tpm" -v --ctrl-unix "$TMP/$name.sock" --state "$TMP/$name" \
+	vtpm_spawn "$TMP/$name.log" "$BIN/vigil-tpm" -v --allow-migration --ctrl-unix "$TMP/$name.sock" --state "$TMP/$name" \
 		--key-file "$TMP/$name.key" "$@"
 	for _ in $(seq 100); do [[ -S "$TMP/$name.sock" ]] && break; sleep 0.1; done
 }
@@ -78,7 +78,7 @@ expect_match "TPM initialised after the blobs" "state blob 2 in.*"$'\n'".*CMD_IN
 # the target now holds the source's TPM: its EK certificate chains to the source's CA
 if command -v tpm2_nvread >/dev/null; then
 	PORT=$(vtpm_free_pair 24500)
-	vtpm_spawn "$TMP/dst-tcp.log" "$BIN/vigil-tpm" --port "$PORT" --state "$TMP/dst" --key-file "$TMP/dst.key"
+	vtpm_spawn "$TMP/dst-tcp.log" "$BIN/vigil-tpm" --port "$PORT" --ctrl-tcp --state "$TMP/dst" --key-file "$TMP/dst.key"
 	vtpm_wait_port "$PORT"
 	export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$PORT"
 	check "tpm2_startup on the migrated TPM" timeout 30 tpm2_startup -c

@@ -386,6 +386,11 @@ static void test_snp_crl(void **state)
 	assert_false(res.verified);
 	assert_non_null(strstr(res.reason, "CRL"));
 	att_result_free(&res);
+	/* An empty CRL handed in is a rejection too, never a skipped check. */
+	verify_sim(&s, rep, a, (const uint8_t *)"", 0, &res);
+	assert_false(res.verified);
+	assert_non_null(strstr(res.reason, "CRL"));
+	att_result_free(&res);
 	att_anchor_free(a);
 	sim_free(&s);
 }

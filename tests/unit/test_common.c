@@ -161,6 +161,12 @@ static void test_time(void **state)
 	assert_int_equal(vg_parse_rfc3339("2025-13-01T00:00:00Z", &t, &err), -EINVAL);
 	assert_int_equal(vg_parse_rfc3339("2025-12-10T01:02:03", &t, &err), -EINVAL);
 	assert_int_equal(vg_parse_rfc3339("yesterday", &t, &err), -EINVAL);
+	/* beyond what X.509 can express, and misplaced leap seconds: invalid */
+	assert_int_equal(vg_parse_rfc3339("9999-12-31T23:59:60Z", &t, &err), -ERANGE);
+	assert_non_null(strstr(err.msg, "invalid time"));
+	assert_int_equal(vg_parse_rfc3339("9999-12-31T23:59:59Z", &t, &err), 0);
+	assert_int_equal(vg_parse_rfc3339("2016-12-31T12:00:60Z", &t, &err), -EINVAL);
+	assert_int_equal(vg_parse_rfc3339("2016-12-31T23:59:60Z", &t, &err), 0);
 	char out[32];
 	vg_format_rfc3339(1765328523, out);
 	assert_string_equal(out, "2025-12-10T01:02:03Z");

@@ -192,37 +192,12 @@ static void test_debug_flagged_and_inputs_change(void **state)
 	free(base);
 }
 
-/* Pre-computed nonces and QE report signature: quotes still verify, and running out
- * is an error. Last: it switches SIM's mode. */
-static void test_presigned_quotes(void **state)
-{
-	(void)state;
-	struct vg_err err = { 0 };
-	assert_int_equal(tdx_sim_presign(SIM, 2, &err), 0);
-	struct tdx_sim_td td;
-	td_defaults(&td);
-	uint8_t rd[64] = { 0 }, *q = NULL;
-	size_t ql = 0;
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(tdx_sim_quote(SIM, &td, rd, &q, &ql, &err), 0);
-		struct att_result res;
-		verify(q, ql, true, &res);
-		if (!res.verified)
-			fail_msg("presigned quote rejected: %s", res.reason);
-		att_result_free(&res);
-		free(q);
-	}
-	assert_int_equal(tdx_sim_quote(SIM, &td, rd, &q, &ql, &err), -EAGAIN);
-	assert_non_null(strstr(err.msg, "used up"));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote_verifies_with_sim_root),
 		cmocka_unit_test(test_rtmr_extend),
 		cmocka_unit_test(test_debug_flagged_and_inputs_change),
-		cmocka_unit_test(test_presigned_quotes),
 	};
 	return cmocka_run_group_tests_name("sim_tdx", tests, setup, teardown);
 }

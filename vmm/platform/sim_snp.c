@@ -128,14 +128,6 @@ static int sim_launch_update(struct vmm *vm, void *state, uint64_t gpa, const vo
 	return sev_snp_digest_update_pages(&s->digest, gpa, t, bytes, len, err);
 }
 
-/* What the PSP puts in the secrets page: fresh VM communication keys (VMPCK0-3). */
-static void fill_secrets(uint8_t *page)
-{
-	memset(page, 0, 4096);
-	vg_put_le32(page, 3); /* secrets page version */
-	RAND_bytes(page + 0x20, 4 * 32);
-}
-
 static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct sim_snp *s = state;
@@ -165,8 +157,10 @@ static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 		}
 		if (st->page_type == SEV_SNP_PAGE_ZERO)
 			memset(mem, 0, st->len);
-		else if (st->page_type == SEV_SNP_PAGE_SECRETS)
-			fill_secrets(mem);
+		else if (st->page_type == SEV_SNP_PAGE_SECRETS && sev_sim_snp_secrets_fill(mem)) {
+			rc = vg_err_set(err, EIO, "sim-snp: no randomness for the secrets page");
+			break;
+		}
 		else if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
 			memcpy(mem, st->data, st->len);
 		rc = sev_snp_digest_update_pages(&s->digest, st->gpa, st->page_type,
