@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "common/common.h"
+#include "firmware/guest_abi.h"
 
 /* ======================================================= 1. Configuration */
 
@@ -336,7 +337,7 @@ size_t vmm_e820_map(uint64_t ram_size, struct vmm_e820 *out, size_t cap);
 /* ACPI tables (RSDP, XSDT, FADT, MADT, DSDT with COM1 and MSFT0101, TPM2). */
 #define VMM_ACPI_BASE 0x000E0000ull /* RSDP here; tables follow */
 #define VMM_ACPI_SIZE 0x00010000ull
-#define VMM_TPM_CRB_BASE 0xFED40000ull
+#define VMM_TPM_CRB_BASE FW_ABI_TPM_CRB_BASE /* firmware/guest_abi.h */
 #define VMM_TPM_CRB_SIZE 0x5000ull
 #define VMM_TPM_LOG_ADDR 0x000F0000ull /* TCG event log area (LASA) */
 #define VMM_TPM_LOG_SIZE 0x00010000ull /* LAML */

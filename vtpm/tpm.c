@@ -288,8 +288,7 @@ static void key_page_free(uint8_t *p)
 		return;
 	long pg = sysconf(_SC_PAGESIZE);
 	vg_secure_zero(p, (size_t)pg);
-	munlock(p, (size_t)pg);
-	munmap(p, (size_t)pg);
+	munmap(p, (size_t)pg); /* also unlocks it (no munlock: the VMM's seccomp filter has none) */
 }
 
 static void free_instance(struct vtpm *t)

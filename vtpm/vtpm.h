@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "firmware/guest_abi.h"
 
 /* ========================== 1. Event log: parser and replay =============== */
 /*
@@ -316,7 +317,7 @@ int vtpm_state_open(const uint8_t key[VTPM_KEY_SIZE], const char *kind, const ui
  * goIdle / cmdReady, like hardware. CTRL_CMD_SIZE/ADDR and CTRL_RSP_SIZE/ADDR
  * are read-only: they always describe the data buffer of the page read.
  */
-#define VTPM_CRB_BASE 0xFED40000ull
+#define VTPM_CRB_BASE FW_ABI_TPM_CRB_BASE /* firmware/guest_abi.h: the one definition */
 #define VTPM_CRB_SIZE 0x5000u
 #define VTPM_CRB_LOC_STATE 0x00
 #define VTPM_CRB_LOC_CTRL 0x08

@@ -23,10 +23,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../guest_abi.h"
 #include "rt.h"
 
-#define GREQ 0xFED50000ull
-#define GREQ_MAGIC 0x51524756u
+#define GREQ FW_ABI_GREQ_BASE
 #define REQ_BUF 0x100000ull  /* 1 MiB: identity-mapped RAM the VMM reads the request from */
 #define RESP_BUF 0x101000ull /* the VMM writes the evidence here */
 #define RESP_CAP 0x8000u
@@ -58,27 +58,27 @@ static void print_block(const char *name, const uint8_t *p, uint32_t len)
 /* One request through the device; returns STATUS. */
 static uint32_t request(uint32_t len)
 {
-	mmio_write64(GREQ + 0x10, REQ_BUF);
-	mmio_write32(GREQ + 0x18, len);
-	mmio_write64(GREQ + 0x20, RESP_BUF);
-	mmio_write32(GREQ + 0x28, RESP_CAP);
-	mmio_write32(GREQ + 0x2C, 1);
-	return mmio_read32(GREQ + 0x08);
+	mmio_write64(GREQ + FW_ABI_GREQ_REG_REQ_GPA, REQ_BUF);
+	mmio_write32(GREQ + FW_ABI_GREQ_REG_REQ_LEN, len);
+	mmio_write64(GREQ + FW_ABI_GREQ_REG_RESP_GPA, RESP_BUF);
+	mmio_write32(GREQ + FW_ABI_GREQ_REG_RESP_CAP, RESP_CAP);
+	mmio_write32(GREQ + FW_ABI_GREQ_REG_COMMAND, FW_ABI_GREQ_CMD_SUBMIT);
+	return mmio_read32(GREQ + FW_ABI_GREQ_REG_STATUS);
 }
 
 int main(void)
 {
 	puts_serial("attest: start\n");
-	if (mmio_read32(GREQ) != GREQ_MAGIC) {
+	if (mmio_read32(GREQ + FW_ABI_GREQ_REG_MAGIC) != FW_ABI_GREQ_MAGIC) {
 		puts_serial("attest: no guest-request device (platform is not sim-snp or sim-tdx)\n");
 		return 1;
 	}
 	uint8_t *req = (uint8_t *)REQ_BUF;
-	if (mmio_read32(GREQ + 0x34) == 2) { /* sim-tdx: TDG.MR.RTMR.EXTEND of RTMR2 */
+	if (mmio_read32(GREQ + FW_ABI_GREQ_REG_PLATFORM) == FW_ABI_GREQ_PLATFORM_SIM_TDX) { /* sim-tdx: TDG.MR.RTMR.EXTEND of RTMR2 */
 		uint32_t idx = 2;
 		memcpy(req, &idx, 4);
 		memcpy(req + 4, APP_DIGEST, 48);
-		if (request(52) != 1) {
+		if (request(FW_ABI_GREQ_RTMR_EXTEND_LEN) != FW_ABI_GREQ_ST_DONE) {
 			puts_serial("attest: RTMR2 extend refused\n");
 			return 2;
 		}
@@ -86,9 +86,9 @@ int main(void)
 		put_bytes_hex(APP_DIGEST, 48);
 		puts_serial("\n");
 	}
-	if (mmio_read32(GREQ + 0x30) == 64) {
+	if (mmio_read32(GREQ + FW_ABI_GREQ_REG_CHALLENGE_LEN) == FW_ABI_GREQ_CHALLENGE_SIZE) {
 		for (unsigned i = 0; i < 64; i += 4) {
-			uint32_t w = mmio_read32(GREQ + 0x100 + i);
+			uint32_t w = mmio_read32(GREQ + FW_ABI_GREQ_REG_CHALLENGE + i);
 			memcpy(req + i, &w, 4);
 		}
 	} else {
@@ -98,17 +98,17 @@ int main(void)
 	puts_serial("attest: report_data ");
 	put_bytes_hex(req, 64);
 	puts_serial("\n");
-	bool snp = mmio_read32(GREQ + 0x34) == 1;
-	uint32_t req_len = 64;
-	if (snp) { /* u32 VMPL 0, u32 flags: extended request */
-		uint32_t vmpl = 0, flags = 1;
-		memcpy(req + 64, &vmpl, 4);
-		memcpy(req + 68, &flags, 4);
-		req_len = 72;
+	bool snp = mmio_read32(GREQ + FW_ABI_GREQ_REG_PLATFORM) == FW_ABI_GREQ_PLATFORM_SIM_SNP;
+	uint32_t req_len = FW_ABI_GREQ_REPORT_DATA_SIZE;
+	if (snp) { /* u32 VMPL 0, u32 flags: an extended request */
+		uint32_t vmpl = 0, flags = FW_ABI_GREQ_SNP_FLAG_EXTENDED;
+		memcpy(req + FW_ABI_GREQ_REPORT_DATA_SIZE, &vmpl, 4);
+		memcpy(req + FW_ABI_GREQ_REPORT_DATA_SIZE + 4, &flags, 4);
+		req_len = FW_ABI_GREQ_SNP_EXT_REQ_LEN;
 	}
 	uint32_t status = request(req_len);
-	uint32_t len = mmio_read32(GREQ + 0x0C);
-	if (status != 1 || len == 0 || len > RESP_CAP || (snp && len < SNP_REPORT_LEN)) {
+	uint32_t len = mmio_read32(GREQ + FW_ABI_GREQ_REG_RESP_LEN);
+	if (status != FW_ABI_GREQ_ST_DONE || len == 0 || len > RESP_CAP || (snp && len < SNP_REPORT_LEN)) {
 		puts_serial("attest: request failed, status ");
 		put_dec(status);
 		puts_serial("\n");

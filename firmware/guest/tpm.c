@@ -2,10 +2,11 @@
  * Client PTP 1.05, 6.5): reads PCR 0 (the VMM measured this firmware into
  * it), extends PCR 16 with SHA-256("vigil tpm guest"), reads it back and
  * exits 0 only if the TPM's value equals SHA-256(old || digest) computed here. */
+#include "../guest_abi.h"
 #include "rt.h"
 #include "sha256.h"
 
-#define CRB 0xFED40000ull
+#define CRB FW_ABI_TPM_CRB_BASE
 #define LOC_STATE 0x00
 #define LOC_CTRL 0x08
 #define LOC_STS 0x0C

@@ -2,37 +2,25 @@
  * The paravirtual guest-request device of the simulated platforms (sim-snp, sim-tdx):
  * the guest's path to the (simulated) security processor, standing in for the SNP
  * guest-request pages (SNP_GUEST_REQUEST / MSG_REPORT_REQ) and TDG.MR.REPORT + GetQuote.
- * One 4 KiB MMIO page at VMM_GREQ_BASE; requests and responses travel by DMA through
- * guest RAM, every guest-supplied address and length bounds-checked.
- *
- *   0x00 u32 r   MAGIC "VGRQ" (0x51524756)     0x04 u32 r   VERSION (1)
- *   0x08 u32 r   STATUS (0 idle, 1 done, 2 bad request, 3 platform error)
- *   0x0C u32 r   RESP_LEN (bytes written at RESP_GPA)
- *   0x10 u64 rw  REQ_GPA     0x18 u32 rw REQ_LEN (at most 4096)
- *   0x20 u64 rw  RESP_GPA    0x28 u32 rw RESP_CAP (at most 64 KiB)
- *   0x2C u32 w   COMMAND: 1 = submit the request to the platform
- *   0x30 u32 r   CHALLENGE_LEN (64 when the host supplied a challenge, else 0)
- *   0x34 u32 r   PLATFORM (1 sim-snp, 2 sim-tdx): what requests mean
- *   0x100..0x13F r  CHALLENGE: the verifier's nonce, from the host (vm.json
- *                "guest_challenge", --guest-challenge HEX), the stand-in for the network
- *                channel a real guest agent receives its nonce on.
- * A request is what the platform's guest_request hook takes: 64 bytes of REPORT_DATA
- * (sim-snp: optionally followed by a u32 VMPL; sim-tdx: a quote), or for sim-tdx a
- * u32 RTMR index (2, 3) and a 48-byte digest to extend it with.
+ * One 4 KiB MMIO page; the register layout, status codes and limits are the guest
+ * ABI of firmware/guest_abi.h (FW_ABI_GREQ_*), shared with the guest programs. Every
+ * guest-supplied address and length is bounds-checked. The CHALLENGE registers carry
+ * the verifier's nonce from the host (vm.json "guest_challenge", --guest-challenge
+ * HEX), the stand-in for the network channel a real guest agent receives it on.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/guest_abi.h"
 #include "vmm/devices/devices.h"
 
-#define GREQ_MAGIC 0x51524756u
-#define GREQ_MAX_REQ 4096u
-#define GREQ_MAX_RESP (64u * 1024)
-#define GREQ_BASE 0xFED50000ull
-#define GREQ_SIZE 0x1000ull
+#define GREQ_MAX_REQ FW_ABI_GREQ_MAX_REQ
+#define GREQ_MAX_RESP FW_ABI_GREQ_MAX_RESP
+#define CHALLENGE_END (FW_ABI_GREQ_REG_CHALLENGE + FW_ABI_GREQ_CHALLENGE_SIZE)
 
-enum { ST_IDLE = 0, ST_DONE = 1, ST_BAD = 2, ST_PLATFORM = 3 };
+enum { ST_IDLE = FW_ABI_GREQ_ST_IDLE, ST_DONE = FW_ABI_GREQ_ST_DONE, ST_BAD = FW_ABI_GREQ_ST_BAD,
+       ST_PLATFORM = FW_ABI_GREQ_ST_PLATFORM };
 
 struct vmm_greq {
 	struct vmm *vm;
@@ -40,7 +28,7 @@ struct vmm_greq {
 	uint64_t req_gpa, resp_gpa;
 	uint32_t req_len, resp_cap, status, resp_len, platform;
 	bool has_challenge;
-	uint8_t challenge[64];
+	uint8_t challenge[FW_ABI_GREQ_CHALLENGE_SIZE];
 	uint8_t req[GREQ_MAX_REQ];
 	uint8_t resp[GREQ_MAX_RESP];
 };
@@ -75,23 +63,23 @@ static uint64_t greq_read(void *opaque, uint64_t off, unsigned size)
 	struct vmm_greq *g = opaque;
 	uint64_t v = 0;
 	pthread_mutex_lock(&g->lock);
-	if (off >= 0x100 && off + size <= 0x140) {
+	if (off >= FW_ABI_GREQ_REG_CHALLENGE && off + size <= CHALLENGE_END) {
 		if (g->has_challenge)
-			memcpy(&v, g->challenge + (off - 0x100), size);
+			memcpy(&v, g->challenge + (off - FW_ABI_GREQ_REG_CHALLENGE), size);
 	} else {
 		switch (off) {
-		case 0x00: v = GREQ_MAGIC; break;
-		case 0x04: v = 1; break;
-		case 0x08: v = g->status; break;
-		case 0x0C: v = g->resp_len; break;
-		case 0x10: v = g->req_gpa; break;
-		case 0x14: v = g->req_gpa >> 32; break;
-		case 0x18: v = g->req_len; break;
-		case 0x20: v = g->resp_gpa; break;
-		case 0x24: v = g->resp_gpa >> 32; break;
-		case 0x28: v = g->resp_cap; break;
-		case 0x30: v = g->has_challenge ? 64 : 0; break;
-		case 0x34: v = g->platform; break;
+		case FW_ABI_GREQ_REG_MAGIC: v = FW_ABI_GREQ_MAGIC; break;
+		case FW_ABI_GREQ_REG_VERSION: v = FW_ABI_GREQ_VERSION; break;
+		case FW_ABI_GREQ_REG_STATUS: v = g->status; break;
+		case FW_ABI_GREQ_REG_RESP_LEN: v = g->resp_len; break;
+		case FW_ABI_GREQ_REG_REQ_GPA: v = g->req_gpa; break;
+		case FW_ABI_GREQ_REG_REQ_GPA + 4: v = g->req_gpa >> 32; break;
+		case FW_ABI_GREQ_REG_REQ_LEN: v = g->req_len; break;
+		case FW_ABI_GREQ_REG_RESP_GPA: v = g->resp_gpa; break;
+		case FW_ABI_GREQ_REG_RESP_GPA + 4: v = g->resp_gpa >> 32; break;
+		case FW_ABI_GREQ_REG_RESP_CAP: v = g->resp_cap; break;
+		case FW_ABI_GREQ_REG_CHALLENGE_LEN: v = g->has_challenge ? FW_ABI_GREQ_CHALLENGE_SIZE : 0; break;
+		case FW_ABI_GREQ_REG_PLATFORM: v = g->platform; break;
 		default: v = 0; break;
 		}
 	}
@@ -113,15 +101,15 @@ static void greq_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 {
 	struct vmm_greq *g = opaque;
 	pthread_mutex_lock(&g->lock);
-	if (off >= 0x10 && off < 0x18)
-		set64(&g->req_gpa, off - 0x10, size, value);
-	else if (off >= 0x20 && off < 0x28)
-		set64(&g->resp_gpa, off - 0x20, size, value);
-	else if (off == 0x18 && size >= 4)
+	if (off >= FW_ABI_GREQ_REG_REQ_GPA && off < FW_ABI_GREQ_REG_REQ_GPA + 8)
+		set64(&g->req_gpa, off - FW_ABI_GREQ_REG_REQ_GPA, size, value);
+	else if (off >= FW_ABI_GREQ_REG_RESP_GPA && off < FW_ABI_GREQ_REG_RESP_GPA + 8)
+		set64(&g->resp_gpa, off - FW_ABI_GREQ_REG_RESP_GPA, size, value);
+	else if (off == FW_ABI_GREQ_REG_REQ_LEN && size >= 4)
 		g->req_len = (uint32_t)value;
-	else if (off == 0x28 && size >= 4)
+	else if (off == FW_ABI_GREQ_REG_RESP_CAP && size >= 4)
 		g->resp_cap = (uint32_t)value;
-	else if (off == 0x2C && size >= 4 && (uint32_t)value == 1)
+	else if (off == FW_ABI_GREQ_REG_COMMAND && size >= 4 && (uint32_t)value == FW_ABI_GREQ_CMD_SUBMIT)
 		submit(g);
 	/* Anything else (read-only registers, odd sizes) is dropped, like hardware. */
 	pthread_mutex_unlock(&g->lock);
@@ -147,7 +135,7 @@ int vmm_guest_request_register(struct vmm *vm, uint32_t platform, struct vmm_gre
 		memcpy(g->challenge, c->guest_challenge, sizeof(g->challenge));
 		g->has_challenge = true;
 	}
-	int rc = vmm_register_device(vm, VMM_SPACE_MMIO, GREQ_BASE, GREQ_SIZE, &greq_ops, g, err);
+	int rc = vmm_register_device(vm, VMM_SPACE_MMIO, FW_ABI_GREQ_BASE, FW_ABI_GREQ_SIZE, &greq_ops, g, err);
 	if (rc) {
 		pthread_mutex_destroy(&g->lock);
 		free(g);

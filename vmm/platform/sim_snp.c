@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "firmware/firmware.h"
+#include "firmware/guest_abi.h"
 #include "vmm/platform/platform.h"
 
 struct sim_snp {
@@ -194,11 +195,12 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 		return vg_err_set(err, EINVAL, "sim-snp: guest request before SNP_LAUNCH_FINISH");
 	/* 64 bytes of REPORT_DATA [+ u32 VMPL [+ u32 flags: bit 0 = extended request, the
 	 * certificate table (sev.h) follows the report, as SNP_GET_EXT_REPORT returns it]]. */
-	if (req_len != 64 && req_len != 68 && req_len != 72)
+	if (req_len != 64 && req_len != 68 && req_len != FW_ABI_GREQ_SNP_EXT_REQ_LEN)
 		return vg_err_set(err, EINVAL,
 				  "sim-snp: a report request is 64 bytes of REPORT_DATA [+ u32 VMPL [+ u32 flags]]");
 	uint32_t vmpl = req_len >= 68 ? vg_le32((const uint8_t *)req + 64) : 0;
-	bool ext = req_len == 72 && (vg_le32((const uint8_t *)req + 68) & 1);
+	bool ext = req_len == FW_ABI_GREQ_SNP_EXT_REQ_LEN &&
+		   (vg_le32((const uint8_t *)req + 68) & FW_ABI_GREQ_SNP_FLAG_EXTENDED);
 	size_t need = SEV_SNP_REPORT_SIZE + (ext ? s->cert_table_len : 0);
 	if (resp_cap < need)
 		return vg_err_set(err, ENOSPC, "sim-snp: response buffer of %zu bytes, %zu needed", resp_cap, need);
