@@ -56,7 +56,7 @@ if ! [[ -r $kvm_dev && -w $kvm_dev ]]; then
 	printf '\n   note: %s is not available: vigil-vmm runs the guests on its emu accelerator (software emulation)\n' "$kvm_dev"
 fi
 STATE=$WORK/state # the simulated roots are generated here, once
-head -c 32 /dev/urandom >"$WORK/tpm.key"
+(umask 077 && head -c 32 /dev/urandom >"$WORK/tpm.key") # the vTPM state key: owner only
 
 # run_platform PLATFORM KIND FIELD MEASURE-ARGS...: the whole chain on one simulated platform
 run_platform() {
