@@ -12,8 +12,8 @@
  * audit_head() inside a transaction also locks the head row (SELECT ... FOR UPDATE).
  *
  * Recovery: a connection found broken outside a transaction is re-established (PQreset)
- * before the next statement; inside one the transaction fails with -EIO and the caller
- * rolls back, so nothing half-done commits. Migrations run under a session advisory lock,
+ * and the statement run once more (nothing was half done); inside one the transaction
+ * fails with -EIO and the caller rolls back, so nothing half-done commits. Migrations run under a session advisory lock,
  * so instances starting together apply each one exactly once.
  *
  * Portable SQL as in sqlite.c, with BYTEA for the binary columns. Parameters travel
@@ -138,6 +138,18 @@ static int run(struct ad_store *s, const char *sql, const struct params *p, PGre
 	PGresult *r = PQexecParams(s->c, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
 				   p ? p->fmt : NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && PQstatus(s->c) == CONNECTION_BAD && !s->in_tx) {
+		/* The server went away since the last statement (restart, failover): outside a
+		 * transaction nothing was half done, so reconnect and run the statement once more. */
+		PQclear(r);
+		PQreset(s->c);
+		if (PQstatus(s->c) != CONNECTION_OK)
+			return pg_fail(s, NULL, err, "reconnect");
+		vg_warn("postgres: connection re-established");
+		r = PQexecParams(s->c, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL, p ? p->fmt : NULL,
+				 0);
+		st = PQresultStatus(r);
+	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_fail(s, r, err, what);
 		PQclear(r);

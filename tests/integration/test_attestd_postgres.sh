@@ -43,6 +43,15 @@ check "a throwaway PostgreSQL cluster starts on 127.0.0.1:$PGPORT" pg_start
 "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U vigil vigil
 DB="postgresql://vigil@127.0.0.1:$PGPORT/vigil"
 
+# The store's unit suite, the one SQLite runs in `make unit`, on this PostgreSQL.
+"$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U vigil vigil_unit
+if [[ -x $BUILD/tests/unit/test_attestd_store ]]; then
+	VIGIL_TEST_PG="postgresql://vigil@127.0.0.1:$PGPORT/vigil_unit" expect_exit 0 \
+		"the store unit suite (sessions, resources, policies, audit tampering) passes on PostgreSQL" \
+		"$BUILD/tests/unit/test_attestd_store"
+	expect_match "... every test of it" 'PASSED +\] [1-9][0-9]* test' "$OUT$ERR"
+fi
+
 # ------------------------------------------------------------- the tenant side
 STATE=$TMP/sim
 "$AGENT" evidence --tee sim-snp --state-dir "$STATE" --report-data "$(openssl rand -hex 64)" "${VMM_EXTRA[@]}" >/dev/null
