@@ -116,12 +116,14 @@ expect_match "... by its path" 'default/key/pg' "$OUT"
 
 # ------------------------------------------------------------- one flow, three instances
 SPLIT=(/usr/bin/python3 "$ROOT/tests/integration/kbs_split_client.py" "$AGENT")
-VA=("${VMM_EXTRA[@]/--vmm-arg/}")
-VA=(${VA[@]+"${VA[@]}"})
+VA=() # vigil-vmm arguments for the split client (it passes them as --vmm-arg)
+[[ -n "${VIGIL_SANITIZE:-}" ]] && VA=(--no-sandbox)
+SPLIT_OK=0
 for plat in sim-snp sim-tdx; do
 	expect_exit 0 "$plat: auth on a, attest on b, resource on c" "${SPLIT[@]}" "$plat" "$STATE" default/key/pg \
 		"${URL[a]}" "${URL[b]}" "${URL[c]}" ${VA[@]+"${VA[@]}"}
 	expect_eq "... the secret arrives (JWE unwrapped by python cryptography)" "$SUM" "$OUT"
+	[[ $OUT == "$SUM" ]] && SPLIT_OK=$((SPLIT_OK + 1))
 done
 expect_exit 0 "vigil-agent against instance b alone" "$AGENT" get-resource --url "${URL[b]}" default/key/pg \
 	-o "$TMP/got-b" --tee sim-tdx --state-dir "$STATE" "${VMM_EXTRA[@]}"
@@ -182,6 +184,6 @@ done
 check "the audit chain still verifies" "$BIN/vigil-attestd" audit verify --state-dir "$TMP/state-a" --db "$DB"
 "$BIN/vigil-attestd" audit export --state-dir "$TMP/state-a" --db "$DB" >"$TMP/audit.jsonl" 2>/dev/null
 RELEASED=$(grep -c '"kind":"release".*"outcome":"ok"' "$TMP/audit.jsonl")
-GOT=$(( $(ls "$TMP"/flow-* 2>/dev/null | grep -vc '\.err$') + $(ls "$TMP"/got-b "$TMP"/after-* 2>/dev/null | wc -l) + 2 ))
+GOT=$(( $(ls "$TMP"/flow-* 2>/dev/null | grep -vc '\.err$') + $(ls "$TMP"/got-b "$TMP"/after-* 2>/dev/null | wc -l) + SPLIT_OK ))
 check "no secret left without its audit record ($RELEASED releases recorded, $GOT received)" test "$RELEASED" -ge "$GOT"
 finish
