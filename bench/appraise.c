@@ -11,25 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "policy/policy.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint8_t *load(const char *p, size_t *n)
-{
-	uint8_t *b = NULL;
-	struct vg_err e = {0};
-	if (vg_read_file(p, 1 << 24, &b, n, &e)) {
-		fprintf(stderr, "bench/appraise: %s\n", e.msg);
-		exit(2);
-	}
-	return b;
-}
 
 /* 20 workloads, 50 measurements in all; the report's own measurement is the last one. */
 static char *policy_text(const uint8_t meas[48])
@@ -67,7 +50,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t rl, kl, cl;
-	uint8_t *r = load(argv[1], &rl), *k = load(argv[2], &kl), *c = load(argv[3], &cl);
+	uint8_t *r = bench_load("bench/appraise", argv[1], &rl), *k = bench_load("bench/appraise", argv[2], &kl),
+		*c = bench_load("bench/appraise", argv[3], &cl);
 	double secs = atof(argv[4]), t0, t;
 	struct att_snp_input in = {k, kl, c, cl, NULL, 0};
 	struct att_result res;
@@ -115,7 +99,7 @@ int main(int argc, char **argv)
 	for (int s = 0; s < slices; s++) {
 		for (int mode = 0; mode < NMODES; mode++) {
 			long n = 0;
-			t0 = now();
+			t0 = bench_now();
 			do {
 				for (int i = 0; i < 4; i++, n++) {
 					if (mode == RAW) {
@@ -140,7 +124,7 @@ int main(int argc, char **argv)
 					free(cwt);
 					pol_appraisal_free(&a);
 				}
-			} while ((t = now()) - t0 < 0.05 / NMODES);
+			} while ((t = bench_now()) - t0 < 0.05 / NMODES);
 			cnt[mode] += n;
 			spent[mode] += t - t0;
 		}

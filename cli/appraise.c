@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "common/common.h"
@@ -218,11 +219,16 @@ static int make_token(const struct args *a, const struct pol_appraisal *ap, json
 	}
 	if (a->have_nonce && !(nonce = att_b64_encode(a->nonce, a->nonce_len, true)))
 		goto oom;
+	/* iat is the real time even when --at moved the appraisal into the past */
 	struct pol_ear_opts o = {.issuer = "vigil", .kid = kid, .nonce_b64 = nonce, .ttl_seconds = a->ttl,
-				 .names = a->names};
+				 .names = a->names, .iat = time(NULL)};
+	json_t *back = NULL;
 	enum att_jws_alg alg = att_jws_alg_for_key(key);
 	if (a->token == TOK_JWT) {
 		if (pol_ear_jwt(ap, key, &o, &jwt, &e))
+			goto fail;
+		/* self-check: our own parser must read back what was signed */
+		if (pol_ear_jwt_verify(jwt, &key, 1, &back, &e))
 			goto fail;
 		if (a->token_out && write_out(a->token_out, jwt, strlen(jwt), 0644, "--token-out"))
 			goto out;
@@ -230,12 +236,18 @@ static int make_token(const struct args *a, const struct pol_appraisal *ap, json
 	} else {
 		if (pol_ear_cwt(ap, key, &o, &cwt, &cl, &e))
 			goto fail;
+		if (pol_ear_cwt_verify(cwt, cl, &key, 1, &back, &e))
+			goto fail;
 		if (a->token_out && write_out(a->token_out, cwt, cl, 0644, "--token-out"))
 			goto out;
 		val = att_b64_encode(cwt, cl, true);
 	}
 	if (!val)
 		goto oom;
+	if (!json_is_object(json_object_get(json_object_get(back, "submods"), "cpu0"))) {
+		snprintf(e.msg, sizeof(e.msg), "self-check: the token does not read back");
+		goto fail;
+	}
 	json_object_set_new(out, "token", json_pack("{s:s, s:s, s:s, s:s}", "format", a->token == TOK_JWT ? "jwt" : "cwt",
 						   "alg", att_jws_alg_name(alg), "kid", kid, "value", val));
 	if (a->jwks) {
@@ -257,6 +269,7 @@ oom:
 fail:
 	fprintf(stderr, "vigil appraise: token: %s\n", e.msg);
 out:
+	json_decref(back);
 	EVP_PKEY_free(key);
 	free(nonce), free(jwt), free(cwt), free(val);
 	return rc;

@@ -43,8 +43,8 @@ int pol_load(const char *json, size_t len, struct pol_policy **out, struct vg_er
 int pol_load_file(const char *path, struct pol_policy **out, struct vg_err *err);
 void pol_free(struct pol_policy *p);
 bool pol_accepts_simulated(const struct pol_policy *p);
-/* {"version","simulated","workloads":[{"name","platform","references"}...],
- *  "platform":{...},"resources":[...],"digest"}; new reference. */
+/* {"version","digest","simulated","require_nonce","workloads":[{"name","platforms",
+ *  "references"}...],"platform":{"snp":{...},"tdx":{...}},"resources":[...]}; new reference. */
 json_t *pol_summary_json(const struct pol_policy *p);
 /* SHA-256 of the document bytes as loaded (identifies a policy version in audit records). */
 void pol_digest(const struct pol_policy *p, uint8_t out[32]);
@@ -58,7 +58,8 @@ json_t *pol_starter_json(bool simulated);
  * the JSON output of `vigil measure --json` (predicted values) or of
  * `vigil verify --json` (values of a known-good guest). Each glob in
  * resources[] becomes a resource rule granting that workload the path.
- * Errors (-EINVAL) name what was missing; doc is unchanged then. */
+ * Errors (-EINVAL; -EEXIST for a name already used) name what was wrong;
+ * doc is unchanged then. */
 int pol_add_workload(json_t *doc, const char *name, const json_t *from, const char *const *resources,
 		     size_t nresources, struct vg_err *err);
 
@@ -159,9 +160,14 @@ struct pol_appraisal {                        /* the verdict */
 int pol_appraise(const struct pol_policy *p, const struct att_result *res, const struct pol_context *ctx,
 		 struct pol_appraisal *out, struct vg_err *err);
 void pol_appraisal_free(struct pol_appraisal *a);
-/* {"status","workload","simulated","trustworthiness_vector":{name: value},
- *  "explanations":[...],"claims":{...},"policy_digest"}; new reference. */
+/* {"status","workload"|null,"simulated","trustworthiness_vector":{name: value},
+ *  "explanations":[...],"policy_digest","claims":{...}}; new reference. */
 json_t *pol_appraisal_json(const struct pol_appraisal *a);
+/* The inverse for a stored verdict (e.g. a service session): status, workload,
+ * simulated, vector, policy_digest, explanations and claims from pol_appraisal_json
+ * output; the rest zero. -EINVAL naming the bad member. out is freed with
+ * pol_appraisal_free. Enough for pol_resource_allowed and the EAR functions. */
+int pol_appraisal_from_json(const json_t *j, struct pol_appraisal *out, struct vg_err *err);
 
 /* ------------------------------------------------------------ EAR tokens */
 /* names: POL_EAR_NAMES_DRAFT ("ear_status", ...) or POL_EAR_NAMES_VERAISON ("ear.status", ...). */
@@ -186,7 +192,8 @@ json_t *pol_ear_claims_json(const struct pol_appraisal *a, const struct pol_ear_
 
 /* Token parsers (relying parties, self-check, fuzzing): verify the signature with
  * any of keys[] and return the claims set as JSON with the draft's string names
- * (a CWT's integer keys are mapped back). Untrusted input; bounds-checked. */
+ * (a CWT's integer keys are mapped back). Untrusted input; bounds-checked.
+ * Only the signature and the shape are checked: exp/iat/nonce are the caller's. */
 int pol_ear_jwt_verify(const char *jwt, EVP_PKEY *const *keys, size_t nkeys, json_t **claims,
 		       struct vg_err *err);
 int pol_ear_cwt_verify(const uint8_t *cwt, size_t len, EVP_PKEY *const *keys, size_t nkeys, json_t **claims,
@@ -206,7 +213,8 @@ json_t *pol_jwks(EVP_PKEY *const *keys, const char *const *kids, size_t n);
 /* May this appraisal receive resource `path` ("repository/type/tag")? 0 = yes;
  * -EACCES = no, with the reason (which rule, required vs found status/workload,
  * simulated) in why->msg; -EINVAL for a malformed path. Default deny: a path no
- * rule matches is refused. */
+ * rule matches is refused, and so is an appraisal made under another policy
+ * version (policy_digest). Reads a->status, workload, simulated, policy_digest. */
 int pol_resource_allowed(const struct pol_policy *p, const struct pol_appraisal *a, const char *path,
 			 struct vg_err *why);
 

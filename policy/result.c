@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "policy/internal.h"
 
 const char *pol_status_name(enum pol_status s)
@@ -63,5 +65,62 @@ json_t *pol_appraisal_json(const struct pol_appraisal *a)
 	json_object_set_new(o, "trustworthiness_vector", v);
 	json_object_set_new(o, "explanations", a->explanations ? json_incref(a->explanations) : json_array());
 	json_object_set_new(o, "policy_digest", json_string(dg));
+	json_object_set_new(o, "claims", a->claims ? json_incref(a->claims) : json_object());
 	return o;
+}
+
+int pol_appraisal_from_json(const json_t *j, struct pol_appraisal *out, struct vg_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = POL_CONTRAINDICATED;
+	if (!json_is_object(j))
+		return vg_err_set(err, EINVAL, "appraisal: not an object");
+	const char *st = json_string_value(json_object_get(j, "status"));
+	enum pol_status s;
+	if (!st)
+		return vg_err_set(err, EINVAL, "appraisal.status: missing");
+	if (!strcmp(st, "affirming"))
+		s = POL_AFFIRMING;
+	else if (!strcmp(st, "warning"))
+		s = POL_WARNING;
+	else if (!strcmp(st, "contraindicated"))
+		s = POL_CONTRAINDICATED;
+	else if (!strcmp(st, "none"))
+		s = POL_NONE;
+	else
+		return vg_err_set(err, EINVAL, "appraisal.status: \"%.40s\" is not a status", st);
+	json_t *w = json_object_get(j, "workload");
+	if (w && !json_is_null(w)) {
+		if (!json_is_string(w) || json_string_length(w) >= sizeof(out->workload) ||
+		    strlen(json_string_value(w)) != json_string_length(w))
+			return vg_err_set(err, EINVAL, "appraisal.workload: not a workload name");
+		snprintf(out->workload, sizeof(out->workload), "%s", json_string_value(w));
+	}
+	json_t *sim = json_object_get(j, "simulated");
+	if (!json_is_boolean(sim))
+		return vg_err_set(err, EINVAL, "appraisal.simulated: missing or not a boolean");
+	const char *dg = json_string_value(json_object_get(j, "policy_digest"));
+	if (!dg || vg_hex_decode(dg, out->policy_digest, 32, NULL))
+		return vg_err_set(err, EINVAL, "appraisal.policy_digest: not 64 hex digits");
+	json_t *vec = json_object_get(j, "trustworthiness_vector");
+	if (!json_is_object(vec))
+		return vg_err_set(err, EINVAL, "appraisal.trustworthiness_vector: missing");
+	for (int i = 0; i < POL_NCLAIMS; i++) {
+		json_t *v = json_object_get(vec, claim_names[i]);
+		if (!v)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < -128 || json_integer_value(v) > 127)
+			return vg_err_set(err, EINVAL, "appraisal.trustworthiness_vector.%s: not -128..127", claim_names[i]);
+		out->vector[i] = (int8_t)json_integer_value(v);
+	}
+	json_t *ex = json_object_get(j, "explanations"), *cl = json_object_get(j, "claims");
+	if (ex && !json_is_array(ex))
+		return vg_err_set(err, EINVAL, "appraisal.explanations: not an array");
+	if (cl && !json_is_object(cl))
+		return vg_err_set(err, EINVAL, "appraisal.claims: not an object");
+	out->simulated = json_is_true(sim);
+	out->explanations = ex ? json_incref(ex) : json_array();
+	out->claims = cl ? json_incref(cl) : json_object();
+	out->status = s;
+	return 0;
 }

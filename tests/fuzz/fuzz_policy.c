@@ -32,7 +32,12 @@ static void exercise(const struct pol_policy *p, enum att_platform pl, bool sim)
 	struct pol_context ctx = {.expected_report_data = sim ? rd : NULL, .now = 1700000000};
 	struct pol_appraisal a;
 	if (pol_appraise(p, &r, &ctx, &a, NULL) == 0) {
-		json_decref(pol_appraisal_json(&a));
+		json_t *j = pol_appraisal_json(&a);
+		struct pol_appraisal b;
+		if (pol_appraisal_from_json(j, &b, NULL) != 0 || b.status != a.status || strcmp(b.workload, a.workload))
+			__builtin_trap(); /* a verdict must survive being stored */
+		pol_appraisal_free(&b);
+		json_decref(j);
 		struct pol_ear_opts o = {.names = sim ? POL_EAR_NAMES_VERAISON : POL_EAR_NAMES_DRAFT};
 		json_decref(pol_ear_claims_json(&a, &o));
 		static const char *const paths[] = {"default/keys/a", "dev/x/y", "a/b/c", "bad"};

@@ -156,6 +156,10 @@ expect_exit 1 "q6 with OutOfDate accepted until a date after its tcbDate: a warn
 	--policy "$TMP/q6ood.json" --nonce "$Q6RD"
 expect_eq "... status warning, not contraindicated" warning "$(jget "$OUT" 'd["status"]')"
 expect_eq "... workload matched" td "$(jget "$OUT" 'd["workload"]')"
+expect_exit 1 "q6 appraised --at 2025-05-01 with a JWT" "$V" appraise tdx "${Q6[@]}" --policy "$TMP/q6ood.json" \
+	--nonce "$Q6RD" --token jwt --state-dir "$TMP/state" --token-out "$TMP/q6.jwt"
+IAT=$($PY -c 'import base64,json,sys; p=open(sys.argv[1]).read().split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))["iat"])' "$TMP/q6.jwt")
+check "... the token's iat is now, not the --at time" test $((IAT - $(date +%s))) -gt -600
 ood_policy 2018-01-03T00:00:00Z
 expect_exit 1 "q6 with OutOfDate accepted only until before its tcbDate" "$V" appraise tdx "${Q6[@]}" \
 	--policy "$TMP/q6ood.json" --nonce "$Q6RD"

@@ -20,16 +20,7 @@ STATE=$TMP/state
 unset VIGIL_STATE_DIR VIGIL_GUEST_CHALLENGE
 NONCE=$(openssl rand -hex 64)
 
-run_guest() { # platform out_file [vmm args...]
-	local plat=$1 out=$2
-	shift 2
-	timeout 60 "$BIN/vigil-vmm" --platform "$plat" --state-dir "$STATE" --guest-challenge "$NONCE" \
-		--firmware "$GUEST" --memory-mib 16 --serial "$TMP/serial.txt" "${VMM_EXTRA[@]}" "$@" \
-		>/dev/null 2>"$TMP/vmm.err"
-	local rc=$?
-	sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$TMP/serial.txt" | sed '1d;$d' | tr -d '\r' | xxd -r -p >"$out"
-	return $rc
-}
+. "$(dirname "$0")/sim_lib.sh"
 jget() { $PY -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 "$V" policy init --simulated >"$TMP/dev.json" 2>/dev/null

@@ -23,17 +23,7 @@ STATE=$TMP/state
 # defaults, docs/platforms.md) are checked once at the end.
 unset VIGIL_STATE_DIR VIGIL_GUEST_CHALLENGE
 
-# Runs the attest guest with the nonce; extra vigil-vmm flags follow the output file.
-run_guest() { # platform out_file [vmm args...]
-	local plat=$1 out=$2
-	shift 2
-	timeout 60 "$VMM" --platform "$plat" --state-dir "$STATE" --guest-challenge "$NONCE" \
-		--firmware "$GUEST" --memory-mib 16 --serial "$TMP/serial.txt" "${VMM_EXTRA[@]}" "$@" \
-		>/dev/null 2>"$TMP/vmm.err"
-	local rc=$?
-	sed -n '/^EVIDENCE-BEGIN/,/^EVIDENCE-END/p' "$TMP/serial.txt" | sed '1d;$d' | tr -d '\r' | xxd -r -p >"$out"
-	return $rc
-}
+. "$(dirname "$0")/sim_lib.sh"
 
 claim() { # key json
 	[[ $2 =~ \"$1\":\ ?\"([0-9a-fx]+)\" ]] && echo "${BASH_REMATCH[1]}"

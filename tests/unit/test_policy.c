@@ -552,6 +552,21 @@ static void test_resources(void **state)
 	a.workload[0] = 0;
 	assert_int_equal(pol_resource_allowed(p, &a, "default/keys/shared", &e), -EACCES);
 	assert_string_equal(e.msg, "resources[1] (\"default/keys/shared\") requires a matched workload, none matched");
+	/* a verdict stored as JSON and read back decides the same */
+	snprintf(a.workload, sizeof(a.workload), "b");
+	json_t *stored = pol_appraisal_json(&a);
+	struct pol_appraisal b;
+	assert_int_equal(pol_appraisal_from_json(stored, &b, &e), 0);
+	assert_int_equal(b.status, a.status);
+	assert_string_equal(b.workload, "b");
+	assert_true(b.simulated);
+	assert_int_equal(pol_resource_allowed(p, &b, "dev/x/y", &e), 0);
+	pol_appraisal_free(&b);
+	json_object_set_new(stored, "status", json_string("great"));
+	assert_int_equal(pol_appraisal_from_json(stored, &b, &e), -EINVAL);
+	assert_string_equal(e.msg, "appraisal.status: \"great\" is not a status");
+	assert_int_equal(b.status, POL_CONTRAINDICATED);
+	json_decref(stored);
 	a.policy_digest[0] ^= 1;
 	assert_int_equal(pol_resource_allowed(p, &a, "dev/x/y", &e), -EACCES);
 	pol_free(p);
