@@ -133,8 +133,8 @@ struct ad_evidence {
 	uint8_t *vcek;             /* SNP VCEK/VLEK DER or NULL */
 	size_t vcek_len;
 	bool vlek;
-	uint8_t *chain_pem;        /* SNP ASK/ASVK + ARK as PEM, or NULL */
-	size_t chain_pem_len;
+	uint8_t *ask, *ark;        /* SNP ASK (or ASVK) and ARK DER, or NULL */
+	size_t ask_len, ark_len;
 	uint8_t *ccel;             /* TDX CC event log or NULL */
 	size_t ccel_len;
 };

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #define SNP_CACHE 16
 #define CACHE_SECONDS 300
@@ -47,6 +49,40 @@ static void append_reason(char *acc, size_t cap, const char *who, const char *re
 	snprintf(acc + n, cap - n, "%s%s: %s", n ? "; " : "", who, reason);
 }
 
+/* Appends a DER certificate to a PEM buffer (parsed with OpenSSL: bounded). */
+static int append_pem(struct vg_buf *pem, const uint8_t *der, size_t len, const char *what, struct vg_err *err)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (!x || p != der + len) {
+		X509_free(x);
+		return vg_err_set(err, EINVAL, "cert_chain %s: not one DER certificate", what);
+	}
+	BIO *b = BIO_new(BIO_s_mem());
+	int rc = 0;
+	if (!b || !PEM_write_bio_X509(b, x))
+		rc = vg_err_set(err, ENOMEM, "cert_chain %s: PEM encoding failed", what);
+	else {
+		char *d = NULL;
+		long n = BIO_get_mem_data(b, &d);
+		if (vg_buf_append(pem, d, (size_t)n))
+			rc = vg_err_set(err, ENOMEM, "out of memory");
+	}
+	BIO_free(b);
+	X509_free(x);
+	return rc;
+}
+
+static void digest_part(EVP_MD_CTX *md, const uint8_t *p, size_t n)
+{
+	uint8_t l[8];
+	for (int i = 0; i < 8; i++)
+		l[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+	EVP_DigestUpdate(md, l, 8);
+	if (n)
+		EVP_DigestUpdate(md, p, n);
+}
+
 static int verify_snp(struct ad_worker *w, const struct ad_evidence *ev, struct att_result *res, struct vg_err *err)
 {
 	struct ad_worker_cache *c = w->cache;
@@ -54,12 +90,14 @@ static int verify_snp(struct ad_worker *w, const struct ad_evidence *ev, struct 
 	uint8_t key[32];
 	unsigned kl = 0;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) || !EVP_DigestUpdate(md, ev->vcek, ev->vcek_len) ||
-	    (ev->chain_pem && !EVP_DigestUpdate(md, ev->chain_pem, ev->chain_pem_len)) ||
-	    !EVP_DigestFinal_ex(md, key, &kl)) {
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
 		return vg_err_set(err, ENOMEM, "digest failed");
 	}
+	digest_part(md, ev->vcek, ev->vcek_len);
+	digest_part(md, ev->ask, ev->ask_len);
+	digest_part(md, ev->ark, ev->ark_len);
+	EVP_DigestFinal_ex(md, key, &kl);
 	EVP_MD_CTX_free(md);
 	time_t now = time(NULL);
 	struct snp_entry *e = NULL;
@@ -74,7 +112,20 @@ static int verify_snp(struct ad_worker *w, const struct ad_evidence *ev, struct 
 			break;
 		}
 	if (!e) {
-		struct att_snp_input in = {ev->vcek, ev->vcek_len, ev->chain_pem, ev->chain_pem_len, NULL, 0};
+		struct vg_buf pem = {0};
+		int prc = 0;
+		if (ev->ask)
+			prc = append_pem(&pem, ev->ask, ev->ask_len, "ask", err);
+		if (!prc && ev->ark)
+			prc = append_pem(&pem, ev->ark, ev->ark_len, "ark", err);
+		if (prc) {
+			vg_buf_free(&pem);
+			att_result_free(res);
+			att_result_init(res);
+			snprintf(res->reason, sizeof(res->reason), "%s", err->msg);
+			return 0; /* rejected evidence, not a service failure */
+		}
+		struct att_snp_input in = {ev->vcek, ev->vcek_len, pem.data, pem.len, NULL, 0};
 		char reasons[sizeof(res->reason)] = "";
 		struct att_snp_verifier *v = NULL;
 		for (size_t i = 0; i <= s->n_sim_roots && !v; i++) {
@@ -90,6 +141,7 @@ static int verify_snp(struct ad_worker *w, const struct ad_evidence *ev, struct 
 				append_reason(reasons, sizeof(reasons), who, res->reason);
 			}
 		}
+		vg_buf_free(&pem);
 		if (!v) { /* rejected: the reasons of every anchor tried */
 			if (s->n_sim_roots)
 				snprintf(res->reason, sizeof(res->reason), "%s", reasons);

@@ -212,10 +212,11 @@ static char *appraisal_store_text(const struct pol_appraisal *a)
 		json_array_append_new(vec, json_integer(a->vector[i]));
 	char pd[65];
 	vg_hex_encode(a->policy_digest, 32, pd);
-	json_t *j = json_pack("{s:i,s:s,s:b,s:b,s:i,s:s,s:o,s:O?,s:O?,s:I,s:s}", "status", (int)a->status, "workload",
+	/* The claims stay in the token and the audit record; the resource rules need the verdict. */
+	json_t *j = json_pack("{s:i,s:s,s:b,s:b,s:i,s:s,s:o,s:O?,s:I,s:s}", "status", (int)a->status, "workload",
 			      a->workload, "simulated", a->simulated, "verified", a->verified, "platform", (int)a->platform,
-			      "product", a->product, "vector", vec, "explanations", a->explanations, "claims", a->claims,
-			      "appraised_at", (json_int_t)a->appraised_at, "policy_digest", pd);
+			      "product", a->product, "vector", vec, "explanations", a->explanations, "appraised_at",
+			      (json_int_t)a->appraised_at, "policy_digest", pd);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
@@ -356,8 +357,8 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 				   "policy_version", (json_int_t)pol->version, "policy_digest", pol->digest, "init_data",
 				   idd_len > 0);
 	if (ap.status != POL_AFFIRMING && ap.status != POL_WARNING) {
-		char *why = join_explanations(ap.explanations, 700);
-		char reason[900];
+		char *why = join_explanations(ap.explanations, 2800);
+		char reason[3000];
 		snprintf(reason, sizeof(reason), "verify TEE evidence failed: %s: %s", pol_status_name(ap.status),
 			 why ? why : "");
 		free(why);
@@ -450,7 +451,7 @@ void ad_kbs_resource(struct ad_worker *w, const struct ad_req *req, const char *
 	json_t *jwe = NULL, *jwk = NULL;
 	memset(&ap, 0, sizeof(ap));
 	time_t now = time(NULL);
-	char detail[1024];
+	char detail[3072];
 
 	if (req->authorization) {
 		const char *tok = NULL;
@@ -520,7 +521,10 @@ void ad_kbs_resource(struct ad_worker *w, const struct ad_req *req, const char *
 	struct vg_err why = {0};
 	int rc = pol_resource_allowed(pol->pol, &ap, path, &why);
 	if (rc) {
-		snprintf(detail, sizeof(detail), "Access denied by policy: %s", why.msg[0] ? why.msg : "no rule allows it");
+		char *ex = join_explanations(ap.explanations, 2000);
+		snprintf(detail, sizeof(detail), "Access denied by policy: %s; appraisal: %s",
+			 why.msg[0] ? why.msg : "no rule allows it", ex ? ex : "");
+		free(ex);
 		deny(w, &s, path, "denied", 403, "PolicyDeny", detail, resp);
 		goto out;
 	}

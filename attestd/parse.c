@@ -8,8 +8,6 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #define MAX_EVIDENCE_B64 (4u << 20)
 
@@ -133,7 +131,8 @@ void ad_evidence_free(struct ad_evidence *e)
 {
 	free(e->report);
 	free(e->vcek);
-	free(e->chain_pem);
+	free(e->ask);
+	free(e->ark);
 	free(e->ccel);
 	memset(e, 0, sizeof(*e));
 }
@@ -158,30 +157,6 @@ static int b64_member(json_t *o, const char *name, const char *ctx, bool require
 	return 0;
 }
 
-/* Appends a DER certificate to a PEM buffer (parsed with OpenSSL: bounded). */
-static int append_pem(struct vg_buf *pem, const uint8_t *der, size_t len, const char *what, struct vg_err *err)
-{
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (!x || p != der + len) {
-		X509_free(x);
-		return vg_err_set(err, EINVAL, "cert_chain %s: not one DER certificate", what);
-	}
-	BIO *b = BIO_new(BIO_s_mem());
-	int rc = 0;
-	if (!b || !PEM_write_bio_X509(b, x))
-		rc = vg_err_set(err, ENOMEM, "cert_chain %s: PEM encoding failed", what);
-	else {
-		char *d = NULL;
-		long n = BIO_get_mem_data(b, &d);
-		if (vg_buf_append(pem, d, (size_t)n))
-			rc = vg_err_set(err, ENOMEM, "out of memory");
-	}
-	BIO_free(b);
-	X509_free(x);
-	return rc;
-}
-
 static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 {
 	const char *ctx = "primary_evidence";
@@ -202,7 +177,6 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 		return 0; /* no certificate table: the VCEK cache may have it (kds.c), else the attest fails */
 	if (!json_is_array(chain) || json_array_size(chain) > 8)
 		return vg_err_set(err, EINVAL, "%s.cert_chain: not an array of at most 8 entries", ctx);
-	struct vg_buf pem = {0};
 	uint8_t *ask = NULL, *ark = NULL;
 	size_t ask_len = 0, ark_len = 0;
 	size_t i;
@@ -249,19 +223,11 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 				"service look the VCEK up)", ctx);
 		goto out;
 	}
-	if (ask && (rc = append_pem(&pem, ask, ask_len, "ask", err)))
-		goto out;
-	if (ark && (rc = append_pem(&pem, ark, ark_len, "ark", err)))
-		goto out;
-	if (pem.len) {
-		e->chain_pem = pem.data;
-		e->chain_pem_len = pem.len;
-		pem.data = NULL;
-	}
+	e->ask = ask, e->ask_len = ask_len, ask = NULL;
+	e->ark = ark, e->ark_len = ark_len, ark = NULL;
 out:
 	free(ask);
 	free(ark);
-	vg_buf_free(&pem);
 	return rc;
 }
 

@@ -39,7 +39,7 @@ void ad_resp_json(struct ad_resp *r, int status, json_t *j)
 
 void ad_resp_error(struct ad_resp *r, int status, const char *type, const char *fmt, ...)
 {
-	char detail[1024];
+	char detail[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	}
 	step("auth", &r);
 	ad_http_resp_free(&r);
+	printf("session %s\n", cookie);
 
 	const char *use_nonce = nonce;
 	char other_cookie[160], other_nonce[64];
@@ -179,11 +180,21 @@ int main(int argc, char **argv)
 			write_file(out, "token.txt", token);
 	}
 	ad_http_resp_free(&r);
-	if (!strcmp(mode, "replay")) { /* the same Attestation again on the same session */
+	if (!strcmp(mode, "replay")) {
+		/* the same Attestation again on the same session (its nonce is spent) ... */
 		if (ad_cli_post_json(&h, "/kbs/v0/attest", cookie, att, &r, &e))
 			die("attest 2", &e);
+		step("replay-same", &r);
+		ad_http_resp_free(&r);
+		/* ... and on a fresh session, whose nonce differs; the resource request then uses it */
+		if (ad_cli_auth(&h, tee, version, other_cookie, other_nonce, &r, &e))
+			die("auth 2", &e);
+		ad_http_resp_free(&r);
+		if (ad_cli_post_json(&h, "/kbs/v0/attest", other_cookie, att, &r, &e))
+			die("attest 3", &e);
 		step("replay", &r);
 		ad_http_resp_free(&r);
+		snprintf(cookie, sizeof(cookie), "%s", other_cookie);
 	}
 	json_decref(att);
 	if (resource) {
