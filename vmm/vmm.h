@@ -384,7 +384,9 @@ struct vmm_result {
 
 /* Builds the VM from a validated configuration, runs it until it stops, tears
  * it down. Returns 0 with *res filled when the VM ran (whatever the guest
- * did), or -errno with err when the VM could not be started. */
+ * did), or -errno with err when the VM could not be started. SIGTERM, SIGINT
+ * and SIGHUP stop the VM (orderly) and stay blocked in the calling thread
+ * afterwards, so a late one cannot kill the process before it reports. */
 int vmm_run(const struct vmm_config *c, struct vmm_result *res, struct vg_err *err);
 
 /* The same with the platform given directly instead of by cfg->platform

@@ -4,7 +4,7 @@
  *
  * Facts this file rests on (Unicorn 2.0.1, checked on Debian 12):
  *  - One engine per vCPU thread, created on that thread before its seccomp
- *    filter (each reserves a 1 GiB RWX code buffer at uc_open).
+ *    filter (each reserves a 1 GiB RWX code buffer when it first maps memory).
  *  - The 16-bit engine has no long mode (EFER.LME writes are dropped): the
  *    engine is 64-bit and brought to the reset state by a stub, since no API
  *    sets a segment base: the stub far-jumps to a 16-bit code descriptor with
