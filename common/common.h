@@ -194,6 +194,10 @@ int vg_x509_ext_der(struct x509_st *cert, const char *oid, const uint8_t *der, i
  * key bytes are cleansed. */
 int vg_pem_append_cert(struct vg_buf *out, struct x509_st *cert);
 int vg_pem_append_key(struct vg_buf *out, struct evp_pkey_st *key);
+/* Reads a PEM private key from dir/name (read into a buffer that is cleansed
+ * after parsing). With ec_bits non-zero it must be an EC key of that size.
+ * NULL with err set ("<path>: not an ECDSA P-<bits> private key"). */
+struct evp_pkey_st *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct vg_err *err);
 /* err = "what: <OpenSSL's first queued error>", queue cleared; returns -EIO. */
 int vg_ossl_error(struct vg_err *err, const char *what);
 

@@ -1,5 +1,7 @@
 /* X.509 issuing shared by sim-snp, sim-tdx and the vTPM EK CA (common.h, "PKI
  * and state directories"): names, certificate skeletons, extensions, PEM. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -90,3 +92,28 @@ static int pem_append(struct vg_buf *out, X509 *cert, EVP_PKEY *key)
 
 int vg_pem_append_cert(struct vg_buf *out, X509 *cert) { return cert ? pem_append(out, cert, NULL) : -EINVAL; }
 int vg_pem_append_key(struct vg_buf *out, EVP_PKEY *key) { return key ? pem_append(out, NULL, key) : -EINVAL; }
+
+EVP_PKEY *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct vg_err *err)
+{
+	char path[4200];
+	uint8_t *d = NULL;
+	size_t n = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (vg_read_file(path, 1 << 16, &d, &n, err))
+		return NULL;
+	BIO *b = BIO_new_mem_buf(d, (int)n);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	vg_secure_zero(d, n);
+	free(d);
+	ERR_clear_error();
+	if (!k || (ec_bits && (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC || EVP_PKEY_get_bits(k) != ec_bits))) {
+		EVP_PKEY_free(k);
+		if (ec_bits)
+			vg_err_set(err, EBADMSG, "%s: not an ECDSA P-%d private key", path, ec_bits);
+		else
+			vg_err_set(err, EBADMSG, "%s: not a PEM private key", path);
+		return NULL;
+	}
+	return k;
+}

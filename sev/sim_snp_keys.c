@@ -175,17 +175,9 @@ static int load(struct sev_sim_snp *s, struct vg_err *err)
 	char path[4096 + 32];
 	uint8_t *data = NULL;
 	size_t len = 0;
-	snprintf(path, sizeof(path), "%s/vcek.key", s->dir);
-	int rc = vg_read_file(path, 1 << 16, &data, &len, err);
-	if (rc)
-		return rc;
-	BIO *b = BIO_new_mem_buf(data, (int)len);
-	s->vcek = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	vg_secure_zero(data, len);
-	free(data);
-	if (!s->vcek || EVP_PKEY_get_base_id(s->vcek) != EVP_PKEY_EC || EVP_PKEY_get_bits(s->vcek) != 384)
-		return vg_err_set(err, EBADMSG, "%s: not an ECDSA P-384 private key", path);
+	int rc;
+	if (!(s->vcek = vg_pem_read_key(s->dir, "vcek.key", 384, err)))
+		return -EBADMSG;
 	snprintf(path, sizeof(path), "%s/platform", s->dir);
 	if ((rc = vg_read_file(path, 4096, &data, &len, err)))
 		return rc;

@@ -160,28 +160,6 @@ out:
 	return rc;
 }
 
-static EVP_PKEY *load_key(const char *dir, const char *name, struct vg_err *err)
-{
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	uint8_t *d = NULL;
-	size_t n = 0;
-	if (vg_read_file(path, 1 << 16, &d, &n, err))
-		return NULL;
-	BIO *b = BIO_new_mem_buf(d, (int)n);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	vg_secure_zero(d, n);
-	free(d);
-	ERR_clear_error();
-	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC || EVP_PKEY_get_bits(k) != 256) {
-		EVP_PKEY_free(k);
-		vg_err_set(err, EBADMSG, "%s: not an ECDSA P-256 private key", path);
-		return NULL;
-	}
-	return k;
-}
-
 int tdx_sim_open(const char *state_dir, struct tdx_sim **out, struct vg_err *err)
 {
 	*out = NULL;
@@ -194,7 +172,7 @@ int tdx_sim_open(const char *state_dir, struct tdx_sim **out, struct vg_err *err
 		goto fail;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/pck_chain.pem", s->dir);
-	if (!(s->pck = load_key(s->dir, "pck.key", err)) || !(s->ak = load_key(s->dir, "ak.key", err)) ||
+	if (!(s->pck = vg_pem_read_key(s->dir, "pck.key", 256, err)) || !(s->ak = vg_pem_read_key(s->dir, "ak.key", 256, err)) ||
 	    vg_read_file(path, 1 << 16, &s->chain, &s->chain_len, err)) {
 		rc = -EBADMSG;
 		goto fail;

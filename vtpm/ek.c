@@ -184,21 +184,17 @@ static int load_or_make_ca(const char *dir, X509 **ca, EVP_PKEY **key, struct vg
 	snprintf(cp, sizeof(cp), "%s/ca.pem", dir);
 	snprintf(kp, sizeof(kp), "%s/ca.key", dir);
 	if (access(cp, F_OK) == 0 || access(kp, F_OK) == 0) {
-		/* read into our buffers (not stdio's), so the key bytes can be cleansed */
-		uint8_t *kd = NULL, *cd = NULL;
-		size_t kl = 0, cl = 0;
+		/* the key is read into a buffer that is cleansed (not stdio's) */
+		uint8_t *cd = NULL;
+		size_t cl = 0;
 		struct vg_err ignore = {0};
 		*ca = NULL;
-		*key = NULL;
-		if (!vg_read_file(kp, 1 << 16, &kd, &kl, &ignore) && !vg_read_file(cp, 1 << 16, &cd, &cl, &ignore)) {
-			BIO *bk = BIO_new_mem_buf(kd, (int)kl), *bc = BIO_new_mem_buf(cd, (int)cl);
-			*key = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, NULL) : NULL;
+		*key = vg_pem_read_key(dir, "ca.key", 0, &ignore);
+		if (*key && !vg_read_file(cp, 1 << 16, &cd, &cl, &ignore)) {
+			BIO *bc = BIO_new_mem_buf(cd, (int)cl);
 			*ca = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
-			BIO_free(bk);
 			BIO_free(bc);
 		}
-		vg_secure_zero(kd, kl);
-		free(kd);
 		free(cd);
 		if (!*ca || !*key || X509_check_private_key(*ca, *key) != 1) {
 			X509_free(*ca);

@@ -849,6 +849,7 @@ int vtpm_server_feed(struct vtpm_server *srv, struct vtpm *t, bool ctrl, const u
 	struct server *s = (struct server *)srv;
 	struct conn c = {.fd = -1, .ctrl = ctrl, .unix_sock = ctrl, .passed_fd = -1};
 	s->t = t;
+	s->shutdown = false; /* each feed is a connection of its own */
 	int rc = 0;
 	if (len && vg_buf_append(&c.in, in, VG_MIN(len, in_cap(&c))))
 		return -ENOMEM;

@@ -1,7 +1,7 @@
 /* Fuzz target: the SEV-SNP report parser (a parsed report must serialize and
  * reparse identically), then the full verification, att_snp_verify, against a
- * fixed chain: a simulated ARK -> ASK -> VCEK made once per process (sim-snp
- * in a temporary directory) and trusted as the sim root. When the first input
+ * fixed chain: a simulated ARK -> ASK -> VCEK (sim-snp, made once and kept in
+ * BUILD/fuzz-state) trusted as the sim root. When the first input
  * byte is odd, the report is re-signed with that VCEK first, so verification
  * gets past the signature into the TCB, policy and chain-binding checks. */
 #include <stddef.h>
@@ -36,11 +36,21 @@ static uint8_t *slurp(const char *dir, const char *name, size_t *len)
 	return d;
 }
 
+/* The chain is made once and kept beside the fuzz binaries (BUILD/fuzz-state),
+ * so runs after the first skip the RSA-4096 key generation. */
 static void setup(void)
 {
-	char tmpl[] = "/tmp/fuzz-snp.XXXXXX";
+	char state[4096], exe[4000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		abort();
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(state, sizeof(state), "%s/../fuzz-state", exe);
 	struct sev_sim_snp *s = NULL;
-	if (!mkdtemp(tmpl) || sev_sim_snp_open(tmpl, &s, NULL))
+	if (sev_sim_snp_open(state, &s, NULL))
 		abort();
 	const char *dir = sev_sim_snp_dir(s);
 	size_t kl = 0;
@@ -55,14 +65,6 @@ static void setup(void)
 	F.ark_pem = slurp(dir, "ark.pem", &F.ark_len);
 	if (!F.vcek || att_anchor_load(F.ark_pem, F.ark_len, &F.anchor, NULL))
 		abort();
-	static const char *const files[] = {"vcek.key", "ark.pem", "ask.pem", "cert_chain.pem", "vcek.pem", "platform"};
-	char p[4200];
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-	rmdir(tmpl);
 	sev_sim_snp_free(s);
 	F.ready = true;
 }

@@ -88,4 +88,30 @@ expect_match "--ctrl-tcp is warned about" "ctrl-tcp: the control channel on TCP 
 	"$(cat "$TMP/server2.log")"
 vtpm_stop
 expect_eq "stops cleanly" 0 $?
+
+# Keys stay out of core dumps: the process is not dumpable (so its /proc files
+# belong to root even when it runs as nobody) and the key page is MADV_DONTDUMP.
+mkdir -m 700 "$TMP/nb" && cp "$TMP/key" "$TMP/nb/key" && chown -R nobody "$TMP/nb"
+vtpm_spawn "$TMP/nb.log" "${AS_NOBODY[@]}" "$BIN/vigil-tpm" --state "$TMP/nb/st" --key-file "$TMP/nb/key"
+for _ in $(seq 50); do [[ -S "$TMP/nb/st/ctrl.sock" ]] && break; sleep 0.1; done
+check "vigil-tpm runs as nobody" test -S "$TMP/nb/st/ctrl.sock"
+expect_eq "... and is not dumpable (its /proc files are root's)" root "$(stat -c %U "/proc/$PID/environ")"
+DD=$(/usr/bin/python3 - "/proc/$PID/smaps" <<'PY'
+import re, sys
+n, anon = 0, False
+for line in open(sys.argv[1]):
+    m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0\s*$", line)
+    if m:
+        anon = int(m.group(2), 16) - int(m.group(1), 16) == 4096
+    elif re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        anon = False
+    elif line.startswith("VmFlags:") and anon and " dd" in line:
+        n += 1
+print(n)
+PY
+)
+((DD >= 1))
+expect_eq "the key's page is excluded from core dumps (MADV_DONTDUMP)" 0 $?
+vtpm_stop
+expect_eq "stops cleanly (as nobody)" 0 $?
 finish

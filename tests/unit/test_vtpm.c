@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -289,6 +290,78 @@ static void test_startup_locality_matches_tpm(void **state)
 	vtpm_close(t);
 }
 
+/* The control channel's framing (declared request sizes) and the command
+ * table, through vtpm_server_feed (the socket path's code). */
+static void test_ctrl_framing_and_table(void **state)
+{
+	(void)state;
+	static const uint8_t cap[] = {0, 0, 0, 1}, init6[] = {0, 0, 0, 2, 0, 0}, init8[] = {0, 0, 0, 2, 0, 0, 0, 0},
+			     hash[] = {0, 0, 0, 7, 0, 0, 0, 3, 'a', 'b', 'c'}, unknown[] = {0, 0, 0, 0x99},
+			     big_set[] = {0, 0, 0, 0x0d, 0, 0, 0, 2, 0, 0, 0, 2, 0x01, 0x10, 0, 0},
+			     get_plain[] = {0, 0, 0, 0x0c, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0};
+	assert_int_equal(vtpm_ctrl_request_size(cap, 3), 0);
+	assert_int_equal(vtpm_ctrl_request_size(cap, 4), 4);
+	assert_int_equal(vtpm_ctrl_request_size(init6, 6), 0);
+	assert_int_equal(vtpm_ctrl_request_size(init8, 8), 8);
+	assert_int_equal(vtpm_ctrl_request_size(hash, 10), 0);
+	assert_int_equal(vtpm_ctrl_request_size(hash, 11), 11);
+	assert_int_equal(vtpm_ctrl_request_size(unknown, 4), -1);
+	assert_int_equal(vtpm_ctrl_request_size(big_set, sizeof(big_set)), -1); /* 17 MiB of data */
+
+	struct vtpm *t = NULL;
+	struct vtpm_server *srv = NULL;
+	struct vg_err err = {0};
+	struct vtpm_server_config sc = {.state_dir = g_state};
+	assert_int_equal(open_tpm(g_key, &t, &err), 0);
+	assert_int_equal(vtpm_server_open(&sc, &srv, &err), 0);
+	struct vg_buf out = {0};
+	/* two requests in one buffer: both answered, in order */
+	uint8_t two[8];
+	memcpy(two, cap, 4);
+	memcpy(two + 4, cap, 4);
+	assert_int_equal(vtpm_server_feed(srv, t, true, two, sizeof(two), &out), 0);
+	static const uint8_t caps[8] = {0, 0, 0, 0, 0, 0, 0x7f, 0xff};
+	assert_int_equal(out.len, 16);
+	assert_memory_equal(out.data, caps, 8);
+	assert_memory_equal(out.data + 8, caps, 8);
+	out.len = 0;
+	/* decrypted state refused without allow_migration, with the full header */
+	assert_int_equal(vtpm_server_feed(srv, t, true, get_plain, sizeof(get_plain), &out), 0);
+	static const uint8_t refused[16] = {0, 0, 0, 8};
+	assert_int_equal(out.len, 16);
+	assert_memory_equal(out.data, refused, 16);
+	out.len = 0;
+	/* an unknown command is answered, then the connection ends */
+	assert_int_equal(vtpm_server_feed(srv, t, true, unknown, sizeof(unknown), &out), 0);
+	assert_int_equal(out.len, 4);
+	assert_int_equal(vg_be32(out.data), 10);
+	vg_buf_free(&out);
+	vtpm_server_free(srv);
+	vtpm_close(t);
+}
+
+/* The state directory is locked: a second instance (here: a second open in
+ * another process) is refused. */
+static void test_state_dir_locked(void **state)
+{
+	(void)state;
+	struct vtpm *t = NULL;
+	struct vg_err err = {0};
+	assert_int_equal(open_tpm(g_key, &t, &err), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vtpm *t2 = NULL;
+		struct vg_err e2 = {0};
+		vtpm_close(t); /* the child's copy of the singleton, without touching the lock's owner */
+		_exit(open_tpm(g_key, &t2, &e2) == -EBUSY && strstr(e2.msg, "locked") ? 0 : 1);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	vtpm_close(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +369,8 @@ int main(void)
 		cmocka_unit_test(test_lifecycle_and_persistence),
 		cmocka_unit_test(test_refuse_bad_state),
 		cmocka_unit_test(test_startup_locality_matches_tpm),
+		cmocka_unit_test(test_ctrl_framing_and_table),
+		cmocka_unit_test(test_state_dir_locked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
