@@ -316,10 +316,13 @@ int ad_cmd_rotate_kek(int argc, char **argv);
 struct ad_kds;
 int ad_kds_open(const char *cache_dir, const char *base_url, struct ad_kds **out, struct vg_err *err);
 void ad_kds_free(struct ad_kds *k);
-/* VCEK (DER) and chain (PEM) for this report, malloc'd; -ENOENT (not cached, offline),
- * -EAGAIN (KDS 429/5xx after retries), -EBADMSG (fetched but does not verify), ... */
+/* VCEK (DER) and chain (PEM, ASK then ARK) for this report, malloc'd; -ENOENT (not cached,
+ * offline), -EAGAIN (KDS 429/5xx after retries), -EBADMSG (fetched but does not verify), ... */
 int ad_kds_snp_certs(struct ad_kds *k, const uint8_t *report, size_t len, struct att_anchor *const *sim,
 		     size_t nsim, uint8_t **vcek, size_t *vcek_len, uint8_t **chain, size_t *chain_len,
 		     struct vg_err *err);
+/* The same, filling an SNP ad_evidence that came without a certificate table (vcek, ask, ark). */
+int ad_kds_fill_evidence(struct ad_kds *k, struct ad_evidence *ev, struct att_anchor *const *sim, size_t nsim,
+			 struct vg_err *err);
 
 #endif /* VIGIL_ATTESTD_H */

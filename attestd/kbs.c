@@ -324,8 +324,7 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 				    NULL, resp, 401, "AttestationError");
 			goto out;
 		}
-		if (ad_kds_snp_certs(svc->kds, ev.report, ev.report_len, svc->sim_roots, svc->n_sim_roots, &ev.vcek,
-				     &ev.vcek_len, &ev.chain_pem, &ev.chain_pem_len, &e)) {
+		if (ad_kds_fill_evidence(svc->kds, &ev, svc->sim_roots, svc->n_sim_roots, &e)) {
 			snprintf(why, sizeof(why), "VCEK lookup: %s", e.msg);
 			attest_fail(w, &s, "rejected", why, NULL, resp, 401, "AttestationError");
 			goto out;

@@ -25,6 +25,9 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "attestd/attestd.h"
 #include "sev/sev.h"
@@ -323,4 +326,45 @@ int ad_kds_snp_certs(struct ad_kds *k, const uint8_t *report, size_t len, struct
 	}
 	*err = first;
 	return vg_err_prefix(err, "report version 2 (product unknown; tried Milan and Genoa)");
+}
+
+/* The i-th certificate of a PEM chain as malloc'd DER. */
+static int pem_nth_der(const uint8_t *pem, size_t len, int i, uint8_t **der, size_t *dl, struct vg_err *err)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = NULL;
+	for (int k = 0; b && k <= i; k++) {
+		X509_free(x);
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	unsigned char *d = NULL;
+	int n = x ? i2d_X509(x, &d) : -1;
+	X509_free(x);
+	if (n <= 0)
+		return vg_err_set(err, EBADMSG, "cached cert_chain: certificate %d missing", i + 1);
+	*der = malloc((size_t)n);
+	if (*der)
+		memcpy(*der, d, (size_t)n);
+	OPENSSL_free(d);
+	if (!*der)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	*dl = (size_t)n;
+	return 0;
+}
+
+int ad_kds_fill_evidence(struct ad_kds *k, struct ad_evidence *ev, struct att_anchor *const *sim, size_t nsim,
+			 struct vg_err *err)
+{
+	uint8_t *chain = NULL;
+	size_t cl = 0;
+	int rc = ad_kds_snp_certs(k, ev->report, ev->report_len, sim, nsim, &ev->vcek, &ev->vcek_len, &chain, &cl, err);
+	if (rc)
+		return rc;
+	rc = pem_nth_der(chain, cl, 0, &ev->ask, &ev->ask_len, err);
+	if (!rc)
+		rc = pem_nth_der(chain, cl, 1, &ev->ark, &ev->ark_len, err);
+	free(chain);
+	return rc;
 }
