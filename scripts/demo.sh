@@ -227,7 +227,7 @@ for line in open(sys.argv[1]):
     if r["kind"] == "release":
         print("     #%-3d released %s to workload %s (%s, simulated)" % (r["seq"], r["resource"], d.get("workload"), d.get("status")))
     elif r["kind"] == "deny":
-        print("     #%-3d denied   %s: %s" % (r["seq"], r["resource"], d.get("reason", "")))
+        print("     #%-3d denied   %s: %s" % (r["seq"], r["resource"], d.get("reason", "").split("; appraisal:")[0]))
     elif r["kind"] == "attest" and r["outcome"] not in ("affirming",):
         ex = [e for e in d.get("explanations", []) if not e.startswith("hardware:")]
         print("     #%-3d attest   %s: %s" % (r["seq"], r["outcome"], "; ".join(ex)))
