@@ -10,22 +10,8 @@
 # checks run once more under each accelerator explicitly.
 . "$(dirname "$0")/lib.sh"
 need_cmd openssl
-GUEST=$BUILD/guest/attest.bin
-[[ -f $GUEST ]] || skip_all "attest guest not built"
-AGENT=$BIN/vigil-agent
-VMM_EXTRA=()
-if [[ -n "${VIGIL_SANITIZE:-}" ]]; then
-	export ASAN_OPTIONS=detect_leaks=0
-	VMM_EXTRA=(--vmm-arg --no-sandbox)
-fi
+. "$(dirname "$0")/agent_lib.sh"
 STATE=$TMP/state
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 # field KEY JSON: a JSON value by a python path expression
 jget() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$2"; }
 claim() { [[ $2 =~ \"$1\":\ ?\"([0-9a-fx]+)\" ]] && echo "${BASH_REMATCH[1]}"; }
@@ -195,38 +181,13 @@ AD=$TMP/attestd
 mkdir -p "$AD"
 "$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 1 --json >"$AD/snp.json"
 "$BIN/vigil" measure tdx --firmware "$GUEST" --json >"$AD/tdx.json"
-# Simulated policy from the predictions; the tenant opts the rule in to simulated evidence.
-"$BIN/vigil" policy init --simulated >"$AD/policy.json" 2>/dev/null
-"$BIN/vigil" policy add-workload "$AD/policy.json" --name guest-snp --from "$AD/snp.json" --resources 'default/key/*' 2>/dev/null
-"$BIN/vigil" policy add-workload "$AD/policy.json" --name guest-tdx --from "$AD/tdx.json" --resources 'default/key/*' 2>/dev/null
-sim_rules() { # POLICY: merge rules of one path, allow simulated evidence (development only)
-	/usr/bin/python3 - "$1" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); rules = {}
-for r in d["resources"]:
-    m = rules.setdefault(r["path"], dict(r, workloads=[]))
-    m["workloads"] += [w for w in r["workloads"] if w not in m["workloads"]]
-    m["allow_simulated"] = True
-d["resources"] = list(rules.values())
-json.dump(d, open(sys.argv[1], "w"), indent=2)
-PY
-}
-sim_rules "$AD/policy.json"
+# A development policy from the predictions; the tenant opts the rule in to simulated evidence.
+check "the policy is written from the predictions" sim_policy "$AD/policy.json" "$AD/snp.json" "$AD/tdx.json"
 check "the policy is valid" "$BIN/vigil" policy check "$AD/policy.json"
-openssl genpkey -algorithm ed25519 -out "$AD/admin.key" 2>/dev/null
-openssl pkey -in "$AD/admin.key" -pubout -out "$AD/admin.pub" 2>/dev/null
-"$BIN/vigil-attestd" --listen 127.0.0.1:0 --state-dir "$AD/state" --policy "$AD/policy.json" \
-	--admin-key "$AD/admin.pub" --trust-sim-root "$STATE/sim-snp/ark.pem" --trust-sim-root "$STATE/sim-tdx/root.pem" \
-	2>"$AD/log" &
-PIDS+=($!)
-PORT=
-for _ in $(seq 200); do
-	PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$AD/log" | head -1)
-	[[ -n $PORT ]] && break
-	sleep 0.05
-done
-check "vigil-attestd listens on loopback" test -n "$PORT"
-URL=http://127.0.0.1:$PORT
+admin_keys "$AD"
+start_attestd "$AD/log" --state-dir "$AD/state" --policy "$AD/policy.json" --admin-key "$AD/admin.pub" \
+	--trust-sim-root "$STATE/sim-snp/ark.pem" --trust-sim-root "$STATE/sim-tdx/root.pem"
+expect_eq "vigil-attestd listens on loopback" 0 $?
 KBS=("$BIN/vigil" kbs --url "$URL" --admin-key "$AD/admin.key")
 head -c 64 /dev/urandom >"$AD/secret"
 ASUM=$(sha256sum <"$AD/secret" | cut -d' ' -f1)

@@ -7,18 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need_cmd openssl
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-GUEST=$BUILD/guest/attest.bin
-[[ -f $GUEST ]] || skip_all "attest guest not built"
-AGENT=$BIN/vigil-agent
-VMM_EXTRA=()
-[[ -n "${VIGIL_SANITIZE:-}" ]] && { export ASAN_OPTIONS=detect_leaks=0; VMM_EXTRA=(--vmm-arg --no-sandbox); }
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/agent_lib.sh"
 STATE=$TMP/sim
 "$AGENT" evidence --tee sim-snp --state-dir "$STATE" --report-data "$(openssl rand -hex 64)" "${VMM_EXTRA[@]}" >/dev/null
 
@@ -74,34 +63,16 @@ kds_stop() { kill "$KDS_PID" 2>/dev/null; wait "$KDS_PID" 2>/dev/null; }
 
 # ------------------------------------------------ the service
 "$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 1 --json >"$TMP/snp.json"
-"$BIN/vigil" policy init --simulated >"$TMP/policy.json" 2>/dev/null
-"$BIN/vigil" policy add-workload "$TMP/policy.json" --name w --from "$TMP/snp.json" --resources 'default/key/*' 2>/dev/null
-/usr/bin/python3 - "$TMP/policy.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for r in d["resources"]:
-    r["allow_simulated"] = True
-json.dump(d, open(sys.argv[1], "w"))
-PY
-openssl genpkey -algorithm ed25519 -out "$TMP/admin.key" 2>/dev/null
-openssl pkey -in "$TMP/admin.key" -pubout -out "$TMP/admin.pub" 2>/dev/null
+sim_policy "$TMP/policy.json" "$TMP/snp.json"
+admin_keys "$TMP"
 AD_PID=
 ad_start() { # NAME [extra flags...]
 	local n=$1
 	shift
 	[[ -n $AD_PID ]] && { kill "$AD_PID" 2>/dev/null; wait "$AD_PID" 2>/dev/null; }
-	: >"$TMP/$n.log"
-	"$BIN/vigil-attestd" --listen 127.0.0.1:0 --state-dir "$TMP/ad" --policy "$TMP/policy.json" \
-		--admin-key "$TMP/admin.pub" --trust-sim-root "$STATE/sim-snp/ark.pem" "$@" 2>"$TMP/$n.log" &
-	AD_PID=$!
-	PIDS+=($!)
-	local port=
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMP/$n.log" | head -1)
-		[[ -n $port ]] && break
-		sleep 0.05
-	done
-	URL=http://127.0.0.1:$port
+	start_attestd "$TMP/$n.log" --state-dir "$TMP/ad" --policy "$TMP/policy.json" --admin-key "$TMP/admin.pub" \
+		--trust-sim-root "$STATE/sim-snp/ark.pem" "$@"
+	AD_PID=$ATTESTD_PID
 	"$BIN/vigil" kbs --url "$URL" --admin-key "$TMP/admin.key" put-resource default/key/k "$TMP/admin.pub" >/dev/null 2>&1
 }
 GET=("$AGENT" get-resource default/key/k --tee sim-snp --state-dir "$STATE" --no-cert-table "${VMM_EXTRA[@]}")

@@ -10,11 +10,7 @@ need_cmd openssl
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -x $PGBIN/initdb && -x $PGBIN/pg_ctl ]] || skip_all "PostgreSQL server binaries not installed (postgresql)"
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || skip_all "python3-cryptography not installed"
-GUEST=$BUILD/guest/attest.bin
-[[ -f $GUEST ]] || skip_all "attest guest not built"
-AGENT=$BIN/vigil-agent
-VMM_EXTRA=()
-[[ -n "${VIGIL_SANITIZE:-}" ]] && { export ASAN_OPTIONS=detect_leaks=0; VMM_EXTRA=(--vmm-arg --no-sandbox); }
+. "$(dirname "$0")/agent_lib.sh"
 
 # ------------------------------------------------------- a throwaway cluster
 PGDIR=$(mktemp -d /tmp/vigil-pg.XXXXXX) # outside $TMP: the server's user must reach it
@@ -24,15 +20,7 @@ if ((EUID == 0)); then
 	chown postgres "$PGDIR"
 	AS=(runuser -u postgres --)
 fi
-PIDS=()
-pg() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" "$@" >/dev/null 2>&1; }
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	pg -m immediate stop
-	rm -rf "$TMP" "$PGDIR"
-}
-trap cleanup EXIT
+pg() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" "$@" >/dev/null 2>&1; } # stopped at exit
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PGPORT=$(free_port)
 "${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U vigil -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 ||
@@ -58,28 +46,15 @@ STATE=$TMP/sim
 "$AGENT" evidence --tee sim-tdx --state-dir "$STATE" --report-data "$(openssl rand -hex 64)" "${VMM_EXTRA[@]}" >/dev/null
 "$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 1 --json >"$TMP/snp.json"
 "$BIN/vigil" measure tdx --firmware "$GUEST" --json >"$TMP/tdx.json"
-"$BIN/vigil" policy init --simulated >"$TMP/policy.json" 2>/dev/null
-"$BIN/vigil" policy add-workload "$TMP/policy.json" --name w-snp --from "$TMP/snp.json" --resources 'default/key/*' 2>/dev/null
-"$BIN/vigil" policy add-workload "$TMP/policy.json" --name w-tdx --from "$TMP/tdx.json" --resources 'default/key/*' 2>/dev/null
-/usr/bin/python3 - "$TMP/policy.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); rules = {}
-for r in d["resources"]:
-    m = rules.setdefault(r["path"], dict(r, workloads=[]))
-    m["workloads"] += [w for w in r["workloads"] if w not in m["workloads"]]
-    m["allow_simulated"] = True
-d["resources"] = list(rules.values())
-json.dump(d, open(sys.argv[1], "w"), indent=2)
-PY
-openssl genpkey -algorithm ed25519 -out "$TMP/admin.key" 2>/dev/null
-openssl pkey -in "$TMP/admin.key" -pubout -out "$TMP/admin.pub" 2>/dev/null
+sim_policy "$TMP/policy.json" "$TMP/snp.json" "$TMP/tdx.json"
+admin_keys "$TMP"
 # One KEK and one token key for all instances (each instance has its own state directory).
 openssl rand -hex 32 >"$TMP/kek"
 chmod 600 "$TMP/kek"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/token.pem" 2>/dev/null
 
 declare -A URL PID
-start_instance() { # name
+start_instance() { # name (in the background: three start together)
 	local n=$1
 	: >"$TMP/$n.log"
 	"$BIN/vigil-attestd" --listen 127.0.0.1:0 --state-dir "$TMP/state-$n" --db "$DB" --policy "$TMP/policy.json" \
