@@ -61,7 +61,6 @@ struct ag_provider_opts {
 	unsigned timeout_s;     /* VMM run bound (default 120) */
 	const char *vmm_args[AG_VMM_ARGS_MAX]; /* extra vigil-vmm arguments (--vmm-arg) */
 	size_t n_vmm_args;
-	bool no_cert_table;     /* sim-snp: send no certificate table, as from a host without one */
 };
 
 /* Evidence bound to report_data: *tee = "snp" or "tdx" (the KBS tee name), *primary = the

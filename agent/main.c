@@ -52,8 +52,6 @@ static void usage(FILE *f)
 		"                       vigil-vmm's default)\n"
 		"  --vmm-timeout S      sim-*: stop the VMM after S seconds (120)\n"
 		"  --vmm-arg ARG        sim-*: pass ARG to vigil-vmm (repeatable)\n"
-		"  --no-cert-table      sim-snp: send no certificate table (a host without one configured):\n"
-		"                       the service looks the VCEK up (its --kds-cache)\n"
 		"other:\n"
 		"  --json               attest: {\"token\"}; get-resource (needs -o): {\"resource\", \"bytes\",\n"
 		"                       \"sha256\", \"file\"}\n"
@@ -184,7 +182,7 @@ static int seconds(const char *opt, const char *arg, uint64_t *v)
 int main(int argc, char **argv)
 {
 	enum { O_URL = 256, O_CACERT, O_TIMEOUT, O_TEE, O_TSM, O_CCEL, O_PRIV, O_VMCFG, O_VMM, O_FW, O_STATE,
-	       O_VMMTO, O_VMMARG, O_RD, O_JSON, O_HELP, O_VERSION, O_NOCERT };
+	       O_VMMTO, O_VMMARG, O_RD, O_JSON, O_HELP, O_VERSION };
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, O_URL},          {"cacert", required_argument, NULL, O_CACERT},
 		{"timeout", required_argument, NULL, O_TIMEOUT},  {"output", required_argument, NULL, 'o'},
@@ -195,8 +193,7 @@ int main(int argc, char **argv)
 		{"vmm-timeout", required_argument, NULL, O_VMMTO}, {"vmm-arg", required_argument, NULL, O_VMMARG},
 		{"report-data", required_argument, NULL, O_RD},   {"json", no_argument, NULL, O_JSON},
 		{"verbose", no_argument, NULL, 'v'},              {"help", no_argument, NULL, O_HELP},
-		{"version", no_argument, NULL, O_VERSION},        {"no-cert-table", no_argument, NULL, O_NOCERT},
-		{NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, O_VERSION},        {NULL, 0, NULL, 0},
 	};
 	/* The session key and the secret stay out of core dumps. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -254,7 +251,6 @@ int main(int argc, char **argv)
 			p.vmm_args[p.n_vmm_args++] = optarg;
 			break;
 		case O_RD: rd = optarg; break;
-		case O_NOCERT: p.no_cert_table = true; break;
 		case O_JSON: json = true; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
 		case O_HELP: usage(stdout); return VG_EXIT_OK;

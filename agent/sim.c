@@ -252,9 +252,7 @@ int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t re
 	if (snp) {
 		struct sev_cert certs[SEV_CERT_TABLE_MAX];
 		size_t n = 0;
-		if (o->no_cert_table)
-			vg_info("sim-snp: no certificate table sent (--no-cert-table): the service must find the VCEK");
-		else if ((rc = ag_serial_block((const char *)ser, ser_len, "CERTTABLE", &table, &table_len, err)) ||
+		if ((rc = ag_serial_block((const char *)ser, ser_len, "CERTTABLE", &table, &table_len, err)) ||
 		    (rc = sev_snp_cert_table_parse(table, table_len, certs, &n, err))) {
 			vg_err_prefix(err, "sim-snp certificate table");
 			goto out;

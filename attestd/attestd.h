@@ -50,8 +50,6 @@ struct ad_config {
 	char token_key[1024];
 	char kek_file[1024];
 	char tdx_collateral[1024]; /* optional collateral directory for TDX TCB evaluation */
-	char kds_cache[1024];      /* VCEK cache directory (attestd/kds.c), or "" */
-	char kds_url[1024];        /* AMD KDS base URL to fill it from, or "" (offline) */
 	char admin_keys[AD_MAX_ADMIN_KEYS][1024];
 	size_t n_admin_keys;
 	char sim_roots[AD_MAX_SIM_ROOTS][1024];
@@ -174,7 +172,6 @@ struct ad_service {
 	size_t n_admin_keys;
 	struct att_anchor *sim_roots[AD_MAX_SIM_ROOTS];
 	size_t n_sim_roots;
-	struct ad_kds *kds; /* VCEK cache, or NULL */
 	struct att_tdx_collateral tdx_coll;
 	bool have_tdx_coll;
 	struct ad_kek kek;
@@ -308,21 +305,5 @@ int ad_cli_post_json(struct ad_http *h, const char *path, const char *cookie, co
 /* ------------------------------------------------------------- commands */
 int ad_cmd_audit(int argc, char **argv);     /* audit verify|export */
 int ad_cmd_rotate_kek(int argc, char **argv);
-
-/* ------------------------------------------------------------ VCEK cache */
-/* attestd/kds.c: VCEKs (and ASK/ARK chains) for SNP evidence without a certificate table,
- * from a cache laid out as AMD KDS URLs, fetched once from base_url ("" or NULL: offline)
- * and stored only after they verified the report. */
-struct ad_kds;
-int ad_kds_open(const char *cache_dir, const char *base_url, struct ad_kds **out, struct vg_err *err);
-void ad_kds_free(struct ad_kds *k);
-/* VCEK (DER) and chain (PEM, ASK then ARK) for this report, malloc'd; -ENOENT (not cached,
- * offline), -EAGAIN (KDS 429/5xx after retries), -EBADMSG (fetched but does not verify), ... */
-int ad_kds_snp_certs(struct ad_kds *k, const uint8_t *report, size_t len, struct att_anchor *const *sim,
-		     size_t nsim, uint8_t **vcek, size_t *vcek_len, uint8_t **chain, size_t *chain_len,
-		     struct vg_err *err);
-/* The same, filling an SNP ad_evidence that came without a certificate table (vcek, ask, ark). */
-int ad_kds_fill_evidence(struct ad_kds *k, struct ad_evidence *ev, struct att_anchor *const *sim, size_t nsim,
-			 struct vg_err *err);
 
 #endif /* VIGIL_ATTESTD_H */

@@ -29,8 +29,6 @@ void ad_config_usage(FILE *f)
 		"  --kek-file F            key-encryption key, 32 bytes or 64 hex (default generated in STATE_DIR)\n"
 		"  --trust-sim-root PEM    accept evidence chaining to this SIMULATED root, repeatable\n"
 		"  --tdx-collateral DIR    Intel PCS collateral for TDX TCB evaluation\n"
-		"  --kds-cache DIR         VCEK cache (AMD KDS layout) for SNP evidence without a certificate table\n"
-		"  --kds-url URL           fill it from AMD KDS (https://kdsintf.amd.com) or a mirror; default offline\n"
 		"  --allow-plain-http      serve plain HTTP on a non-loopback address\n"
 		"  --threads N             worker threads (default 2)\n"
 		"  --max-connections N     open connections (default 256); beyond, clients wait in the backlog\n"
@@ -75,7 +73,7 @@ static int set_int(int *dst, const char *v, long min, long max, const char *name
 	return 0;
 }
 
-enum { O_LISTEN = 256, O_STATE, O_POLICY, O_ADMIN, O_DB, O_CERT, O_KEY, O_TOKEN, O_KEK, O_SIM, O_TDXC, O_KDSC, O_KDSU, O_PLAIN,
+enum { O_LISTEN = 256, O_STATE, O_POLICY, O_ADMIN, O_DB, O_CERT, O_KEY, O_TOKEN, O_KEK, O_SIM, O_TDXC, O_PLAIN,
        O_THREADS, O_MAXCONN, O_MAXSESS, O_SESSSEC, O_TIMEOUT, O_MAXBODY, O_ISSUER, O_CONFIG, O_DEBUG, O_HELP,
        O_VERSION };
 
@@ -91,8 +89,6 @@ static const struct option opts[] = {
 	{"kek-file", required_argument, NULL, O_KEK},
 	{"trust-sim-root", required_argument, NULL, O_SIM},
 	{"tdx-collateral", required_argument, NULL, O_TDXC},
-	{"kds-cache", required_argument, NULL, O_KDSC},
-	{"kds-url", required_argument, NULL, O_KDSU},
 	{"allow-plain-http", no_argument, NULL, O_PLAIN},
 	{"threads", required_argument, NULL, O_THREADS},
 	{"max-connections", required_argument, NULL, O_MAXCONN},
@@ -121,8 +117,6 @@ static int apply(struct ad_config *c, int o, const char *v, bool *admin_reset, b
 	case O_TOKEN: return set_str(c->token_key, sizeof(c->token_key), v, "--token-key", err);
 	case O_KEK: return set_str(c->kek_file, sizeof(c->kek_file), v, "--kek-file", err);
 	case O_TDXC: return set_str(c->tdx_collateral, sizeof(c->tdx_collateral), v, "--tdx-collateral", err);
-	case O_KDSC: return set_str(c->kds_cache, sizeof(c->kds_cache), v, "--kds-cache", err);
-	case O_KDSU: return set_str(c->kds_url, sizeof(c->kds_url), v, "--kds-url", err);
 	case O_ISSUER: return set_str(c->issuer, sizeof(c->issuer), v, "--issuer", err);
 	case O_ADMIN:
 		if (admin_reset && !*admin_reset) {

@@ -315,21 +315,6 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		attest_fail(w, &s, "rejected", e.msg, NULL, resp, 400, "SerdeError");
 		goto out;
 	}
-	if (ev.platform == ATT_PLATFORM_SNP && !ev.vcek) {
-		char why[700];
-		if (!svc->kds) {
-			attest_fail(w, &s, "rejected",
-				    "tee-evidence: the SNP evidence has no certificate table (cert_chain) and this service "
-				    "has no VCEK cache (--kds-cache)",
-				    NULL, resp, 401, "AttestationError");
-			goto out;
-		}
-		if (ad_kds_fill_evidence(svc->kds, &ev, svc->sim_roots, svc->n_sim_roots, &e)) {
-			snprintf(why, sizeof(why), "VCEK lookup: %s", e.msg);
-			attest_fail(w, &s, "rejected", why, NULL, resp, 401, "AttestationError");
-			goto out;
-		}
-	}
 	uint8_t idd[48];
 	size_t idd_len = 0;
 	if (ar.init_format) {

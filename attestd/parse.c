@@ -173,8 +173,11 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 		return vg_err_set(err, EINVAL, "%s.attestation_report: %zu bytes, an SNP report has %u", ctx,
 				  e->report_len, SEV_SNP_REPORT_SIZE);
 	json_t *chain = json_object_get(o, "cert_chain");
-	if (!chain || json_is_null(chain) || (json_is_array(chain) && !json_array_size(chain)))
-		return 0; /* no certificate table: the VCEK cache may have it (kds.c), else the attest fails */
+	if (!chain || json_is_null(chain))
+		return vg_err_set(err, EINVAL,
+				  "%s.cert_chain: missing; this service does not fetch VCEKs, the guest must send "
+				  "its certificate table (vcek or vlek, ask, ark)",
+				  ctx);
 	if (!json_is_array(chain) || json_array_size(chain) > 8)
 		return vg_err_set(err, EINVAL, "%s.cert_chain: not an array of at most 8 entries", ctx);
 	uint8_t *ask = NULL, *ark = NULL;
@@ -219,8 +222,7 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 		*slot_len = dl;
 	}
 	if (!e->vcek) {
-		rc = vg_err_set(err, EINVAL, "%s.cert_chain: no vcek or vlek entry (send none at all to have the "
-				"service look the VCEK up)", ctx);
+		rc = vg_err_set(err, EINVAL, "%s.cert_chain: no vcek or vlek entry", ctx);
 		goto out;
 	}
 	e->ask = ask, e->ask_len = ask_len, ask = NULL;

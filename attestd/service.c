@@ -319,8 +319,6 @@ int ad_service_init(struct ad_service *s, const struct ad_config *cfg, struct vg
 	for (size_t i = 0; i < cfg->n_sim_roots; i++)
 		if ((rc = load_sim_root(s, cfg->sim_roots[i], err)))
 			return rc;
-	if (cfg->kds_cache[0] && (rc = ad_kds_open(cfg->kds_cache, cfg->kds_url, &s->kds, err)))
-		return rc;
 	if (cfg->tdx_collateral[0]) {
 		if ((rc = att_tdx_collateral_load_dir(cfg->tdx_collateral, &s->tdx_coll, err)))
 			return vg_err_prefix(err, "--tdx-collateral");
@@ -376,8 +374,6 @@ void ad_service_free(struct ad_service *s)
 		EVP_PKEY_free(s->admin_keys[i]);
 	for (size_t i = 0; i < s->n_sim_roots; i++)
 		att_anchor_free(s->sim_roots[i]);
-	ad_kds_free(s->kds);
-	s->kds = NULL;
 	if (s->have_tdx_coll)
 		att_tdx_collateral_free(&s->tdx_coll);
 	ad_kek_clear(&s->kek);

@@ -158,7 +158,6 @@ struct ad_store_ops {
 
 /* The backends compiled in. */
 extern const struct ad_store_ops ad_store_sqlite_ops;
-extern const struct ad_store_ops ad_store_postgres_ops; /* postgres.c (libpq) */
 
 /* A connection with its ops. */
 struct ad_db {

@@ -1,5 +1,5 @@
-# Sourced after lib.sh by the tests of vigil-agent and the service around it (test_agent,
-# test_attestd_postgres, test_attestd_kds). Gives:
+# Sourced after lib.sh by the tests that run vigil-agent against the service (test_agent).
+# Gives:
 #   $GUEST $AGENT, VMM_EXTRA (agent flags for sanitizer runs), PIDS (killed at exit)
 #   sim_policy FILE SNP_JSON [TDX_JSON]   a development policy from predictions: workloads w-snp
 #                                         (w-tdx), default/key/* to them, simulated evidence allowed
@@ -17,8 +17,7 @@ PIDS=()
 _agent_cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	[[ -n "${PGDIR:-}" ]] && declare -F pg >/dev/null && pg -m immediate stop
-	rm -rf "$TMP" ${PGDIR:+"$PGDIR"}
+	rm -rf "$TMP"
 }
 trap _agent_cleanup EXIT
 

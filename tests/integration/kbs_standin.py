@@ -9,10 +9,7 @@ so the agent's unwrap is checked against an implementation we did not write.
 usage: kbs_standin.py PORTFILE SECRETFILE [MODE]
   MODE: ok | deny-attest | deny-resource | no-cookie | garbage | big | slow
 """
-import base64, http.server, json, os, secrets, sys, time
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kbs_py import b64u, b64u_dec, report_data  # noqa: E402
+import base64, hashlib, http.server, json, os, secrets, sys, time
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,6 +19,18 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
 PORTFILE, SECRET, MODE = sys.argv[1], open(sys.argv[2], "rb").read(), (sys.argv[3] if len(sys.argv) > 3 else "ok")
 sessions = {}
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64u_dec(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def jcs(v):  # enough of RFC 8785 for strings and objects of strings
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def jwe_to(jwk, plaintext):
@@ -97,7 +106,8 @@ class H(http.server.BaseHTTPRequestHandler):
             rd = body["runtime-data"]
             if rd["nonce"] != s["nonce"]:
                 return self.problem(401, "AttestationFailed", "nonce mismatch")
-            want = report_data(rd["nonce"], rd["tee-pubkey"])
+            want = hashlib.sha384(jcs({"additional-evidence": "", "nonce": rd["nonce"],
+                                       "tee-pubkey": rd["tee-pubkey"]}).encode()).digest() + bytes(16)
             ev = body["tee-evidence"]
             if ev.get("additional_evidence") != "" or set(ev) != {"primary_evidence", "additional_evidence"}:
                 return self.problem(400, "InvalidRequest", "tee-evidence shape")

@@ -1,8 +1,5 @@
-/* attestd store: a backend through the ops table, and the audit chain detecting edited,
- * deleted, reordered, inserted and truncated records. One suite for both backends: SQLite
- * by default; PostgreSQL when VIGIL_TEST_PG names a database (postgresql://...) that the
- * suite may empty (tests/integration/test_attestd_postgres.sh runs it on a throwaway
- * cluster). */
+/* attestd store: the SQLite backend through the ops table, and the audit chain
+ * detecting edited, deleted, reordered, inserted and truncated records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,14 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "attestd/store/store.h"
 
 static char dir[] = "/tmp/vigil-store.XXXXXX";
 static char spec[600], path[600];
-static const char *pg; /* VIGIL_TEST_PG, or NULL for SQLite */
 
 static void open_db(struct ad_db *db)
 {
@@ -46,24 +41,8 @@ static void append(struct ad_db *db, const char *kind, const char *res)
 	ad_audit_rec_clear(&r);
 }
 
-static void pg_exec(const char *q)
-{
-	PGconn *c = PQconnectdb(pg);
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("postgres: %s", PQerrorMessage(c));
-	PGresult *r = PQexec(c, q);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s: %s", q, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
-}
-
 static void sql_exec(const char *q)
 {
-	if (pg) {
-		pg_exec(q);
-		return;
-	}
 	sqlite3 *d = NULL;
 	assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
 	char *m = NULL;
@@ -74,8 +53,6 @@ static void sql_exec(const char *q)
 
 static void fresh(struct ad_db *db, int n)
 {
-	if (pg)
-		pg_exec("DROP TABLE IF EXISTS sessions, policies, resources, audit, audit_head, schema_migrations");
 	unlink(path);
 	char p[700];
 	snprintf(p, sizeof(p), "%s-wal", path);
@@ -225,11 +202,6 @@ static int setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/attestd.db", dir);
 	snprintf(spec, sizeof(spec), "sqlite:%s", path);
-	pg = getenv("VIGIL_TEST_PG");
-	if (pg && *pg)
-		snprintf(spec, sizeof(spec), "%s", pg);
-	else
-		pg = NULL;
 	return 0;
 }
 
