@@ -50,6 +50,8 @@ struct ad_config {
 	char token_key[1024];
 	char kek_file[1024];
 	char tdx_collateral[1024]; /* optional collateral directory for TDX TCB evaluation */
+	char coll_dir[1024];       /* --collateral-cache (attestd/collateral/), "" = none */
+	char kds_url[512], pcs_url[512]; /* --kds-url / --pcs-url, "" = offline */
 	char admin_keys[AD_MAX_ADMIN_KEYS][1024];
 	size_t n_admin_keys;
 	char sim_roots[AD_MAX_SIM_ROOTS][1024];
@@ -179,6 +181,8 @@ struct ad_service {
 	struct ad_policy_ref *policy;
 	atomic_int_fast64_t live_sessions;
 	atomic_bool stopping;
+	struct ad_coll *coll;         /* offline VCEK / collateral cache or NULL (collateral.h) */
+	atomic_int_fast64_t policy_checked; /* CLOCK_MONOTONIC ms of the last completed ad_policy_follow check */
 	atomic_bool reload;
 };
 
@@ -205,6 +209,9 @@ int ad_policy_install(struct ad_service *s, struct ad_db *db, const char *json, 
 /* Startup: the --policy file, or the newest stored version when the file's
  * digest is already known (admin uploads survive restarts). */
 int ad_policy_startup(struct ad_service *s, struct ad_db *db, struct vg_err *err);
+/* Several instances on one database: adopt a newer stored policy version
+ * (an admin upload through another instance): at most a second stale. */
+void ad_policy_follow(struct ad_service *s, struct ad_db *db);
 /* SIGHUP: reload the --policy file. */
 int ad_policy_reload(struct ad_service *s, struct ad_db *db, struct vg_err *err);
 

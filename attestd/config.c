@@ -29,6 +29,9 @@ void ad_config_usage(FILE *f)
 		"  --kek-file F            key-encryption key, 32 bytes or 64 hex (default generated in STATE_DIR)\n"
 		"  --trust-sim-root PEM    accept evidence chaining to this SIMULATED root, repeatable\n"
 		"  --tdx-collateral DIR    Intel PCS collateral for TDX TCB evaluation\n"
+		"  --collateral-cache DIR  offline VCEK / PCS collateral cache (KDS/PCS URL layout)\n"
+		"  --kds-url URL           fetch missing VCEKs and chains from AMD KDS into the cache\n"
+		"  --pcs-url URL           fetch missing or expired TDX collateral from Intel PCS / a PCCS\n"
 		"  --allow-plain-http      serve plain HTTP on a non-loopback address\n"
 		"  --threads N             worker threads (default 2)\n"
 		"  --max-connections N     open connections (default 256); beyond, clients wait in the backlog\n"
@@ -75,7 +78,7 @@ static int set_int(int *dst, const char *v, long min, long max, const char *name
 
 enum { O_LISTEN = 256, O_STATE, O_POLICY, O_ADMIN, O_DB, O_CERT, O_KEY, O_TOKEN, O_KEK, O_SIM, O_TDXC, O_PLAIN,
        O_THREADS, O_MAXCONN, O_MAXSESS, O_SESSSEC, O_TIMEOUT, O_MAXBODY, O_ISSUER, O_CONFIG, O_DEBUG, O_HELP,
-       O_VERSION };
+       O_VERSION, O_COLL, O_KDS, O_PCS };
 
 static const struct option opts[] = {
 	{"listen", required_argument, NULL, O_LISTEN},
@@ -89,6 +92,9 @@ static const struct option opts[] = {
 	{"kek-file", required_argument, NULL, O_KEK},
 	{"trust-sim-root", required_argument, NULL, O_SIM},
 	{"tdx-collateral", required_argument, NULL, O_TDXC},
+	{"collateral-cache", required_argument, NULL, O_COLL},
+	{"kds-url", required_argument, NULL, O_KDS},
+	{"pcs-url", required_argument, NULL, O_PCS},
 	{"allow-plain-http", no_argument, NULL, O_PLAIN},
 	{"threads", required_argument, NULL, O_THREADS},
 	{"max-connections", required_argument, NULL, O_MAXCONN},
@@ -117,6 +123,9 @@ static int apply(struct ad_config *c, int o, const char *v, bool *admin_reset, b
 	case O_TOKEN: return set_str(c->token_key, sizeof(c->token_key), v, "--token-key", err);
 	case O_KEK: return set_str(c->kek_file, sizeof(c->kek_file), v, "--kek-file", err);
 	case O_TDXC: return set_str(c->tdx_collateral, sizeof(c->tdx_collateral), v, "--tdx-collateral", err);
+	case O_COLL: return set_str(c->coll_dir, sizeof(c->coll_dir), v, "--collateral-cache", err);
+	case O_KDS: return set_str(c->kds_url, sizeof(c->kds_url), v, "--kds-url", err);
+	case O_PCS: return set_str(c->pcs_url, sizeof(c->pcs_url), v, "--pcs-url", err);
 	case O_ISSUER: return set_str(c->issuer, sizeof(c->issuer), v, "--issuer", err);
 	case O_ADMIN:
 		if (admin_reset && !*admin_reset) {

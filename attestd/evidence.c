@@ -4,6 +4,7 @@
  * checks. Every verdict comes from attest/; this file only picks the trust
  * anchor set (vendor roots, then each --trust-sim-root). */
 #include "attestd/attestd.h"
+#include "attestd/collateral/collateral.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,35 @@ static int verify_tdx(struct ad_worker *w, const struct ad_evidence *ev, struct 
 	size_t n = 1 + s->n_sim_roots;
 	time_t now = time(NULL);
 	char reasons[sizeof(res->reason)] = "";
+	if (s->coll && !s->have_tdx_coll) { /* the platform's PCS collateral from the cache (attestd/collateral/) */
+		struct att_tdx_collateral col;
+		bool expired = false;
+		int rc = ad_coll_tdx_for_quote(s, ev->report, ev->report_len, &col, &expired, err);
+		if (rc && rc != -ENOENT)
+			return rc; /* PCS trouble or bad collateral: never judged without it */
+		for (size_t i = 0; !rc && i < n; i++) { /* -ENOENT: no collateral known, evaluated without */
+			struct att_tdx_input in = {&col, ev->ccel, ev->ccel_len};
+			struct att_trust t = {0};
+			if (i)
+				t.sim_root = s->sim_roots[i - 1];
+			att_result_free(res);
+			att_result_init(res);
+			int vr = att_tdx_verify(ev->report, ev->report_len, &in, &t, res);
+			if (vr || res->verified) {
+				att_tdx_collateral_free(&col);
+				return vr;
+			}
+			char who[48];
+			snprintf(who, sizeof(who), i ? "simulated root %zu" : "Intel roots", i);
+			append_reason(reasons, sizeof(reasons), who, res->reason);
+			if (i + 1 == n) {
+				att_tdx_collateral_free(&col);
+				if (n > 1)
+					snprintf(res->reason, sizeof(res->reason), "%s", reasons);
+				return 0;
+			}
+		}
+	}
 	for (size_t k = 0; k < n; k++) {
 		size_t i = ((size_t)c->tdx_last + k) % n;
 		if (c->tdx[i] && now - c->tdx_made[i] > CACHE_SECONDS) {

@@ -406,6 +406,10 @@ int ad_serve(struct ad_service *s, struct vg_err *err)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	ad_log(VG_LOG_INFO, "listening",
+	       json_pack("{s:s,s:i,s:s,s:i,s:I,s:s}", "listen", c->listen, "port", g_port, "tls",
+			 g_ssl ? "TLS 1.2+ (1.3 preferred)" : "off (loopback)", "threads", c->threads, "policy_version",
+			 (json_int_t)s->policy->version, "kbs_protocol", AD_KBS_VERSION));
 	int n = c->threads;
 	struct wthread *ts = calloc((size_t)n, sizeof(*ts));
 	if (!ts)
@@ -421,10 +425,6 @@ int ad_serve(struct ad_service *s, struct vg_err *err)
 			wthread_free(&ts[i]);
 	}
 	if (!rc) {
-		ad_log(VG_LOG_INFO, "listening",
-		       json_pack("{s:s,s:i,s:s,s:i,s:I,s:s}", "listen", c->listen, "port", g_port, "tls",
-				 g_ssl ? "TLS 1.2+ (1.3 preferred)" : "off (loopback)", "threads", n, "policy_version",
-				 (json_int_t)s->policy->version, "kbs_protocol", AD_KBS_VERSION));
 		for (;;) {
 			int sig = 0;
 			if (sigwait(&set, &sig))

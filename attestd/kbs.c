@@ -6,6 +6,7 @@
  * Every outcome is one audit record committed with the state change.
  */
 #include "attestd/attestd.h"
+#include "attestd/collateral/collateral.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,7 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		attest_fail(w, NULL, "rejected", e.msg, json_pack("{s:s?}", "peer", req->peer), resp, 401, "AttestationError");
 		goto out;
 	}
+	ad_policy_follow(svc, db); /* another instance may have installed a newer policy */
 	int rc = db->ops->session_get(db->s, sid, &s, &e);
 	if (rc) {
 		struct ad_session ghost = {0};
@@ -313,6 +315,12 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 	}
 	if (ad_parse_evidence(s.tee, ar.primary, &ev, &e)) {
 		attest_fail(w, &s, "rejected", e.msg, NULL, resp, 400, "SerdeError");
+		goto out;
+	}
+	if ((rc = ad_coll_complete_evidence(svc, &ev, &e))) { /* no certificate table: the collateral cache */
+		bool later = rc == -EAGAIN || rc == -EIO || rc == -EFBIG;
+		attest_fail(w, &s, later ? "error" : "rejected", e.msg, NULL, resp, later ? 503 : rc == -EINVAL ? 400 : 401,
+			    later ? "CollateralUnavailable" : rc == -EINVAL ? "SerdeError" : "AttestationError");
 		goto out;
 	}
 	uint8_t idd[48];
@@ -436,6 +444,7 @@ void ad_kbs_resource(struct ad_worker *w, const struct ad_req *req, const char *
 	memset(&ap, 0, sizeof(ap));
 	time_t now = time(NULL);
 	char detail[3072];
+	ad_policy_follow(svc, db); /* another instance may have installed a newer policy */
 
 	if (req->authorization) {
 		const char *tok = NULL;

@@ -174,10 +174,7 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 				  e->report_len, SEV_SNP_REPORT_SIZE);
 	json_t *chain = json_object_get(o, "cert_chain");
 	if (!chain || json_is_null(chain))
-		return vg_err_set(err, EINVAL,
-				  "%s.cert_chain: missing; this service does not fetch VCEKs, the guest must send "
-				  "its certificate table (vcek or vlek, ask, ark)",
-				  ctx);
+		return 0; /* no certificate table: the collateral cache may supply it (ad_coll_complete_evidence) */
 	if (!json_is_array(chain) || json_array_size(chain) > 8)
 		return vg_err_set(err, EINVAL, "%s.cert_chain: not an array of at most 8 entries", ctx);
 	uint8_t *ask = NULL, *ark = NULL;
@@ -221,7 +218,7 @@ static int parse_snp(json_t *o, struct ad_evidence *e, struct vg_err *err)
 		*slot = der;
 		*slot_len = dl;
 	}
-	if (!e->vcek) {
+	if (!e->vcek && (ask || ark)) {
 		rc = vg_err_set(err, EINVAL, "%s.cert_chain: no vcek or vlek entry", ctx);
 		goto out;
 	}

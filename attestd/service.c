@@ -1,6 +1,7 @@
 /* Service state: token key and JWKS, admin keys, simulated roots, KEK, and the
  * current policy with its stored versions. */
 #include "attestd/attestd.h"
+#include "attestd/collateral/collateral.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,14 @@ int ad_service_init(struct ad_service *s, const struct ad_config *cfg, struct vg
 			return vg_err_prefix(err, "--tdx-collateral");
 		s->have_tdx_coll = true;
 	}
+	if (cfg->coll_dir[0]) { /* offline VCEK / collateral cache (attestd/collateral/) */
+		struct ad_coll_cfg cc = {cfg->coll_dir, cfg->kds_url[0] ? cfg->kds_url : NULL,
+					 cfg->pcs_url[0] ? cfg->pcs_url : NULL, 10};
+		if ((rc = ad_coll_open(&cc, &s->coll, err)))
+			return rc;
+	} else if (cfg->kds_url[0] || cfg->pcs_url[0]) {
+		return vg_err_set(err, EINVAL, "--kds-url / --pcs-url need --collateral-cache DIR");
+	}
 	if ((rc = pol_token_key_load_or_create(cfg->token_key[0] ? cfg->token_key : NULL, cfg->state_dir, &s->token_key,
 					       s->token_kid, err)))
 		return vg_err_prefix(err, "token key");
@@ -376,6 +385,44 @@ void ad_service_free(struct ad_service *s)
 		att_anchor_free(s->sim_roots[i]);
 	if (s->have_tdx_coll)
 		att_tdx_collateral_free(&s->tdx_coll);
+	ad_coll_free(s->coll);
+	s->coll = NULL;
 	ad_kek_clear(&s->kek);
 	pthread_mutex_destroy(&s->lock);
+}
+
+void ad_policy_follow(struct ad_service *s, struct ad_db *db)
+{
+	/* Staleness at most a second: skip only when a check COMPLETED less than
+	 * 1000 ms ago (concurrent checkers may both look; the query is cheap). */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now_ms - atomic_load(&s->policy_checked) < 1000)
+		return;
+	struct ad_policy_ref *cur = ad_policy_get(s);
+	int64_t have = cur ? cur->version : 0;
+	ad_policy_put(cur);
+	struct ad_policy_version latest = {0};
+	int rc = db->ops->policy_latest(db->s, &latest, NULL);
+	if (!rc)
+		atomic_store(&s->policy_checked, now_ms);
+	if (rc || latest.id <= have) {
+		ad_policy_version_clear(&latest);
+		return;
+	}
+	struct pol_policy *p = NULL;
+	struct vg_err e = {0};
+	struct ad_policy_ref *r = NULL;
+	if (pol_load(latest.body, strlen(latest.body), &p, &e) == 0 && (r = ref_new(p, latest.id, latest.digest))) {
+		policy_swap(s, r);
+		ad_log(VG_LOG_INFO, "policy.followed",
+		       json_pack("{s:I,s:s,s:s}", "version", (json_int_t)latest.id, "digest", latest.digest, "source",
+				 latest.source));
+	} else {
+		pol_free(p);
+		ad_logf(VG_LOG_WARN, "policy.follow_failed", "stored policy version %lld does not load: %s",
+			(long long)latest.id, e.msg[0] ? e.msg : "out of memory");
+	}
+	ad_policy_version_clear(&latest);
 }

@@ -7,6 +7,7 @@
 int cli_measure(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_kbs(int argc, char **argv);
+int cli_kbs_cache(int argc, char **argv); /* kbs_cache.c: `vigil kbs cache` */
 
 int cli_appraise(int argc, char **argv);
 int cli_policy(int argc, char **argv);

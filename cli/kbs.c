@@ -108,6 +108,8 @@ static int valid_path(const char *p)
 
 int cli_kbs(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "cache"))
+		return cli_kbs_cache(argc - 1, argv + 1); /* kbs_cache.c (offline VCEK/collateral cache) */
 	const char *url = NULL, *keyfile = NULL, *cacert = NULL;
 	bool json_out = false;
 	long from = 1, limit = 1000;

@@ -10,6 +10,7 @@
 
 static const struct ad_store_ops *const backends[] = {
 	&ad_store_sqlite_ops,
+	&ad_store_postgres_ops,
 };
 
 void ad_session_clear(struct ad_session *s)
@@ -68,7 +69,7 @@ int ad_db_open(const char *spec, struct ad_db *db, struct vg_err *err)
 		}
 		return 0;
 	}
-	return vg_err_set(err, EINVAL, "--db: backend '%s' is not built into this binary (have: sqlite)", scheme);
+	return vg_err_set(err, EINVAL, "--db: backend '%s' is not built into this binary (have: sqlite, postgres)", scheme);
 }
 
 void ad_db_close(struct ad_db *db)

@@ -158,6 +158,7 @@ struct ad_store_ops {
 
 /* The backends compiled in. */
 extern const struct ad_store_ops ad_store_sqlite_ops;
+extern const struct ad_store_ops ad_store_postgres_ops; /* postgres.c */
 
 /* A connection with its ops. */
 struct ad_db {

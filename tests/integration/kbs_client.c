@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	if (ad_cli_auth(&h, tee, version, cookie, nonce, &r, &e)) {
 		step("auth", &r);
 		ad_http_resp_free(&r);
-		return 0;
+		goto done;
 	}
 	step("auth", &r);
 	ad_http_resp_free(&r);
@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 		ad_http_resp_free(&r);
 	}
 	free(token);
+done:
 	free(init_toml);
 	json_decref(jwk);
 	EVP_PKEY_free(key);
