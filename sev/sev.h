@@ -406,9 +406,46 @@ struct sev_snp_launch {
 
 /* Fills l with defaults (policy SEV_SNP_POLICY_VIGIL_DEFAULT, features 0x1, fds -1). */
 void sev_snp_launch_init(struct sev_snp_launch *l, const struct vg_kvm_io *io);
-/* Checks a policy before any KVM call: reserved-1 bit set, no bits upstream KVM
- * refuses (SINGLE_SOCKET, unknown), SMT allowed (KVM 6.11 requires it). */
+/* Checks a policy before any KVM call as KVM's snp_launch_start does
+ * (arch/x86/kvm/svm/sev.c): only SNP_POLICY_MASK_VALID bits (ABI minor/major, SMT,
+ * reserved-1, DEBUG, SINGLE_SOCKET; MIGRATE_MA bit 18 is not among them), the
+ * reserved-1 bit set, SINGLE_SOCKET refused. SMT is not required (newer kernels
+ * dropped that check; Linux 6.11 still refuses a policy without it, and says so). */
 int sev_snp_policy_check(uint64_t policy, struct vg_err *err);
+
+/*
+ * The SNP CPUID page (SNP firmware ABI 56860, "CPUID Reporting" / SNP_CPUID_FUNCTION;
+ * the guest's view: Linux arch/x86/include/asm/sev.h struct snp_cpuid_table): a
+ * count, then up to 64 functions. Linux's setup_cpuid_table terminates a guest
+ * whose page has count 0.
+ */
+#define SEV_SNP_CPUID_MAX 64
+struct sev_snp_cpuid_fn {
+	uint32_t eax_in, ecx_in;
+	uint64_t xcr0_in, xss_in;
+	uint32_t eax, ebx, ecx, edx;
+	uint64_t reserved;
+} __attribute__((packed));
+VG_ASSERT_SIZE(struct sev_snp_cpuid_fn, 48, "SNP ABI SNP_CPUID_FUNCTION entry");
+struct sev_snp_cpuid_page {
+	uint32_t count;
+	uint32_t reserved1;
+	uint64_t reserved2;
+	struct sev_snp_cpuid_fn fn[SEV_SNP_CPUID_MAX];
+	uint8_t pad[4096 - 16 - SEV_SNP_CPUID_MAX * 48];
+} __attribute__((packed));
+VG_ASSERT_SIZE(struct sev_snp_cpuid_page, 4096, "SNP ABI CPUID page");
+struct kvm_cpuid_entry2;
+/* Fills the CPUID page from the vCPU CPUID set as QEMU's sev_snp_cpuid_info_fill
+ * does: one function per entry (ECX_IN only for entries with a significant index),
+ * and for leaf 0xD subleaves 0 and 1 EBX 0x240 with XCR0_IN 1 (the initial XCR0 = 1
+ * state). More than 64 entries: -E2BIG. */
+int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_t page[4096],
+			    struct vg_err *err);
+/* After the firmware rejected a CPUID page (and KVM wrote the firmware's values
+ * back): 0 when the pages agree, else -EIO with every differing register named
+ * ("leaf 0x7 subleaf 0x0 EBX: ours 0x.. firmware 0x.."). */
+int sev_snp_cpuid_page_diff(const uint8_t ours[4096], const uint8_t theirs[4096], struct vg_err *err);
 /* Probes /dev/kvm: KVM_CAP_VM_TYPES offers KVM_X86_SNP_VM, guest_memfd, memory
  * attributes with PRIVATE, KVM_CAP_EXIT_HYPERCALL with MAP_GPA_RANGE, and the
  * requested SEV_FEATURES (minus SNPActive) within KVM_X86_SEV_VMSA_FEATURES.
@@ -431,10 +468,13 @@ int sev_snp_launch_update(struct sev_snp_launch *l, uint64_t gpa, const void *hv
 int sev_snp_launch_finish(struct sev_snp_launch *l, const uint8_t host_data[32],
 			  const uint8_t *id_block, const uint8_t *id_auth, bool auth_key_en,
 			  struct vg_err *err);
-/* Private/shared conversion at run time: KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE)
- * and KVM_EXIT_MEMORY_FAULT. Returns 1 handled, 0 not a conversion exit, -errno.
- * ram_end bounds the GPAs a guest may convert. Shared with TDX (MapGPA arrives
- * the same way). */
+/* Private/shared conversion at run time: KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE,
+ * page-size hint 4K, 2M or 1G; the count is always in 4 KiB pages,
+ * Documentation/virt/kvm/x86/hypercalls.rst) and KVM_EXIT_MEMORY_FAULT (which
+ * KVM_RUN reports with -1/EFAULT: vg_kvm_run_result). A guest's invalid request gets
+ * hypercall.ret = EINVAL (positive, as KVM requires). Returns 1 handled, 0 not a
+ * conversion exit, -errno. ram_end bounds the GPAs a guest may convert. Shared with
+ * TDX (MapGPA arrives the same way). */
 int sev_cc_conversion_exit(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_end,
 			struct kvm_run *run, struct vg_err *err);
 

@@ -269,20 +269,48 @@ struct tdx_launch {
 	uint64_t hw_error;     /* SEAMCALL status of the last failed command */
 	uint64_t pages_added;  /* pages KVM reported as added by INIT_MEM_REGION */
 	unsigned ioctl_calls;  /* INIT_MEM_REGION calls issued */
+	unsigned init_vm_tries; /* KVM_TDX_INIT_VM calls (retried on -EAGAIN) */
+	/* The TD's CPUID: built once by tdx_init_vm (tdx_td_cpuid), given to INIT_VM and
+	 * to every vCPU's KVM_SET_CPUID2, so the two cannot disagree. */
+	struct kvm_cpuid_entry2 *cpuid;
+	unsigned ncpuid;
 	int state;
 };
 
 void tdx_launch_init(struct tdx_launch *l, const struct vg_kvm_io *io);
+/* Frees what tdx_init_vm allocated (the TD's CPUID). */
+void tdx_launch_release(struct tdx_launch *l);
+
+/* TDX_APIC_BUS_CYCLES_NS: the TDX module runs a TD's APIC timer at 25 MHz; KVM must
+ * be told (KVM_CAP_X86_APIC_BUS_CYCLES_NS) before KVM_TDX_INIT_VM, as QEMU does. */
+#define TDX_APIC_BUS_CYCLES_NS 40u
+/* Guest physical address width KVM_TDX_INIT_VM accepts in CPUID 0x80000008
+ * EAX[23:16] (vmx/tdx.c setup_tdparams_eptp_controls: 48 or 52, 52 only with
+ * 5-level EPT). Vigil asks for 48. */
+#define TDX_GUEST_PA_BITS 48u
+/*
+ * The CPUID of a TD from the VMM's wanted set: every entry kept; entries the TDX
+ * module lets the VMM configure (caps) masked to the configurable bits; 0x80000008
+ * EAX[23:16] set to TDX_GUEST_PA_BITS (the leaf is required). *out is malloc'd.
+ */
+int tdx_td_cpuid(const struct tdx_caps *caps, const struct kvm_cpuid_entry2 *want, unsigned n,
+		 struct kvm_cpuid_entry2 **out, unsigned *nout, struct vg_err *err);
 /* Probes /dev/kvm: KVM_CAP_VM_TYPES offers KVM_X86_TDX_VM, guest_memfd, memory
  * attributes, split irqchip. Refuses with a message naming what the host lacks. */
 int tdx_probe(struct tdx_launch *l, struct vg_err *err);
 /* KVM_TDX_CAPABILITIES (VM scope), growing the CPUID array on -E2BIG. */
 int tdx_get_capabilities(struct tdx_launch *l, struct tdx_caps *caps, struct vg_err *err);
-/* KVM_TDX_INIT_VM: checks attributes and XFAM against caps first. */
+/* KVM_TDX_INIT_VM: checks attributes and XFAM against caps first, builds the TD's
+ * CPUID (tdx_td_cpuid), enables KVM_CAP_X86_APIC_BUS_CYCLES_NS (25 MHz), then issues
+ * INIT_VM, again while it fails with -EAGAIN (TDX_RND_NO_ENTROPY), as QEMU does. */
 int tdx_init_vm(struct tdx_launch *l, const struct tdx_caps *caps, const struct tdx_td_config *cfg,
 		struct vg_err *err);
-/* KVM_TDX_INIT_VCPU on a vCPU fd; RCX of the vCPU gets hob_gpa. */
-int tdx_init_vcpu(struct tdx_launch *l, int vcpu_fd, uint64_t hob_gpa, struct vg_err *err);
+/* For vCPU `index`: KVM_SET_CPUID2 with the TD's CPUID (APIC ID patched), then
+ * KVM_TDX_INIT_VCPU (RCX = hob_gpa), then KVM_TDX_GET_CPUID to cross-check: a
+ * configurable bit the VMM asked for that the TD lacks fails, naming leaf, subleaf,
+ * register, ours and the TDX module's; bits the module set on its own are logged. */
+int tdx_init_vcpu(struct tdx_launch *l, const struct tdx_caps *caps, int vcpu_fd, unsigned index,
+		  uint64_t hob_gpa, struct vg_err *err);
 /* Marks [gpa, gpa + nr_pages*4K) private, then KVM_TDX_INIT_MEM_REGION (vCPU scope)
  * until every page is added, re-issuing on partial progress, -EAGAIN and -EINTR.
  * measure: KVM_TDX_MEASURE_MEMORY_REGION (TDH.MR.EXTEND) for MR.EXTEND sections. */

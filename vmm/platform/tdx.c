@@ -97,6 +97,7 @@ static void tdx_destroy(struct vmm *vm, void *state)
 	if (!p)
 		return;
 	tdx_caps_free(&p->caps);
+	tdx_launch_release(&p->l);
 	free(p->img);
 	free(p);
 }
@@ -125,8 +126,8 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 		return rc;
 	if ((rc = tdx_probe(&p->l, err)) || (rc = tdx_get_capabilities(&p->l, &p->caps, err)))
 		return rc;
-	/* The CPUID the TD sees: what KVM supports, masked by tdx_init_vm to the bits the
-	 * TDX module lets the VMM configure. */
+	/* The CPUID the TD sees: what KVM supports, made into the TD's CPUID by
+	 * tdx_init_vm (tdx_td_cpuid); every vCPU gets the same in tdx_init_vcpu. */
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(struct kvm_cpuid_entry2));
 	if (!cpuid)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -174,7 +175,7 @@ static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int v
 			return rc;
 		p->vcpu0_fd = vcpu_fd;
 	}
-	return tdx_init_vcpu(&p->l, vcpu_fd, p->hob_gpa, err);
+	return tdx_init_vcpu(&p->l, &p->caps, vcpu_fd, index, p->hob_gpa, err);
 }
 
 static int tdx_plat_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
