@@ -29,6 +29,7 @@ static void add(struct sev_launch_plan *p, const char *name, uint64_t gpa, uint6
 		const uint8_t *data, uint32_t vcpu)
 {
 	p->steps[p->n++] = (struct sev_launch_step){
+		.kind = type == SEV_SNP_PAGE_VMSA ? SEV_STEP_VMSA : SEV_STEP_SECTION,
 		.name = name, .gpa = gpa, .len = len, .page_type = type, .data = data, .vcpu = vcpu};
 }
 
@@ -130,6 +131,7 @@ static int build_snp(const struct fw_image *fw, const struct sev_launch_opts *o,
 	if (fw->len % PAGE)
 		return vg_err_set(err, EBADMSG, "firmware image of %zu bytes is not a whole number of 4 KiB pages", fw->len);
 	add(p, "firmware", fw->gpa, fw->len, SEV_SNP_PAGE_NORMAL, fw->data, 0);
+	p->steps[p->n - 1].kind = SEV_STEP_IMAGE;
 	if (o->firmware_only)
 		return 0;
 	struct fw_sev_metadata md;
@@ -159,6 +161,7 @@ static int build_sev(const struct fw_image *fw, const struct sev_launch_opts *o,
 {
 	int rc;
 	add(p, "firmware", fw->gpa, fw->len, SEV_SNP_PAGE_NORMAL, fw->data, 0);
+	p->steps[p->n - 1].kind = SEV_STEP_IMAGE;
 	if (o->mode == SEV_MODE_SEV_ES && (rc = need_reset_block(fw, err)))
 		return rc;
 	if (o->kernel) {

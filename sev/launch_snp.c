@@ -320,10 +320,17 @@ int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_
 	_Static_assert(sizeof(struct sev_snp_cpuid_page) == 4096, "one page");
 	struct sev_snp_cpuid_page t;
 	memset(&t, 0, sizeof(t));
-	if (n > SEV_SNP_CPUID_MAX)
-		return vg_err_set(err, E2BIG, "SNP CPUID page: %u CPUID entries, at most %d fit", n, SEV_SNP_CPUID_MAX);
+	unsigned k = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct sev_snp_cpuid_fn *f = &t.fn[i];
+		/* All-zero leaves are left out: a guest reads a leaf inside the valid ranges
+		 * that the table lacks as zeros (Linux arch/x86/coco/sev snp_cpuid: "some
+		 * hypervisors don't include zero'd out leaves"). */
+		if (!(e[i].eax | e[i].ebx | e[i].ecx | e[i].edx))
+			continue;
+		if (k == SEV_SNP_CPUID_MAX)
+			return vg_err_set(err, E2BIG, "SNP CPUID page: more than %d non-zero CPUID entries",
+					  SEV_SNP_CPUID_MAX);
+		struct sev_snp_cpuid_fn *f = &t.fn[k++];
 		f->eax_in = e[i].function;
 		if (e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
 			f->ecx_in = e[i].index;
@@ -339,7 +346,7 @@ int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_
 			f->xss_in = 0;
 		}
 	}
-	t.count = n;
+	t.count = k;
 	memcpy(page, &t, sizeof(t));
 	return 0;
 }

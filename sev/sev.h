@@ -157,6 +157,7 @@ void sev_snp_report_serialize(const struct sev_snp_report *r, uint8_t out[SEV_SN
  */
 struct fw_image;
 struct fw_kernel_hashes;
+struct kvm_cpuid_entry2;
 
 enum sev_mode {
 	SEV_MODE_SEV = 1,
@@ -301,7 +302,11 @@ int sev_snp_digest_update_pages(struct sev_snp_digest *d, uint64_t gpa, unsigned
 /* One launch command, in order. SNP: SNP_LAUNCH_UPDATE of len/4096 pages of
  * page_type at gpa (VMSA steps: one vCPU, measured at SEV_SNP_VMSA_GPA).
  * SEV/SEV-ES: LAUNCH_UPDATE_DATA of len bytes at gpa, or LAUNCH_UPDATE_VMSA. */
+/* What a step launches: the firmware image the VMM loaded, a section the launch
+ * prepares in guest memory (SEV metadata sections, the hashes table), or a VMSA. */
+enum sev_step_kind { SEV_STEP_IMAGE = 0, SEV_STEP_SECTION = 1, SEV_STEP_VMSA = 2 };
 struct sev_launch_step {
+	enum sev_step_kind kind;
 	const char *name;    /* "firmware", "SEC_MEM", "SECRETS", "CPUID", "SVSM_CAA",
 				"KERNEL_HASHES", "hashes table", "VMSA" */
 	uint64_t gpa;        /* VMSA steps: SEV_SNP_VMSA_GPA */
@@ -355,6 +360,39 @@ void sev_launch_plan_free(struct sev_launch_plan *plan);
  */
 int sev_launch_digest(const struct sev_launch_plan *plan, const uint8_t *seed, uint8_t out[SEV_DIGEST_MAX],
 		      size_t *out_len, uint8_t (*after)[SEV_DIGEST_MAX], struct vg_err *err);
+
+/*
+ * One walk of the launch plan, shared by the prediction (sev_launch_digest), the
+ * simulated secure processor (sim-snp) and the KVM backend: each supplies a sink
+ * that receives every step in launch order. The walk stops at the first error
+ * (prefixed with the step's name).
+ */
+struct sev_plan_sink {
+	void *ctx;
+	int (*step)(void *ctx, size_t index, const struct sev_launch_step *st, struct vg_err *err);
+};
+int sev_launch_plan_walk(const struct sev_launch_plan *plan, const struct sev_plan_sink *sink, struct vg_err *err);
+
+/*
+ * What a launch in guest memory needs from the VMM (sim-snp and the KVM backend):
+ * the host view of guest memory, the vCPU CPUID set (the CPUID page is filled from
+ * it), and, for sim-snp, the VMSA of the registers the VMM actually programmed into
+ * a vCPU (NULL: the plan's predicted VMSA).
+ */
+struct sev_guest_mem {
+	void *ctx;
+	uint8_t *(*gpa)(void *ctx, uint64_t gpa, uint64_t len);
+	const struct kvm_cpuid_entry2 *cpuid;
+	unsigned ncpuid;
+	int (*vmsa)(void *ctx, uint32_t vcpu, uint64_t sev_features, uint8_t page[SEV_VMSA_SIZE],
+		    struct vg_err *err);
+};
+/* Puts a step's contents into guest memory as the launch does: the image must
+ * already be there (the VMM loaded it) and is checked; ZERO and UNMEASURED pages
+ * are zeroed, the CPUID page filled (sev_snp_cpuid_page_fill), NORMAL data (the
+ * hashes page) copied; SECRETS left to the caller. *mem: the step's host view. */
+int sev_snp_step_prepare(const struct sev_guest_mem *m, const struct sev_launch_step *st, uint8_t **mem,
+			 struct vg_err *err);
 
 
 /* ========================= 3. KVM launch flow and simulated platform ====== */
@@ -439,7 +477,8 @@ struct kvm_cpuid_entry2;
 /* Fills the CPUID page from the vCPU CPUID set as QEMU's sev_snp_cpuid_info_fill
  * does: one function per entry (ECX_IN only for entries with a significant index),
  * and for leaf 0xD subleaves 0 and 1 EBX 0x240 with XCR0_IN 1 (the initial XCR0 = 1
- * state). More than 64 entries: -E2BIG. */
+ * state). All-zero entries are left out (the guest reads absent leaves as zeros);
+ * more than 64 others: -E2BIG. */
 int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_t page[4096],
 			    struct vg_err *err);
 /* After the firmware rejected a CPUID page (and KVM wrote the firmware's values
@@ -468,6 +507,11 @@ int sev_snp_launch_update(struct sev_snp_launch *l, uint64_t gpa, const void *hv
 int sev_snp_launch_finish(struct sev_snp_launch *l, const uint8_t host_data[32],
 			  const uint8_t *id_block, const uint8_t *id_auth, bool auth_key_en,
 			  struct vg_err *err);
+/* The KVM backend's walk of a launch plan: every IMAGE and SECTION step prepared in
+ * guest memory (sev_snp_step_prepare) and issued as SNP_LAUNCH_UPDATE with its page
+ * type; VMSA steps are KVM's own at SNP_LAUNCH_FINISH (from the vCPUs' registers). */
+int sev_snp_launch_plan(struct sev_snp_launch *l, const struct sev_launch_plan *plan, const struct sev_guest_mem *m,
+			struct vg_err *err);
 /* Private/shared conversion at run time: KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE,
  * page-size hint 4K, 2M or 1G; the count is always in 4 KiB pages,
  * Documentation/virt/kvm/x86/hypercalls.rst) and KVM_EXIT_MEMORY_FAULT (which
@@ -514,6 +558,12 @@ int sev_sim_snp_report(struct sev_sim_snp *s, const struct sev_sim_snp_guest *g,
  * ID_KEY_DIGEST, AUTHOR_KEY_DIGEST, FAMILY_ID, IMAGE_ID, GUEST_SVN, AUTHOR_KEY_EN. */
 int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96], const uint8_t id_auth[4096],
 			 bool author_key_en, struct vg_err *err);
+/* sim-snp's walk of a launch plan: every step prepared in guest memory
+ * (sev_snp_step_prepare; SECRETS filled with fresh VMPCKs) and measured into d as the
+ * secure processor does, NORMAL pages from what is in guest memory, VMSAs from
+ * m->vmsa (the registers programmed) or the plan's prediction. *pages counts them. */
+int sev_sim_snp_launch_plan(struct sev_snp_digest *d, const struct sev_launch_plan *plan,
+			    const struct sev_guest_mem *m, uint64_t *pages, struct vg_err *err);
 /* Pre-computes n (at most 256) ECDSA signing nonces on a thread that may use the RNG.
  * From then on reports are signed without any randomness, as a sandboxed vCPU thread
  * needs (OpenSSL's RNG checks getpid(), which the vCPU seccomp filter does not allow);

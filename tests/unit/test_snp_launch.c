@@ -535,9 +535,14 @@ static void test_cpuid_page(void **state)
 	assert_int_equal(t.fn[2].xcr0_in, 1);
 	assert_int_equal(t.fn[2].eax, 0xf);
 	assert_int_equal(t.fn[3].ecx_in, 0);
-	struct kvm_cpuid_entry2 many[65];
+	struct kvm_cpuid_entry2 many[70];
 	memset(many, 0, sizeof(many));
-	assert_int_equal(sev_snp_cpuid_page_fill(many, 65, page, &err), -E2BIG);
+	assert_int_equal(sev_snp_cpuid_page_fill(many, 70, page, &err), 0); /* all zero: left out */
+	memcpy(&t, page, sizeof(t));
+	assert_int_equal(t.count, 0);
+	for (int i = 0; i < 70; i++)
+		many[i].eax = 1;
+	assert_int_equal(sev_snp_cpuid_page_fill(many, 70, page, &err), -E2BIG);
 
 	/* The firmware refuses leaf 7 EBX as given and writes its value back. */
 	struct sev_snp_launch l;

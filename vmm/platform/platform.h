@@ -19,6 +19,20 @@ int vmm_plat_init_or_undo(struct vmm *vm, void **state, struct vg_err *err, vmm_
  * root, else $HOME/.local/state/vigil. */
 const char *vmm_sim_state_dir(const struct vmm_config *c, char *buf, size_t cap);
 
+/* platform/common.c: the vCPU CPUID set the core programs (the SNP CPUID page is
+ * filled from it), and the guest-memory view a launch walk needs. */
+const struct kvm_cpuid_entry2 *vmm_plat_cpuid(struct vmm *vm, unsigned *n);
+void vmm_plat_guest_mem(struct vmm *vm, struct sev_guest_mem *m);
+/* A region the core loaded through launch_update, for platforms that launch only
+ * what their plan names (snp, sim-snp): anything else is refused at launch_finish. */
+struct vmm_plat_loaded {
+	uint64_t gpa, len;
+};
+#define VMM_PLAT_MAX_LOADED 8
+/* 0 when every loaded region lies inside [gpa, gpa+len) of the plan's image. */
+int vmm_plat_loaded_check(const struct vmm_plat_loaded *r, size_t n, uint64_t gpa, uint64_t len, const char *plat,
+			  struct vg_err *err);
+
 /* platform/snp.c: the SNP launch plan (sev.h section 2) of the configured
  * firmware, as `vigil measure snp --vmm-type vigil` builds it; *img holds the
  * bytes the steps point into (free it after sev_launch_plan_free). */

@@ -28,23 +28,13 @@ struct sim_snp {
 	uint32_t vcpu_sig;
 	bool started, finished;
 	uint64_t pages;
+	struct sev_launch_plan plan; /* built at launch_start */
+	uint8_t *img;
+	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
+	size_t nloaded;
 	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
 	bool author_key;
 };
-
-/* The SNP page type of what the core loads; 0 = stays shared, not measured. */
-static unsigned snp_type(enum vmm_page_type t)
-{
-	switch (t) {
-	case VMM_PAGE_NORMAL: return SEV_SNP_PAGE_NORMAL;
-	case VMM_PAGE_ZERO: return SEV_SNP_PAGE_ZERO;
-	case VMM_PAGE_UNMEASURED: return SEV_SNP_PAGE_UNMEASURED;
-	case VMM_PAGE_SECRETS: return SEV_SNP_PAGE_SECRETS;
-	case VMM_PAGE_CPUID: return SEV_SNP_PAGE_CPUID;
-	case VMM_PAGE_SHARED: return 0;
-	}
-	return 0;
-}
 
 static void sim_destroy(struct vmm *vm, void *state)
 {
@@ -54,6 +44,8 @@ static void sim_destroy(struct vmm *vm, void *state)
 		return;
 	vmm_guest_request_free(s->greq);
 	sev_sim_snp_free(s->sp);
+	sev_launch_plan_free(&s->plan);
+	free(s->img);
 	free(s->id_block);
 	free(s->id_auth);
 	vg_secure_zero(s, sizeof(*s));
@@ -102,89 +94,55 @@ static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
 
 static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
 {
-	(void)vm;
-	(void)err;
 	struct sim_snp *s = state;
+	int rc = vmm_snp_plan(vm, s->guest_features, s->vcpu_sig, &s->plan, &s->img, err);
+	if (rc)
+		return vg_err_prefix(err, "sim-snp");
 	sev_snp_digest_init(&s->digest, NULL);
 	s->started = true;
 	return 0;
 }
 
+/* As on hardware: what the core loads is launched with the plan at launch_finish. */
 static int sim_launch_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
 			     enum vmm_page_type type, struct vg_err *err)
 {
 	struct sim_snp *s = state;
 	(void)vm;
+	(void)bytes;
 	if (!s->started || s->finished)
 		return vg_err_set(err, EINVAL, "SNP_LAUNCH_UPDATE outside SNP_LAUNCH_START..FINISH");
-	unsigned t = snp_type(type);
-	if (!t)
+	if (type == VMM_PAGE_SHARED)
 		return 0;
-	s->pages += len / 4096;
-	return sev_snp_digest_update_pages(&s->digest, gpa, t, bytes, len, err);
-}
-
-/* What the PSP puts in the secrets page: fresh VM communication keys (VMPCK0-3). */
-static void fill_secrets(uint8_t *page)
-{
-	memset(page, 0, 4096);
-	vg_put_le32(page, 3); /* secrets page version */
-	RAND_bytes(page + 0x20, 4 * 32);
+	if (s->nloaded >= VMM_PLAT_MAX_LOADED)
+		return vg_err_set(err, ENOSPC, "sim-snp: too many loaded regions");
+	s->loaded[s->nloaded++] = (struct vmm_plat_loaded){ gpa, len };
+	return 0;
 }
 
 static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct sim_snp *s = state;
-	uint8_t *img = NULL;
-	struct sev_launch_plan plan;
-	int rc = vmm_snp_plan(vm, s->guest_features, s->vcpu_sig, &plan, &img, err);
-	if (rc) {
-		vg_err_prefix(err, "sim-snp");
-		goto out;
-	}
-	/* The firmware pages went through launch_update already; now the metadata
-	 * sections and the VMSAs, in plan order. */
-	for (size_t i = 0; i < plan.n && !rc; i++) {
-		const struct sev_launch_step *st = &plan.steps[i];
-		if (!strcmp(st->name, "firmware"))
-			continue;
-		if (st->page_type == SEV_SNP_PAGE_VMSA) {
-			rc = sev_snp_digest_update_page(&s->digest, st->gpa, SEV_SNP_PAGE_VMSA,
-							st->vcpu == 0 ? plan.vmsa_bsp : plan.vmsa_ap, err);
-			continue;
-		}
-		uint8_t *mem = vmm_gpa_ptr(vm, st->gpa, st->len);
-		if (!mem) {
-			rc = vg_err_set(err, EFAULT, "sim-snp: %s section 0x%llx+0x%llx is outside guest RAM", st->name,
-					(unsigned long long)st->gpa, (unsigned long long)st->len);
-			break;
-		}
-		if (st->page_type == SEV_SNP_PAGE_ZERO)
-			memset(mem, 0, st->len);
-		else if (st->page_type == SEV_SNP_PAGE_SECRETS)
-			fill_secrets(mem);
-		else if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
-			memcpy(mem, st->data, st->len);
-		rc = sev_snp_digest_update_pages(&s->digest, st->gpa, st->page_type,
-						 st->page_type == SEV_SNP_PAGE_NORMAL ? mem : NULL, st->len, err);
-		s->pages += st->len / 4096;
-	}
+	const struct sev_launch_step *img = &s->plan.steps[0];
+	struct sev_guest_mem m;
+	vmm_plat_guest_mem(vm, &m);
+	/* The plan walked over guest memory, measured as the secure processor does. */
+	int rc = vmm_plat_loaded_check(s->loaded, s->nloaded, img->gpa, img->len, "sim-snp", err);
+	if (!rc)
+		rc = sev_sim_snp_launch_plan(&s->digest, &s->plan, &m, &s->pages, err);
 	if (rc)
-		goto out;
+		return vg_err_prefix(err, "sim-snp");
 	memcpy(s->guest.measurement, s->digest.ld, 48);
 	/* SNP_LAUNCH_FINISH: the firmware checks the ID block against this launch. */
 	if (s->id_block && (rc = sev_sim_snp_id_check(&s->guest, s->id_block, s->id_auth, s->author_key, err)))
-		goto out;
+		return rc;
 	s->finished = true;
 	char hex[97];
 	vg_hex_encode(s->guest.measurement, 48, hex);
 	vg_info("sim-snp: launch digest %s (%llu pages, %u vCPUs, policy 0x%llx)", hex,
 		(unsigned long long)s->pages, vmm_vcpu_count(vm), (unsigned long long)s->guest.policy);
 	vg_info("sim-snp: SIMULATED VCEK and chain in %s", sev_sim_snp_dir(s->sp));
-out:
-	sev_launch_plan_free(&plan);
-	free(img);
-	return rc;
+	return 0;
 }
 
 static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_t req_len, void *resp,
@@ -208,6 +166,7 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.name = "sim-snp",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.flags = VMM_PLAT_NO_ROM, /* as on SNP: the firmware is launched into RAM */
 	.config_section = "snp",
 	.init = sim_init,
 	.launch_start = sim_launch_start,

@@ -53,7 +53,7 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 	struct sev_launch_opts o = {
 		.mode = SEV_MODE_SNP,
 		.vmm = SEV_VMM_VIGIL,
-		.vcpus = vmm_vcpu_count(vm),
+		.vcpus = c->vcpus,
 		.vcpu_sig = vcpu_sig,
 		.guest_features = guest_features,
 	};
@@ -67,6 +67,10 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 
 struct plat_snp {
 	struct sev_snp_launch l;
+	struct sev_launch_plan plan; /* built at launch_start */
+	uint8_t *img;
+	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
+	size_t nloaded;
 	uint8_t host_data[32];
 	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
 	bool author_key;             /* snp.author_key: the ID auth carries an author key */
@@ -80,6 +84,8 @@ static void snp_destroy(struct vmm *vm, void *state)
 		return;
 	if (p->l.sev_fd >= 0)
 		close(p->l.sev_fd);
+	sev_launch_plan_free(&p->plan);
+	free(p->img);
 	free(p->id_block);
 	free(p->id_auth);
 	free(p);
@@ -135,53 +141,40 @@ static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
 
 static int snp_launch_start(struct vmm *vm, void *state, struct vg_err *err)
 {
-	(void)vm;
-	return sev_snp_launch_start(&((struct plat_snp *)state)->l, err);
+	struct plat_snp *p = state;
+	/* The plan: the firmware image and its SEV metadata sections. VMSA contents come
+	 * from KVM (the registers the core set), so the vCPU signature does not matter. */
+	int rc = vmm_snp_plan(vm, p->l.guest_features, 0x00800f12, &p->plan, &p->img, err);
+	return rc ? rc : sev_snp_launch_start(&p->l, err);
 }
 
+/* The core loads the firmware image into guest memory; it is launched, with the
+ * rest of the plan, at launch_finish. Shared regions stay shared. */
 static int snp_launch_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
 			     enum vmm_page_type type, struct vg_err *err)
 {
 	(void)vm;
-	static const unsigned map[] = {
-		[VMM_PAGE_NORMAL] = SEV_SNP_PAGE_NORMAL,         [VMM_PAGE_ZERO] = SEV_SNP_PAGE_ZERO,
-		[VMM_PAGE_UNMEASURED] = SEV_SNP_PAGE_UNMEASURED, [VMM_PAGE_SECRETS] = SEV_SNP_PAGE_SECRETS,
-		[VMM_PAGE_CPUID] = SEV_SNP_PAGE_CPUID,           [VMM_PAGE_SHARED] = 0,
-	};
-	unsigned t = (unsigned)type < VG_ARRAY_SIZE(map) ? map[type] : 0;
-	if (!t)
-		return 0; /* stays shared */
-	return sev_snp_launch_update(&((struct plat_snp *)state)->l, gpa, bytes, len, t, err);
+	(void)bytes;
+	struct plat_snp *p = state;
+	if (type == VMM_PAGE_SHARED)
+		return 0;
+	if (p->nloaded >= VMM_PLAT_MAX_LOADED)
+		return vg_err_set(err, ENOSPC, "snp: too many loaded regions");
+	p->loaded[p->nloaded++] = (struct vmm_plat_loaded){ gpa, len };
+	return 0;
 }
 
 static int snp_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_snp *p = state;
-	uint8_t *img = NULL;
-	struct sev_launch_plan plan;
-	/* VMSA contents come from KVM here (the registers the core set): only the
-	 * section steps of the plan are used, so the vCPU signature does not matter. */
-	int rc = vmm_snp_plan(vm, p->l.guest_features, 0x00800f12, &plan, &img, err);
-	for (size_t i = 0; !rc && i < plan.n; i++) {
-		const struct sev_launch_step *st = &plan.steps[i];
-		if (!strcmp(st->name, "firmware") || st->page_type == SEV_SNP_PAGE_VMSA)
-			continue; /* the core loaded the firmware; KVM adds the VMSAs at FINISH */
-		uint8_t *mem = vmm_gpa_ptr(vm, st->gpa, st->len);
-		if (!mem) {
-			rc = vg_err_set(err, EFAULT, "%s section 0x%llx+0x%llx is outside guest RAM", st->name,
-					(unsigned long long)st->gpa, (unsigned long long)st->len);
-			break;
-		}
-		if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
-			memcpy(mem, st->data, st->len);
-		else if (st->page_type == SEV_SNP_PAGE_CPUID)
-			memset(mem, 0, st->len); /* an empty CPUID table (count 0): see docs/platforms.md */
-		rc = sev_snp_launch_update(&p->l, st->gpa, mem, st->len, st->page_type, err);
-	}
+	const struct sev_launch_step *img = &p->plan.steps[0];
+	struct sev_guest_mem m;
+	vmm_plat_guest_mem(vm, &m);
+	int rc = vmm_plat_loaded_check(p->loaded, p->nloaded, img->gpa, img->len, "snp", err);
+	if (!rc)
+		rc = sev_snp_launch_plan(&p->l, &p->plan, &m, err);
 	if (!rc)
 		rc = sev_snp_launch_finish(&p->l, p->host_data, p->id_block, p->id_auth, p->author_key, err);
-	sev_launch_plan_free(&plan);
-	free(img);
 	return rc;
 }
 
