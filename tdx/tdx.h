@@ -216,6 +216,19 @@ struct tdx_launch_plan {
  * PayloadParam, a Payload without raw data): -ENOTSUP.
  */
 int tdx_launch_plan_build(const struct fw_image *fw, struct tdx_launch_plan *plan, struct vg_err *err);
+/*
+ * One walk of a TDX launch plan, shared by the MRTD prediction, sim-tdx and the KVM
+ * backend, each with its own sink: every page TDH.MEM.PAGE.ADDed at launch, in KVM's
+ * order (sections in metadata order; one KVM_TDX_INIT_MEM_REGION per page: PAGE.ADD,
+ * then for MR.EXTEND sections its 16 MR.EXTENDs). src: the page's bytes in the plan
+ * (the image), or NULL (zeros, or contents the VMM builds: the TD HOB).
+ */
+struct tdx_plan_sink {
+	void *ctx;
+	int (*page)(void *ctx, const struct tdx_launch_region *r, uint64_t gpa, const uint8_t *src,
+		    struct vg_err *err);
+};
+int tdx_launch_plan_walk(const struct tdx_launch_plan *plan, const struct tdx_plan_sink *sink, struct vg_err *err);
 /* MRTD of a plan in the given order. */
 int tdx_mrtd_compute(const struct tdx_launch_plan *plan, enum tdx_mrtd_order order, uint8_t out[TDX_MRTD_LEN],
 		     struct tdx_mrtd *counts, struct vg_err *err);
@@ -316,6 +329,15 @@ int tdx_init_vcpu(struct tdx_launch *l, const struct tdx_caps *caps, int vcpu_fd
  * measure: KVM_TDX_MEASURE_MEMORY_REGION (TDH.MR.EXTEND) for MR.EXTEND sections. */
 int tdx_init_mem_region(struct tdx_launch *l, int vcpu_fd, uint64_t gpa, const void *src,
 			uint64_t nr_pages, bool measure, struct vg_err *err);
+/* The KVM backend's walk of a plan: KVM_TDX_INIT_MEM_REGION of every page from guest
+ * memory (where the VMM loaded the image and wrote the TD HOB; gpa_fn NULL or
+ * unmapped: the plan's bytes, else zeros), MEASURE for MR.EXTEND sections. */
+typedef void *(*tdx_gpa_fn)(void *ctx, uint64_t gpa, uint64_t len);
+int tdx_launch_plan_mem(struct tdx_launch *l, int vcpu_fd, const struct tdx_launch_plan *plan, tdx_gpa_fn gpa_fn,
+			void *gpa_ctx, struct vg_err *err);
+/* sim-tdx's walk: the same pages measured into m as the TDX module does. */
+int tdx_sim_launch_plan(struct tdx_mrtd *m, const struct tdx_launch_plan *plan, tdx_gpa_fn gpa_fn, void *gpa_ctx,
+			struct vg_err *err);
 /* KVM_TDX_FINALIZE_VM: MRTD is final after this. */
 int tdx_finalize(struct tdx_launch *l, struct vg_err *err);
 
@@ -336,8 +358,7 @@ int tdx_finalize(struct tdx_launch *l, struct vg_err *err);
 /* Turns a TDREPORT into a quote: the QGS client below, or sim-tdx. */
 typedef int (*tdx_quote_fn)(void *ctx, const uint8_t *tdreport, size_t len, uint8_t **quote,
 			    size_t *quote_len, struct vg_err *err);
-/* Host view of a guest range (NULL when outside guest RAM). */
-typedef void *(*tdx_gpa_fn)(void *ctx, uint64_t gpa, uint64_t len);
+/* Host view of a guest range (NULL when outside guest RAM): tdx_gpa_fn, above. */
 /* Handles KVM_EXIT_TDX: GetQuote through quote_fn (NULL = no service),
  * GetTdVmCallInfo, anything else answered INVALID_OPERAND. 1 handled, 0 not a TDX
  * exit, -errno on a host failure. */

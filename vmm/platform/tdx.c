@@ -178,32 +178,14 @@ static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int v
 	return tdx_init_vcpu(&p->l, &p->caps, vcpu_fd, index, p->hob_gpa, err);
 }
 
+static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
+
 static int tdx_plat_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_tdx *p = state;
-	static uint8_t zero[4096] __attribute__((aligned(4096)));
-	int rc = 0;
-	for (size_t i = 0; i < p->plan.n && !rc; i++) {
-		const struct tdx_launch_region *r = &p->plan.r[i];
-		if (!r->add)
-			continue;
-		/* Source: the image for BFV/CFV, guest memory for TD_HOB (the HOB), zeros else. */
-		for (uint64_t off = 0; off < r->len && !rc; off += 4096) {
-			const uint8_t *src = zero;
-			uint8_t *mem = vmm_gpa_ptr(vm, r->gpa + off, 4096);
-			if (r->data)
-				src = r->data + off;
-			else if (mem)
-				src = mem;
-			static uint8_t page[4096] __attribute__((aligned(4096)));
-			memcpy(page, src, sizeof(page)); /* page-aligned source, as KVM requires */
-			rc = tdx_init_mem_region(&p->l, p->vcpu0_fd, r->gpa + off, page, 1, r->measure, err);
-		}
-	}
+	int rc = tdx_launch_plan_mem(&p->l, p->vcpu0_fd, &p->plan, gpa_fn, vm, err);
 	return rc ? rc : tdx_finalize(&p->l, err);
 }
-
-static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
 
 static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, struct kvm_run *run)
 {
