@@ -36,6 +36,11 @@ else
 fi
 
 # ------------------------------------------------------------ simulated platforms
+# Without /dev/kvm, vigil-vmm's default accelerator (auto) runs the guests on emu.
+kvm_dev=${VIGIL_KVM_DEVICE:-/dev/kvm}
+if ! [[ -r $kvm_dev && -w $kvm_dev ]]; then
+	printf '\n   note: %s is not available: vigil-vmm runs the guests on its emu accelerator (software emulation)\n' "$kvm_dev"
+fi
 STATE=$WORK/state # the simulated roots are generated here, once
 head -c 32 /dev/urandom >"$WORK/tpm.key"
 

@@ -38,6 +38,7 @@ static const struct key keys[] = {
 	{"vtpm_state", K_STRING, OFF(vtpm_state), 0, 0, NOFLAG, "vtpm-state"},
 	{"vtpm_key_file", K_STRING, OFF(vtpm_key_file), 0, 0, NOFLAG, "vtpm-key-file"},
 	{"platform", K_STRING, OFF(platform), 0, 0, NOFLAG, "platform"},
+	{"accel", K_STRING, OFF(accel), 0, 0, NOFLAG, "accel"},
 	{"chroot", K_STRING, OFF(chroot_dir), 0, 0, NOFLAG, "chroot"},
 	{"user", K_STRING, OFF(user), 0, 0, NOFLAG, "user"},
 	{"hugepages", K_BOOL, OFF(hugepages), 0, 0, NOFLAG, NULL},
@@ -407,6 +408,8 @@ int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
 					       !vmm_jail_path(c->chroot_dir, c->vtpm_key_file)))
 		return vg_err_set(err, EINVAL, "with --chroot %s, the vTPM state and key must lie inside it",
 				  c->chroot_dir);
+	if (c->accel && strcmp(c->accel, "kvm") && strcmp(c->accel, "emu") && strcmp(c->accel, "auto"))
+		return vg_err_set(err, EINVAL, "accel \"%s\" is unknown (known: kvm, emu, auto)", c->accel);
 	if (c->platform && !vmm_platform_find(c->platform))
 		return vg_err_set(err, EINVAL, "platform \"%s\" is unknown (known: %s)", c->platform,
 				  vmm_platform_names());

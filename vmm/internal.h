@@ -15,20 +15,56 @@ struct vmm_region {
 	uint8_t *host;
 	bool rom; /* read-only slot: guest writes exit as MMIO */
 	unsigned slot;
+	uint64_t ram_off; /* RAM: offset in the RAM mapping (guest_memfd offset) */
+};
+
+/* The boot vCPU's initial state, in the core's terms (the accelerator sets it). */
+enum vmm_boot_mode {
+	VMM_BOOT_RESET = 0, /* architectural reset: real mode, CS base 0xFFFF0000, IP 0xFFF0 */
+	VMM_BOOT_LINUX64,   /* Linux 64-bit boot protocol: long mode, identity map, RSI = boot_params */
+};
+struct vmm_boot_state {
+	enum vmm_boot_mode mode;
+	uint64_t rip, rsi, cr3; /* LINUX64 */
+	uint64_t gdt_base;      /* LINUX64: code selector 0x10, data 0x18 */
+	uint16_t gdt_limit;
 };
 
 struct vmm_vcpu {
 	struct vmm *vm;
 	unsigned index;
 	int fd;
-	struct kvm_run *run;
+	struct kvm_run *run; /* kvm */
 	size_t run_size;
+	void *accel;         /* the accelerator's per-vCPU state */
 	pthread_t thread;
 	bool started;
 	atomic_bool running;
 };
 
 #define VMM_MAX_REGIONS 4
+
+/* A device's lifecycle. The core calls these for every device of the VM and
+ * names none (kvmtool's init lists, Firecracker's device/handler/persist):
+ *   setup (bus registration; *state NULL = not part of this VM) -> start
+ *   (after the jail, before the vCPUs) -> main loop: service when poll_fd is
+ *   readable -> stop (release vCPUs waiting on the device) -> save (after the
+ *   vCPUs are gone) -> teardown. Every hook but setup is optional. */
+struct vmm_device_ops {
+	const char *name;
+	int (*setup)(struct vmm *vm, void **state, struct vg_err *err);
+	int (*start)(struct vmm *vm, void *state, struct vg_err *err);
+	int (*poll_fd)(void *state); /* -1: nothing to poll (now) */
+	void (*service)(struct vmm *vm, void *state);
+	void (*stop)(struct vmm *vm, void *state);
+	int (*save)(struct vmm *vm, void *state, struct vg_err *err);
+	void (*teardown)(struct vmm *vm, void *state);
+};
+struct vmm_device {
+	const struct vmm_device_ops *ops;
+	void *state;
+};
+#define VMM_MAX_DEVICES 8
 
 struct vmm_measurement {
 	enum vmm_image_kind kind;
@@ -42,7 +78,9 @@ struct vmm {
 	const struct vmm_platform_ops *plat;
 	void *plat_state;
 	bool plat_inited;
-	int kvm_fd, vm_fd;
+	const struct vmm_accel_ops *accel;
+	void *accel_state;
+	int kvm_fd, vm_fd; /* kvm only; -1 under emu */
 	int stop_fd; /* eventfd: a stop was requested */
 	uint64_t ram_size;
 	struct vmm_region regions[VMM_MAX_REGIONS];
@@ -51,16 +89,14 @@ struct vmm {
 	struct vmm_bus *bus;
 	struct vmm_vcpu *vcpus;
 	unsigned n_vcpus;
-	struct kvm_cpuid2 *cpuid; /* filtered, shared by all vCPUs (APIC IDs patched per vCPU) */
-	/* Boot state for vCPU 0. */
-	bool linux_boot;
-	uint64_t boot_rip, boot_rsi, boot_cr3;
+	struct vmm_boot_state boot; /* for vCPU 0 */
 	/* Stop request. */
 	pthread_mutex_t stop_lock;
 	bool stopping;
 	atomic_bool stop_flag; /* mirrors stopping, read lock-free on every exit */
 	int stop_status;
 	char stop_reason[256];
+	pthread_cond_t stop_cond; /* broadcast on the first stop request (parked vCPUs) */
 	/* vCPU thread start: each installs its filter, then waits for go. */
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;
@@ -73,16 +109,14 @@ struct vmm {
 	unsigned n_meas;
 	struct vtpm_evlog_writer evlog; /* TCG event log, with a vTPM */
 	bool evlog_on;
-	/* Devices. */
-	struct vmm_uart *uart;
-	struct vmm_crb_dev *crb;
-	int serial_fd;
-	bool serial_owned;
+	/* Devices, in setup order (devices/setup.c lists them). */
+	struct vmm_device devs[VMM_MAX_DEVICES];
+	unsigned n_devs;
 };
 
-/* accel/kvm.c */
-int vmm_kvm_open(struct vmm *vm, struct vg_err *err);
-int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err);
+/* accel/select.c: the accelerator for a run (cfg->accel; "auto" picks kvm
+ * when the KVM device opens, else emu, and says so once on stderr). */
+int vmm_accel_select(const struct vmm_config *c, const struct vmm_accel_ops **out, struct vg_err *err);
 /* memory.c */
 int vmm_memory_setup(struct vmm *vm, struct vg_err *err);
 int vmm_memory_add_rom(struct vmm *vm, uint64_t gpa, const void *data, size_t len, struct vg_err *err);
@@ -91,23 +125,22 @@ void vmm_memory_teardown(struct vmm *vm);
 int vmm_load_region(struct vmm *vm, uint64_t gpa, const void *data, size_t len, enum vmm_page_type type,
 		    struct vg_err *err);
 /* vcpu.c */
+/* Parks the calling vCPU thread until the VM stops (no host CPU). */
+void vmm_vcpu_park(struct vmm_vcpu *v);
 int vmm_vcpus_create(struct vmm *vm, struct vg_err *err);
 int vmm_vcpus_start(struct vmm *vm, struct vg_err *err);
 void vmm_vcpus_go(struct vmm *vm);
 void vmm_vcpus_kick(struct vmm *vm);
 void vmm_vcpus_join(struct vmm *vm);
 void vmm_vcpus_destroy(struct vmm *vm);
-/* accel/kvm_cpuid.c */
-int vmm_cpuid_setup(struct vmm *vm, struct vg_err *err);
-int vmm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err);
-int vmm_msrs_apply(struct vmm_vcpu *v, struct vg_err *err);
-/* devices/ */
+/* devices/setup.c: runs the setup of every device of the list into vm->devs. */
 int vmm_devices_setup(struct vmm *vm, struct vg_err *err);
-void vmm_devices_teardown(struct vmm *vm);
-/* sandbox.c */
-void vmm_seccomp_platform_ioctls(const unsigned long *list);
-/* boot/ */
+/* sandbox.c: what the running accelerator and platform add to the filters
+ * (set before the threads start). */
+void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls);
+/* boot/: loads what the configuration names and fills vm->boot; prints
+ * what measured boot recorded (--print-measurements). */
 int vmm_boot_load(struct vmm *vm, struct vg_err *err);
-int vmm_boot_regs(struct vmm_vcpu *v, struct vg_err *err);
+void vmm_measurements_print(const struct vmm *vm, bool json);
 
 #endif

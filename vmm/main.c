@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"  --vtpm-state DIR       vTPM persistent state directory (implies --vtpm)\n"
 		"  --vtpm-key-file FILE   key encrypting the vTPM state\n"
 		"  --platform NAME        launch platform: %s (default none)\n"
+		"  --accel kvm|emu|auto   accelerator (default auto: kvm when /dev/kvm opens, else emu,\n"
+		"                         a software CPU for our own guests; docs/vmm.md)\n"
 		"  --state-dir DIR        identities of the simulated platforms (default\n"
 		"                         /var/lib/vigil as root, else ~/.local/state/vigil)\n"
 		"  --guest-challenge HEX  128 hex digits the guest-request device offers the guest\n"

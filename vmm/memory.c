@@ -1,46 +1,12 @@
-/* Guest memory: anonymous mappings registered as KVM memory slots, split
- * around the 32-bit MMIO hole, plus the firmware image as a read-only slot
- * ending at 4 GiB. */
-#include "vmm/internal.h"
+/* Guest memory: one anonymous mapping split around the 32-bit MMIO hole,
+ * plus the firmware image as a read-only region ending at 4 GiB; each region
+ * is handed to the accelerator (kvm: memory slots). */
+#include "vmm/accel/accel.h"
 
-#include "common/linux_kvm_cc.h" /* guest_memfd UAPI, newer than these kernel headers */
-
-#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int set_slot(struct vmm *vm, struct vmm_region *r, int gmem_fd, uint64_t gmem_off, struct vg_err *err)
-{
-	if (gmem_fd >= 0) {
-		struct kvm_userspace_memory_region2 m = {
-			.slot = r->slot,
-			.flags = KVM_MEM_GUEST_MEMFD,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
-			.guest_memfd_offset = gmem_off,
-			.guest_memfd = (uint32_t)gmem_fd,
-		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION2, &m) < 0)
-			return vg_err_set(err, errno, "KVM_SET_USER_MEMORY_REGION2 slot %u: %s", r->slot,
-					  strerror(errno));
-		return 0;
-	}
-	struct kvm_userspace_memory_region m = {
-		.slot = r->slot,
-		.flags = r->rom ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = r->gpa,
-		.memory_size = r->size,
-		.userspace_addr = (uintptr_t)r->host,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0)
-		return vg_err_set(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u (0x%llx+0x%llx): %s", r->slot,
-				  (unsigned long long)r->gpa, (unsigned long long)r->size, strerror(errno));
-	return 0;
-}
 
 int vmm_memory_setup(struct vmm *vm, struct vg_err *err)
 {
@@ -57,28 +23,16 @@ int vmm_memory_setup(struct vmm *vm, struct vg_err *err)
 	vm->ram_map = p;
 	vm->ram_map_len = ram;
 	madvise(p, ram, MADV_DONTDUMP);
-	int gmem = -1;
-	if (vm->plat->flags & VMM_PLAT_GUEST_MEMFD) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
-			return vg_err_set(err, ENOTSUP, "platform %s needs guest_memfd, which this kernel lacks",
-					  vm->plat->name);
-		struct kvm_create_guest_memfd g = {.size = ram};
-		gmem = ioctl(vm->vm_fd, KVM_CREATE_GUEST_MEMFD, &g);
-		if (gmem < 0)
-			return vg_err_set(err, errno, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	}
 	uint64_t low = VG_MIN(ram, VMM_MMIO_HOLE_START);
 	vm->regions[0] = (struct vmm_region){.gpa = 0, .size = low, .host = p, .slot = 0};
 	vm->n_regions = 1;
-	int rc = set_slot(vm, &vm->regions[0], gmem, 0, err);
+	int rc = vm->accel->mem_map(vm, &vm->regions[0], err);
 	if (rc == 0 && ram > low) {
 		vm->regions[1] = (struct vmm_region){.gpa = VMM_4GIB, .size = ram - low, .host = (uint8_t *)p + low,
-						     .slot = 1};
+						     .slot = 1, .ram_off = low};
 		vm->n_regions = 2;
-		rc = set_slot(vm, &vm->regions[1], gmem, low, err);
+		rc = vm->accel->mem_map(vm, &vm->regions[1], err);
 	}
-	if (gmem >= 0)
-		close(gmem); /* the memslots hold their own reference */
 	return rc;
 }
 
@@ -96,7 +50,7 @@ int vmm_memory_add_rom(struct vmm *vm, uint64_t gpa, const void *data, size_t le
 	vm->n_regions++;
 	if (rom)
 		mprotect(p, len, PROT_READ);
-	return set_slot(vm, r, -1, 0, err);
+	return vm->accel->mem_map(vm, r, err);
 }
 
 void vmm_memory_teardown(struct vmm *vm)
@@ -170,9 +124,3 @@ int vmm_load_region(struct vmm *vm, uint64_t gpa, const void *data, size_t len, 
 	}
 	return 0;
 }
-
-uint64_t vmm_ram_size(const struct vmm *vm) { return vm->ram_size; }
-unsigned vmm_vcpu_count(const struct vmm *vm) { return vm->n_vcpus; }
-int vmm_vm_fd(const struct vmm *vm) { return vm->vm_fd; }
-int vmm_kvm_fd(const struct vmm *vm) { return vm->kvm_fd; }
-const struct vmm_config *vmm_get_config(const struct vmm *vm) { return vm->cfg; }

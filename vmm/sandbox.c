@@ -1,10 +1,9 @@
 /* The sandbox: privileges dropped and one seccomp filter per thread role,
  * default action kill-process. docs/sandbox.md explains every entry. */
-#include "vmm/internal.h"
+#include "vmm/accel/accel.h"
 
 #include <grp.h>
 #include <linux/capability.h>
-#include <linux/kvm.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -24,7 +23,9 @@ static const char *const main_allowed[] = {
 	"getpid", "gettid", "sched_yield", "ioctl", "exit", "exit_group", NULL,
 };
 
-/* A vCPU thread: KVM_RUN and the device models it calls on exits. */
+/* A vCPU thread: the accelerator's run and the device models it calls on
+ * exits. The accelerator adds its own (kvm: KVM_RUN and friends as ioctl
+ * requests; emu: what Unicorn's code buffer needs), docs/sandbox.md. */
 static const char *const vcpu_allowed[] = {
 	"ioctl", "write", "futex", "rt_sigreturn", "rt_sigprocmask", "brk", "mmap", "munmap", "mprotect",
 	"madvise", "clock_gettime", "gettid", "sched_yield", "restart_syscall", "exit",
@@ -47,10 +48,6 @@ static const char *const vcpu_allowed[] = {
 #endif
 static const char *const sanitizer_extras[] = {SANITIZER_EXTRAS NULL};
 
-/* ioctl requests a role may issue (the only ioctl argument filter). */
-static const unsigned long main_ioctls[] = {KVM_IRQ_LINE, 0};
-static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, 0};
-
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role)
 {
 	return role == VMM_ROLE_VCPU ? vcpu_allowed : main_allowed;
@@ -67,37 +64,61 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *list)
 	return 0;
 }
 
+/* What the running accelerator and platform add (set before the threads
+ * start). Without an accelerator (tests), kvm's. ioctl requests are the only
+ * argument filter. */
+static const struct vmm_accel_ops *extra_accel;
 static const unsigned long *platform_ioctls;
 
-/* Extra vCPU ioctls of the running platform (set before the threads start). */
-void vmm_seccomp_platform_ioctls(const unsigned long *list) { platform_ioctls = list; }
+void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls)
+{
+	extra_accel = accel;
+	platform_ioctls = platform_vcpu_ioctls;
+}
+
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err)
+{
+	const struct vmm_accel_ops *const known[] = {&vmm_accel_kvm, &vmm_accel_emu};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(known); i++)
+		if (strcmp(known[i]->name, accel) == 0) {
+			vmm_seccomp_set_extras(known[i], NULL);
+			return 0;
+		}
+	return vg_err_set(err, EINVAL, "accel \"%s\" is unknown (known: kvm, emu)", accel);
+}
+
+static int add_names(scmp_filter_ctx ctx, const char *const *names, struct vg_err *err)
+{
+	for (const char *const *s = names; s && *s; s++) {
+		int nr = seccomp_syscall_resolve_name(*s);
+		if (nr == __NR_SCMP_ERROR)
+			return vg_err_set(err, EINVAL, "seccomp: unknown syscall %s", *s);
+		if (nr == SCMP_SYS(ioctl))
+			continue; /* by request number only */
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (rc)
+			return vg_err_set(err, -rc, "seccomp: rule for %s: %s", *s, strerror(-rc));
+	}
+	return 0;
+}
 
 int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return vg_err_set(err, ENOMEM, "seccomp: init failed");
-	int rc = 0;
-	for (const char *const *s = vmm_seccomp_allowed(role); *s && !rc; s++) {
-		int nr = seccomp_syscall_resolve_name(*s);
-		if (nr == __NR_SCMP_ERROR) {
-			rc = vg_err_set(err, EINVAL, "seccomp: unknown syscall %s", *s);
-			break;
-		}
-		if (nr == SCMP_SYS(ioctl))
-			continue; /* below, by request number */
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)))
-			rc = vg_err_set(err, -rc, "seccomp: rule for %s: %s", *s, strerror(-rc));
-	}
-	for (const char *const *s = sanitizer_extras; *s && !rc; s++)
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(*s), 0)))
-			rc = vg_err_set(err, -rc, "seccomp: rule for %s: %s", *s, strerror(-rc));
+	const struct vmm_accel_ops *a = extra_accel ? extra_accel : &vmm_accel_kvm;
+	int rc = add_names(ctx, vmm_seccomp_allowed(role), err);
+	if (!rc)
+		rc = add_names(ctx, sanitizer_extras, err);
+	if (!rc && role == VMM_ROLE_VCPU)
+		rc = add_names(ctx, a->vcpu_syscalls, err);
 	if (!rc) {
-		rc = add_ioctls(ctx, role == VMM_ROLE_VCPU ? vcpu_ioctls : main_ioctls);
-		if (!rc && role == VMM_ROLE_VCPU)
-			rc = add_ioctls(ctx, platform_ioctls);
-		if (rc)
-			rc = vg_err_set(err, -rc, "seccomp: ioctl rule: %s", strerror(-rc));
+		int r = add_ioctls(ctx, role == VMM_ROLE_VCPU ? a->vcpu_ioctls : a->main_ioctls);
+		if (!r && role == VMM_ROLE_VCPU)
+			r = add_ioctls(ctx, platform_ioctls);
+		if (r)
+			rc = vg_err_set(err, -r, "seccomp: ioctl rule: %s", strerror(-r));
 	}
 	if (!rc && (rc = seccomp_load(ctx)))
 		rc = vg_err_set(err, -rc, "seccomp: load: %s", strerror(-rc));

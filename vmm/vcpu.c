@@ -1,49 +1,32 @@
-/* vCPUs: creation, initial state, one thread each, exit dispatch. */
-#include "vmm/internal.h"
+/* vCPUs: one thread each, run through the accelerator seam; the core's exit
+ * handling (PIO/MMIO bus, halt, shutdown, crash). */
+#include "vmm/accel/accel.h"
 
-#include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#define VCPU_KICK_SIGNAL SIGUSR1
+#define VCPU_KICK_SIGNAL SIGUSR1 /* the kvm accelerator's kick (kept deliverable) */
+
+bool vmm_stopping(const struct vmm *vm)
+{
+	return atomic_load_explicit(&((struct vmm *)vm)->stop_flag, memory_order_acquire);
+}
 
 int vmm_vcpus_create(struct vmm *vm, struct vg_err *err)
 {
-	int mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (mmap_size < (int)sizeof(struct kvm_run))
-		return vg_err_set(err, errno ? errno : EINVAL, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm->vcpus = calloc(vm->cfg->vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return vg_err_set(err, ENOMEM, "vCPUs: out of memory");
-	int rc = vmm_cpuid_setup(vm, err);
-	if (rc)
-		return rc;
 	for (unsigned i = 0; i < vm->cfg->vcpus; i++) {
 		struct vmm_vcpu *v = &vm->vcpus[i];
 		v->vm = vm;
 		v->index = i;
-		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
-		if (v->fd < 0)
-			return vg_err_set(err, errno, "KVM_CREATE_VCPU %u: %s", i, strerror(errno));
+		v->fd = -1;
 		vm->n_vcpus = i + 1;
-		v->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-		if (v->run == MAP_FAILED) {
-			v->run = NULL;
-			return vg_err_set(err, errno, "vCPU %u: mmap of kvm_run: %s", i, strerror(errno));
-		}
-		v->run_size = (size_t)mmap_size;
-		if ((rc = vmm_cpuid_apply(vm, v, err)))
-			return rc;
-		/* A platform that owns the initial vCPU state (TDX) gets no register writes. */
-		bool regs = !(vm->plat->flags & VMM_PLAT_PROTECTED_REGS);
-		if (regs && (rc = vmm_msrs_apply(v, err)))
-			return rc;
-		if (regs && i == 0 && (rc = vmm_boot_regs(v, err)))
+		int rc = vm->accel->vcpu_create(v, err);
+		if (rc)
 			return rc;
 		if (vm->plat->vcpu_init && (rc = vm->plat->vcpu_init(vm, vm->plat_state, i, v->fd, err)))
 			return vg_err_prefix(err, "platform %s: vcpu_init %u", vm->plat->name, i);
@@ -51,108 +34,72 @@ int vmm_vcpus_create(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
-static void kick_handler(int sig) { (void)sig; }
-
-static void stop_with_regs(struct vmm_vcpu *v, int status, const char *what)
+static void stop_at(struct vmm_vcpu *v, int status, const char *what, const struct vmm_exit *e)
 {
-	struct kvm_regs r;
-	char why[200];
-	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0)
-		snprintf(why, sizeof(why), "%s (vCPU %u, RIP 0x%llx)", what, v->index, (unsigned long long)r.rip);
+	char why[224];
+	if (e && e->has_rip)
+		snprintf(why, sizeof(why), "%s (vCPU %u, RIP 0x%llx)", what, v->index, (unsigned long long)e->rip);
 	else
 		snprintf(why, sizeof(why), "%s (vCPU %u)", what, v->index);
 	vmm_request_stop(v->vm, status, why);
 }
 
-static void handle_io(struct vmm_vcpu *v)
+void vmm_vcpu_park(struct vmm_vcpu *v)
 {
-	struct kvm_run *run = v->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	unsigned size = run->io.size;
-	if (size != 1 && size != 2 && size != 4)
-		return;
-	/* data_offset is set by the kernel inside the shared page; count*size fits. */
-	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
-		uint64_t val = 0;
-		if (run->io.direction == KVM_EXIT_IO_OUT) {
-			memcpy(&val, data, size);
-			vmm_bus_write(v->vm->bus, VMM_SPACE_PIO, run->io.port, size, val);
+	struct vmm *vm = v->vm;
+	pthread_mutex_lock(&vm->stop_lock);
+	while (!vm->stopping)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+bool vmm_vcpu_exit(struct vmm_vcpu *v, struct vmm_exit *e)
+{
+	struct vmm *vm = v->vm;
+	switch (e->kind) {
+	case VMM_EXIT_NONE:
+		break;
+	case VMM_EXIT_PIO:
+	case VMM_EXIT_MMIO: {
+		enum vmm_space sp = e->kind == VMM_EXIT_PIO ? VMM_SPACE_PIO : VMM_SPACE_MMIO;
+		if (e->size == 0 || e->size > 8)
+			break;
+		if (e->write) {
+			vmm_bus_write(vm->bus, sp, e->addr, e->size, e->value);
 		} else {
-			vmm_bus_read(v->vm->bus, VMM_SPACE_PIO, run->io.port, size, &val);
-			memcpy(data, &val, size);
+			e->value = 0;
+			vmm_bus_read(vm->bus, sp, e->addr, e->size, &e->value);
 		}
+		break;
 	}
-}
-
-static void handle_mmio(struct vmm_vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	unsigned len = run->mmio.len;
-	if (len == 0 || len > 8)
-		return;
-	uint64_t val = 0;
-	if (run->mmio.is_write) {
-		memcpy(&val, run->mmio.data, len);
-		vmm_bus_write(v->vm->bus, VMM_SPACE_MMIO, run->mmio.phys_addr, len, val);
-	} else {
-		vmm_bus_read(v->vm->bus, VMM_SPACE_MMIO, run->mmio.phys_addr, len, &val);
-		memcpy(run->mmio.data, &val, len);
-	}
-}
-
-/* Returns false when the vCPU must stop. */
-static bool handle_exit(struct vmm_vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	char msg[160];
-	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		handle_io(v);
-		return true;
-	case KVM_EXIT_MMIO:
-		handle_mmio(v);
-		return true;
-	case KVM_EXIT_INTR:
-		return true;
-	case KVM_EXIT_HLT:
-		stop_with_regs(v, 0, "guest halted with interrupts off");
+	case VMM_EXIT_HALT:
+		/* hlt with nothing to wake the vCPU: as KVM's in-kernel LAPIC
+		 * does, it sleeps until the VM stops, costing no host CPU. */
+		vmm_vcpu_park(v);
 		return false;
-	case KVM_EXIT_SHUTDOWN:
-		stop_with_regs(v, VMM_EXIT_GUEST_CRASH, "guest triple fault (shutdown)");
+	case VMM_EXIT_SHUTDOWN:
+		vmm_request_stop(vm, 0, "guest shut down");
 		return false;
-	case KVM_EXIT_SYSTEM_EVENT:
-		if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
-			vmm_request_stop(v->vm, 0, "guest shut down");
-		} else if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
-			vmm_request_stop(v->vm, 0, "guest requested a reset; stopping (reboot is not supported)");
-		} else {
-			snprintf(msg, sizeof(msg), "guest system event %u", run->system_event.type);
-			vmm_request_stop(v->vm, VMM_EXIT_GUEST_CRASH, msg);
-		}
+	case VMM_EXIT_RESET:
+		vmm_request_stop(vm, 0, "guest requested a reset; stopping (reboot is not supported)");
 		return false;
-	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(msg, sizeof(msg), "KVM entry failed, hardware reason 0x%llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		stop_with_regs(v, VMM_EXIT_GUEST_CRASH, msg);
+	case VMM_EXIT_CRASH:
+		stop_at(v, VMM_EXIT_GUEST_CRASH, e->reason, e);
 		return false;
-	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s", run->internal.suberror,
-			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
-		stop_with_regs(v, VMM_EXIT_GUEST_CRASH, msg);
-		return false;
-	default:
-		if (v->vm->plat->handle_exit) {
-			int rc = v->vm->plat->handle_exit(v->vm, v->vm->plat_state, v->index, run);
-			if (rc == 1)
-				return true;
-		}
-		snprintf(msg, sizeof(msg), "unhandled KVM exit reason %u", run->exit_reason);
-		stop_with_regs(v, VMM_EXIT_GUEST_CRASH, msg);
+	case VMM_EXIT_HOST: {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "vCPU %u: %s", v->index, e->reason);
+		vmm_request_stop(vm, VMM_EXIT_ERROR, msg);
 		return false;
 	}
+	case VMM_EXIT_PLATFORM:
+		if (vm->plat->handle_exit && vm->plat->handle_exit(vm, vm->plat_state, v->index, e->raw) == 1)
+			break;
+		stop_at(v, VMM_EXIT_GUEST_CRASH, e->reason, e);
+		return false;
+	}
+	return !vmm_stopping(vm);
 }
-
-static bool vm_stopping(struct vmm *vm) { return atomic_load_explicit(&vm->stop_flag, memory_order_acquire); }
 
 static void *vcpu_thread(void *arg)
 {
@@ -160,7 +107,9 @@ static void *vcpu_thread(void *arg)
 	struct vmm *vm = v->vm;
 	struct vg_err err = {0};
 	int rc = 0;
-	if (vm->cfg->sandbox)
+	if (vm->accel->vcpu_thread_init)
+		rc = vm->accel->vcpu_thread_init(v, &err);
+	if (!rc && vm->cfg->sandbox)
 		rc = vmm_seccomp_install(VMM_ROLE_VCPU, &err);
 	pthread_mutex_lock(&vm->go_lock);
 	if (rc && !vm->thread_rc) {
@@ -175,37 +124,18 @@ static void *vcpu_thread(void *arg)
 	if (rc)
 		return NULL;
 	atomic_store(&v->running, true);
-	while (!vm_stopping(vm)) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				v->run->immediate_exit = 0;
-				continue;
-			}
-			char msg[128];
-			snprintf(msg, sizeof(msg), "vCPU %u: KVM_RUN: %s", v->index, strerror(errno));
-			vmm_request_stop(vm, VMM_EXIT_ERROR, msg);
-			break;
-		}
-		if (!handle_exit(v))
+	while (!vmm_stopping(vm)) {
+		struct vmm_exit e;
+		vm->accel->vcpu_run(v, &e);
+		if (!vmm_vcpu_exit(v, &e))
 			break;
 	}
 	atomic_store(&v->running, false);
-	struct kvm_regs r;
-	struct kvm_sregs sr;
-	if (vg_log_get_level() >= VG_LOG_DEBUG && ioctl(v->fd, KVM_GET_REGS, &r) == 0 &&
-	    ioctl(v->fd, KVM_GET_SREGS, &sr) == 0)
-		vg_debug("vCPU %u stopped at RIP 0x%llx CS 0x%x base 0x%llx CR0 0x%llx EFER 0x%llx", v->index,
-			 (unsigned long long)r.rip, sr.cs.selector, (unsigned long long)sr.cs.base,
-			 (unsigned long long)sr.cr0, (unsigned long long)sr.efer);
 	return NULL;
 }
 
 int vmm_vcpus_start(struct vmm *vm, struct vg_err *err)
 {
-	struct sigaction sa = {.sa_handler = kick_handler};
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
-		return vg_err_set(err, errno, "sigaction: %s", strerror(errno));
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -252,14 +182,9 @@ void vmm_vcpus_go(struct vmm *vm)
 
 void vmm_vcpus_kick(struct vmm *vm)
 {
-	for (unsigned i = 0; i < vm->n_vcpus; i++) {
-		struct vmm_vcpu *v = &vm->vcpus[i];
-		if (!v->started)
-			continue;
-		if (v->run)
-			v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	}
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		if (vm->vcpus[i].started)
+			vm->accel->vcpu_kick(&vm->vcpus[i]);
 }
 
 void vmm_vcpus_join(struct vmm *vm)
@@ -276,15 +201,8 @@ void vmm_vcpus_destroy(struct vmm *vm)
 {
 	if (!vm->vcpus)
 		return;
-	for (unsigned i = 0; i < vm->n_vcpus; i++) {
-		struct vmm_vcpu *v = &vm->vcpus[i];
-		if (v->run)
-			munmap(v->run, v->run_size);
-		if (v->fd >= 0)
-			close(v->fd);
-	}
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vm->accel->vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->vcpus = NULL;
-	free(vm->cpuid);
-	vm->cpuid = NULL;
 }

@@ -71,6 +71,8 @@ struct vmm_config {
 	char *vtpm_state;      /* directory of the vTPM's persistent state */
 	char *vtpm_key_file;   /* key encrypting that state */
 	char *platform;        /* "none" (default), see vmm_platform_find() */
+	char *accel;           /* accel, --accel: "kvm", "emu" or "auto" (default, NULL):
+				* kvm when /dev/kvm opens, else emu (docs/vmm.md) */
 	char *chroot_dir;      /* --chroot DIR: jail before the first instruction */
 	char *user;            /* --user NAME|UID[:GID]: drop to this user */
 	bool hugepages;        /* back guest RAM with MAP_HUGETLB */
@@ -232,7 +234,9 @@ struct vmm_platform_ops {
 	/* Before KVM_CREATE_VM, on the open /dev/kvm: can this host run the
 	 * platform with this configuration? Fails with the platform's own reason
 	 * (e.g. the VM-types mask KVM reports), so that the user never sees a bare
-	 * "KVM_CREATE_VM: Invalid argument". Also run by vigil-vmm --check-kvm. */
+	 * "KVM_CREATE_VM: Invalid argument". Also run by vigil-vmm --check-kvm.
+	 * Under the emu accelerator kvm_fd is -1: a platform that needs real
+	 * KVM refuses there with its reason. */
 	int (*probe)(const struct vmm_config *c, int kvm_fd, struct vg_err *err);
 	/* After the VM and its memory exist, before any device or image. May
 	 * register devices (vmm_register_device) and read/write guest memory. */
@@ -354,6 +358,9 @@ enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */
 int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err);
+/* From now on, the filters of accelerator `accel` ("kvm", the default, or
+ * "emu"): their ioctls and syscalls (vmm_run selects its own; for tests). */
+int vmm_seccomp_use_accel(const char *accel, struct vg_err *err);
 /* The syscall names allowed for a role (NULL-terminated), for docs and tests. */
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role);
 /* "NAME|UID[:GROUP|GID]" to ids; -EINVAL naming what is unknown. */
@@ -386,5 +393,9 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 /* KVM capability check on its own (vigil-vmm --check-kvm): the core's
  * capabilities, then, with plat non-NULL, the platform's probe for c. */
 int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err);
+/* The same for the accelerator c->accel selects (auto: kvm, else emu with a
+ * warning): can this host run plat there? *used names the accelerator. */
+int vmm_accel_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, const char **used,
+		    struct vg_err *err);
 
 #endif /* VIGIL_VMM_H */

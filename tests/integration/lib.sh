@@ -5,6 +5,10 @@
 #   expect_eq DESC EXPECTED ACTUAL
 #   expect_match DESC REGEX TEXT
 #   need_vectors / need_kvm / need_cmd CMD   skip the whole test (exit 77) when missing
+#   test_accels                     accelerators to run VMM tests under: emu on every
+#                                   machine, kvm too where /dev/kvm opens
+#                                   (VIGIL_TEST_ACCELS="emu" acts as a host without KVM)
+#   use_accel NAME                  $VMM runs vigil-vmm --accel NAME; descriptions get "[NAME] "
 #   finish                          prints "checks: P passed, F failed" and exits
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -16,10 +20,11 @@ trap 'rm -rf "$TMP"' EXIT
 _pass=0 _fail=0
 OUT= ERR=
 
-_ok() { _pass=$((_pass + 1)); echo "ok - $1"; }
+_prefix=
+_ok() { _pass=$((_pass + 1)); echo "ok - $_prefix$1"; }
 _nok() {
 	_fail=$((_fail + 1))
-	echo "not ok - $1"
+	echo "not ok - $_prefix$1"
 	shift
 	for l in "$@"; do echo "#   $l"; done
 }
@@ -65,6 +70,20 @@ skip_all() {
 }
 need_vectors() { [[ -d "$VECTORS" ]] || skip_all "vectors not found"; }
 need_kvm() { [[ -r /dev/kvm && -w /dev/kvm ]] || skip_all "/dev/kvm not available"; }
+have_kvm() { [[ -r /dev/kvm && -w /dev/kvm ]]; }
+test_accels() {
+	if [[ -n "${VIGIL_TEST_ACCELS:-}" ]]; then echo "$VIGIL_TEST_ACCELS"
+	elif have_kvm; then echo "kvm emu"
+	else echo "emu"; fi
+}
+# An exec wrapper: the process (PID, /proc status) is vigil-vmm itself.
+use_accel() {
+	ACCEL=$1
+	VMM=$TMP/vigil-vmm-$1
+	printf '#!/bin/sh\nexec "%s" --accel %s "$@"\n' "$BIN/vigil-vmm" "$1" >"$VMM"
+	chmod 755 "$VMM"
+	_prefix="[$1] "
+}
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip_all "$1 not installed"; }
 
 finish() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# vigil-vmm end to end under /dev/kvm: our guests' serial output and exit
-# status, a triple-faulting guest, SIGTERM on a live sandboxed VMM, config
-# errors, the jail, and --print-measurements.
+# vigil-vmm end to end under each accelerator (emu everywhere, kvm where
+# /dev/kvm opens): our guests' serial output and exit status, a crashing
+# guest, SIGTERM on a live sandboxed VMM, config errors, the jail, and
+# --print-measurements; the accelerator choice (--accel, vm.json, auto).
 source "$(dirname "$0")/lib.sh"
 VMM=$BIN/vigil-vmm
 G=$BUILD/guest
@@ -30,10 +31,38 @@ expect_match "known platforms listed" 'platform "quantum" is unknown \(known: no
 expect_exit 2 "unknown --user rejected before start" "$VMM" --firmware "$G/hello.bin" --user no-such-user-xyz
 expect_match "user named" 'no such user' "$ERR"
 head -c 1000 "$G/hello.bin" >"$TMP/short.bin"
-need_kvm
+expect_exit 2 "unknown --accel rejected" "$VMM" --firmware "$G/hello.bin" --accel tcg
+expect_match "known accelerators listed" 'accel "tcg" is unknown \(known: kvm, emu, auto\)' "$ERR"
+
+# auto: KVM when the KVM device opens, else emu, said once on stderr.
+# VIGIL_KVM_DEVICE (test-only) points the KVM device at a missing file.
+VIGIL_KVM_DEVICE=$TMP/no-kvm expect_exit 0 "auto without a KVM device falls back to emu" timeout 30 \
+	"$BIN/vigil-vmm" --firmware "$G/hello.bin"
+expect_eq "auto fallback: same serial output" "Hello from a Vigil guest!" "$OUT"
+expect_match "auto fallback said on stderr" "^vigil-vmm: warning: $TMP/no-kvm: No such file or directory.*; using the emu accelerator \(software emulation" "$ERR"
+expect_eq "auto fallback: said once, one line" 1 "$(wc -l <<<"$ERR")"
+echo "{\"firmware\": \"$G/hello.bin\", \"accel\": \"emu\"}" >"$TMP/emu.json"
+expect_exit 0 "vm.json accel emu" timeout 30 "$BIN/vigil-vmm" --config "$TMP/emu.json"
+expect_eq "vm.json accel emu: output, no fallback line" "Hello from a Vigil guest!|" "$OUT|$ERR"
+VIGIL_KVM_DEVICE=$TMP/no-kvm expect_exit 2 "--accel kvm without a KVM device: an error, no fallback" \
+	"$BIN/vigil-vmm" --firmware "$G/hello.bin" --accel kvm
+expect_match "... naming the device" "$TMP/no-kvm: No such file" "$ERR"
+if have_kvm; then
+	expect_exit 0 "auto with /dev/kvm uses kvm silently" timeout 30 "$BIN/vigil-vmm" --firmware "$G/hello.bin"
+	expect_eq "auto with kvm: nothing on stderr" "" "$ERR"
+fi
+# Real SNP and TDX need KVM: under emu their probe refuses, naming why.
+for plat in snp tdx; do
+	expect_exit 2 "$plat refused under emu" "$BIN/vigil-vmm" --accel emu --platform $plat --firmware "$G/hello.bin" \
+		--memory-mib 16 --serial none
+	expect_match "$plat under emu: the reason" "platform $plat: needs the kvm accelerator" "$ERR"
+done
+
+suite() {
 expect_exit 2 "firmware not a 4 KiB multiple rejected" "$VMM" --firmware "$TMP/short.bin"
 expect_match "size named" 'not a multiple of 4096' "$ERR"
 
+if [[ $ACCEL == kvm ]]; then
 check "--check-kvm" "$VMM" --check-kvm
 # A confidential platform this host's KVM lacks is refused by its probe, before
 # KVM_CREATE_VM, naming the VM-types mask KVM reports (skipped on a host that has it).
@@ -49,6 +78,7 @@ for plat in snp tdx; do
 	expect_match "$plat: ... with the platform's reason" 'KVM_CAP_VM_TYPES mask' "$ERR"
 	check "$plat: ... not KVM_CREATE_VM's EINVAL" bash -c '! grep -q KVM_CREATE_VM <<<"$1"' _ "$ERR"
 done
+fi
 
 # hello: prints, exits 0 through the debug-exit port.
 expect_exit 0 "hello exits 0" timeout 30 "$VMM" --firmware "$G/hello.bin"
@@ -80,15 +110,20 @@ expect_exit 0 "flags override vm.json" timeout 30 "$VMM" --config "$TMP/vm.json"
 expect_eq "hello above 4 GiB of RAM" "Hello from a Vigil guest!" "$OUT"
 
 # fault: the VMM survives wild MMIO, unclaimed ports and a ROM write, then
-# reports the triple fault and exits 1.
-expect_exit 1 "fault guest: triple fault exits 1" timeout 30 "$VMM" --firmware "$G/fault.bin"
+# reports the crash (kvm: a triple fault; emu: the #UD it cannot deliver) and exits 1.
+expect_exit 1 "fault guest: crash exits 1" timeout 30 "$VMM" --firmware "$G/fault.bin"
 expect_match "wild MMIO reads all-ones" 'fault: wild MMIO read 0xffffffff' "$OUT"
 expect_match "unclaimed port reads all-ones" 'fault: unclaimed port read 0xff' "$OUT"
 expect_match "ROM stays read-only" 'fault: ROM write ignored' "$OUT"
 expect_match "guest ran up to its triple fault" 'fault: triple fault now' "$OUT"
 expect_match "unclaimed MMIO logged" 'unclaimed MMIO read at 0xd0000000' "$ERR"
 expect_match "unclaimed port logged" 'unclaimed port read at 0x1234' "$ERR"
-expect_match "triple fault reported" 'error: guest triple fault' "$ERR"
+if [[ $ACCEL == kvm ]]; then
+	expect_match "triple fault reported" 'error: guest triple fault \(shutdown\) \(vCPU 0, RIP 0x' "$ERR"
+else
+	expect_match "crash reported with its reason" 'error: guest crashed: invalid instruction or #UD \(emu delivers no exceptions\) \(vCPU 0, RIP 0x' "$ERR"
+fi
+expect_eq "one write to the ROM logged once" 1 "$(grep -c 'write to read-only firmware at 0xffffc000' <<<"$ERR")"
 expect_eq "each unclaimed address logged once" 1 "$(grep -c 'unclaimed port read at 0x1234' <<<"$ERR")"
 
 # spin: a live sandboxed VMM, inspected, then stopped with SIGTERM.
@@ -134,6 +169,17 @@ wait "$SPIN_PID"
 expect_eq "SIGINT: orderly stop, exit 0" 0 "$?"
 expect_match "stop reason logged" 'stopped by Interrupt' "$(cat "$TMP/spin.err")"
 
+# busy: a vCPU that spins without halting is taken back on SIGTERM (kvm: the
+# kick signal; emu: uc_emu_stop, repeated until the run ends).
+rm -f "$TMP/busy.log"
+"$VMM" --firmware "$G/busy.bin" --serial "$TMP/busy.log" -v 2>"$TMP/busy.err" &
+BUSY=$!
+for ((i = 0; i < 100; i++)); do grep -q 'busy: spinning' "$TMP/busy.log" 2>/dev/null && break; sleep 0.05; done
+kill -TERM "$BUSY"
+wait "$BUSY"
+expect_eq "busy guest: SIGTERM stops a spinning vCPU, exit 0" 0 "$?"
+expect_match "busy guest: orderly stop reported" 'stopped by Terminated' "$(cat "$TMP/busy.err")"
+
 # --print-measurements: the firmware digest, and the PCR it yields.
 expect_exit 0 "--print-measurements" "$VMM" --firmware "$G/hello.bin" --print-measurements
 fw=$(sha256sum "$G/hello.bin" | cut -d' ' -f1)
@@ -142,4 +188,9 @@ pcr0=$( (printf '%064d' 0; echo "$fw") | xxd -r -p | sha256sum | cut -d' ' -f1)
 expect_match "PCR 0 value printed" "pcr0  = $pcr0" "$OUT"
 expect_exit 0 "--print-measurements --json" "$VMM" --firmware "$G/hello.bin" --print-measurements --json
 expect_match "JSON measurements" "\"pcrs\":\\{\"0\":\"$pcr0\"\\}" "$OUT"
+}
+for a in $(test_accels); do
+	use_accel "$a"
+	suite
+done
 finish

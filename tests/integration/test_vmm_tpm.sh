@@ -6,7 +6,10 @@ source "$(dirname "$0")/lib.sh"
 VMM=$BIN/vigil-vmm
 G=$BUILD/guest
 [[ -n "${VIGIL_SANITIZE:-}" ]] && export ASAN_OPTIONS=detect_leaks=0
-need_kvm
+TOP=$TMP
+suite() {
+local TMP=$TOP/$ACCEL
+mkdir -p "$TMP"
 head -c 32 /dev/urandom >"$TMP/key"
 chmod 600 "$TMP/key"
 TPMARGS=(--vtpm-state "$TMP/state" --vtpm-key-file "$TMP/key")
@@ -16,6 +19,7 @@ expect_match "both named" 'needs both --vtpm-state DIR and --vtpm-key-file FILE'
 
 expect_exit 0 "tpm guest: PCR_Extend verified against its own SHA-256" timeout 60 "$VMM" --firmware "$G/tpm.bin" "${TPMARGS[@]}"
 expect_match "guest says so" 'tpm: PCR_Extend verified' "$OUT"
+printf '%s\n' "$OUT" >"$TOP/serial-$ACCEL.txt"
 guest_pcr0=$(sed -n 's/^tpm: pcr0 //p' <<<"$OUT")
 expect_exit 0 "--print-measurements with a vTPM" "$VMM" --firmware "$G/tpm.bin" "${TPMARGS[@]}" --print-measurements
 expect_match "PCR 0 printed" "pcr0  = $guest_pcr0" "$OUT"
@@ -67,4 +71,14 @@ expect_exit 0 "tpm guest in a chroot as nobody" timeout 60 "$VMM" --firmware "$G
 expect_match "jailed vTPM works" 'tpm: PCR_Extend verified' "$OUT"
 expect_exit 2 "vTPM state outside the jail refused" "$VMM" --firmware "$G/tpm.bin" --chroot "$J" "${TPMARGS[@]}"
 expect_match "reason given" 'must lie inside it' "$ERR"
+}
+for a in $(test_accels); do
+	use_accel "$a"
+	suite
+done
+_prefix=
+if [[ -f $TOP/serial-kvm.txt && -f $TOP/serial-emu.txt ]]; then
+	expect_eq "kvm and emu: same tpm guest output (PCR values included)" "$(cat "$TOP/serial-kvm.txt")" \
+		"$(cat "$TOP/serial-emu.txt")"
+fi
 finish

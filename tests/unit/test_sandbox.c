@@ -170,6 +170,31 @@ static void test_kill_on_forbidden(void **state)
 	}
 }
 
+/* KVM_RUN on a bad fd: allowed by the kvm vCPU filter (EBADF), a kill under emu's. */
+static void do_kvm_run(int fd)
+{
+	syscall(SYS_ioctl, -1, 0xAE80 /* KVM_RUN */, 0);
+	do_allowed(fd);
+}
+
+static void test_emu_filters(void **state)
+{
+	(void)state;
+	struct vg_err err = {0};
+	int b;
+	int st = run_filtered(VMM_ROLE_VCPU, do_kvm_run, &b);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0 && b == 'k'); /* kvm's filter */
+	assert_int_equal(vmm_seccomp_use_accel("emu", &err), 0);
+	st = run_filtered(VMM_ROLE_VCPU, do_allowed, &b); /* the common list stays */
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0 && b == 'k');
+	st = run_filtered(VMM_ROLE_VCPU, do_kvm_run, &b); /* no KVM ioctl under emu */
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = run_filtered(VMM_ROLE_VCPU, do_open, &b);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	assert_int_equal(vmm_seccomp_use_accel("tcg", &err), -EINVAL);
+	assert_int_equal(vmm_seccomp_use_accel("kvm", &err), 0);
+}
+
 static void test_main_allowed_run(void **state)
 {
 	(void)state;
@@ -234,7 +259,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vcpu_allowed_run), cmocka_unit_test(test_vcpu_open_killed),
 		cmocka_unit_test(test_vcpu_signs_evidence),
-		cmocka_unit_test(test_kill_on_forbidden), cmocka_unit_test(test_main_allowed_run),
+		cmocka_unit_test(test_kill_on_forbidden), cmocka_unit_test(test_main_allowed_run), cmocka_unit_test(test_emu_filters),
 		cmocka_unit_test(test_lists),             cmocka_unit_test(test_drop_privileges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /* Unit tests for the platform seam: a recording platform runs our guests
- * under /dev/kvm and sees its hooks called in the documented order, with the
- * firmware pages, and can serve its own device; its probe runs before
- * KVM_CREATE_VM, and the machine-shape flags change the core's KVM calls as
- * documented (seen through an ioctl interposer). Skips without /dev/kvm. */
+ * under each accelerator (emu everywhere, kvm where /dev/kvm opens;
+ * VIGIL_TEST_ACCELS=emu acts as a host without KVM) and sees its hooks called
+ * in the documented order, with the firmware pages, and can serve its own
+ * device; its probe runs before KVM_CREATE_VM, and the machine-shape flags
+ * change the core's KVM calls as documented (seen through an ioctl
+ * interposer). Only the machine-shape test needs real KVM (split irqchip). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +61,9 @@ static int find_ioctl(unsigned long req, unsigned from)
 	return -1;
 }
 
+static const char *cur_accel = "kvm"; /* the accelerator of the running case */
+static bool under_kvm(void) { return strcmp(cur_accel, "kvm") == 0; }
+
 #define MAX_CALLS 64
 static char calls[MAX_CALLS][48];
 static unsigned n_calls;
@@ -93,8 +98,9 @@ static int p_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
 {
 	(void)err;
 	/* On the open /dev/kvm, with the configuration, before any VM exists. */
-	record(kvm_fd >= 0 && c && c->memory_mib == 64 && find_ioctl(KVM_CREATE_VM, 0) < 0 ? "probe"
-											    : "probe-late");
+	record((kvm_fd >= 0) == under_kvm() && c && c->memory_mib == 64 && find_ioctl(KVM_CREATE_VM, 0) < 0
+		       ? "probe"
+		       : "probe-late");
 	return 0;
 }
 
@@ -129,7 +135,8 @@ static int p_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes
 static int p_vcpu(struct vmm *vm, void *state, unsigned index, int fd, struct vg_err *err)
 {
 	(void)vm, (void)state, (void)err;
-	record(fd >= 0 ? "vcpu_init %u" : "vcpu_init-badfd %u", index);
+	/* A vCPU fd under kvm; none under emu. */
+	record((fd >= 0) == under_kvm() ? "vcpu_init %u" : "vcpu_init-badfd %u", index);
 	return 0;
 }
 static int p_finish(struct vmm *vm, void *state, struct vg_err *err)
@@ -151,12 +158,19 @@ static const struct vmm_platform_ops recorder = {
 
 static bool have_kvm(void)
 {
+	const char *only = getenv("VIGIL_TEST_ACCELS");
+	if (only && !strstr(only, "kvm"))
+		return false;
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
 		return false;
 	close(fd);
 	return true;
 }
+
+/* Each case runs once per accelerator present: kvm (where it opens), then emu. */
+#define FOR_EACH_ACCEL                                                                                   \
+	for (int ai_ = have_kvm() ? 0 : 1; ai_ < 2 && ((cur_accel = ai_ ? "emu" : "kvm"), 1); ai_++)
 
 static int run_guest(const char *name, const struct vmm_platform_ops *p, unsigned vcpus, struct vmm_result *res,
 		     struct vg_err *err)
@@ -170,6 +184,7 @@ static int run_guest(const char *name, const struct vmm_platform_ops *p, unsigne
 	c.memory_mib = 64;
 	c.vcpus = vcpus;
 	c.sandbox = false; /* the test process must survive */
+	c.accel = strdup(cur_accel);
 	int rc = vmm_config_validate(&c, err);
 	if (!rc)
 		rc = vmm_run_platform(&c, p, res, err);
@@ -180,8 +195,7 @@ static int run_guest(const char *name, const struct vmm_platform_ops *p, unsigne
 static void test_hook_order(void **state)
 {
 	(void)state;
-	if (!have_kvm())
-		skip();
+	FOR_EACH_ACCEL {
 	n_calls = 0;
 	fw_len = 0;
 	atomic_store(&n_ioctls, 0);
@@ -190,12 +204,17 @@ static void test_hook_order(void **state)
 	assert_int_equal(run_guest("hello", &recorder, 2, &res, &err), 0);
 	assert_int_equal(res.status, 0);
 	assert_true(mem_ok);
-	/* The default machine: in-kernel irqchip and PIT, registers set by the core. */
-	assert_true(find_ioctl(KVM_CREATE_IRQCHIP, 0) >= 0);
-	assert_true(find_ioctl(KVM_CREATE_PIT2, 0) >= 0);
-	assert_true(find_ioctl(KVM_SET_SREGS, 0) >= 0);
-	assert_true(find_ioctl(KVM_SET_REGS, 0) >= 0);
-	assert_true(find_ioctl(KVM_SET_MSRS, 0) >= 0);
+	if (under_kvm()) {
+		/* The default machine: in-kernel irqchip and PIT, registers set by the core. */
+		assert_true(find_ioctl(KVM_CREATE_IRQCHIP, 0) >= 0);
+		assert_true(find_ioctl(KVM_CREATE_PIT2, 0) >= 0);
+		assert_true(find_ioctl(KVM_SET_SREGS, 0) >= 0);
+		assert_true(find_ioctl(KVM_SET_REGS, 0) >= 0);
+		assert_true(find_ioctl(KVM_SET_MSRS, 0) >= 0);
+	} else {
+		assert_int_equal(find_ioctl(KVM_CREATE_VM, 0), -1); /* emu never touches KVM */
+		assert_int_equal(find_ioctl(KVM_RUN, 0), -1);
+	}
 	const char *want[] = {"probe", "init", "launch_start", "launch_update 1", "vcpu_init 0", "vcpu_init 1", "launch_finish",
 			      "destroy"};
 	assert_int_equal(n_calls, VG_ARRAY_SIZE(want));
@@ -203,22 +222,23 @@ static void test_hook_order(void **state)
 		assert_string_equal(calls[i], want[i]);
 	assert_int_equal(fw_gpa, 0xFFFFC000ull); /* the image ends at 4 GiB */
 	assert_int_equal(fw_len, 16384);
+	}
 }
 
 static void test_platform_device(void **state)
 {
 	(void)state;
-	if (!have_kvm())
-		skip();
+	FOR_EACH_ACCEL {
 	dev_reads = dev_writes = 0;
 	struct vmm_result res;
 	struct vg_err err = {0};
 	/* The fault guest reads and writes port 0x1234: now the platform's device answers. */
 	assert_int_equal(run_guest("fault", &recorder, 1, &res, &err), 0);
 	assert_int_equal(res.status, VMM_EXIT_GUEST_CRASH);
-	assert_non_null(strstr(res.reason, "triple fault"));
+	assert_non_null(strstr(res.reason, under_kvm() ? "triple fault" : "guest crashed: invalid instruction"));
 	assert_int_equal(dev_reads, 1);
 	assert_int_equal(dev_writes, 1);
+	}
 }
 
 static int bad_init(struct vmm *vm, void **state, struct vg_err *err)
@@ -237,8 +257,7 @@ static int failing_finish(struct vmm *vm, void *state, struct vg_err *err)
 static void test_failures_stop_before_run(void **state)
 {
 	(void)state;
-	if (!have_kvm())
-		skip();
+	FOR_EACH_ACCEL {
 	struct vmm_platform_ops p = {.name = "overlap", .init = bad_init};
 	struct vmm_result res;
 	struct vg_err err = {0};
@@ -247,6 +266,7 @@ static void test_failures_stop_before_run(void **state)
 	struct vmm_platform_ops q = {.name = "finicky", .launch_finish = failing_finish};
 	assert_int_equal(run_guest("hello", &q, 1, &res, &err), -EPERM);
 	assert_non_null(strstr(err.msg, "platform finicky: launch_finish: refused by the test"));
+	}
 }
 
 static int refusing_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
@@ -260,8 +280,7 @@ static int refusing_probe(const struct vmm_config *c, int kvm_fd, struct vg_err 
 static void test_probe_refusal(void **state)
 {
 	(void)state;
-	if (!have_kvm())
-		skip();
+	FOR_EACH_ACCEL {
 	n_calls = 0;
 	atomic_store(&n_ioctls, 0);
 	struct vmm_platform_ops p = recorder;
@@ -274,10 +293,13 @@ static void test_probe_refusal(void **state)
 	assert_int_equal(n_calls, 1); /* probe only: no init, no destroy */
 	assert_string_equal(calls[0], "probe");
 	assert_int_equal(find_ioctl(KVM_CREATE_VM, 0), -1);
+	if (!under_kvm())
+		continue;
 	/* vigil-vmm --check-kvm --platform runs the same probe. */
 	assert_int_equal(vmm_kvm_check(&p, NULL, &err), -ENOTSUP);
 	assert_non_null(strstr(err.msg, "VM types mask 0x1"));
 	assert_int_equal(vmm_kvm_check(&recorder, NULL, &err), 0);
+	}
 }
 
 /* The real snp and tdx platforms on a host without them: the VM-types mask, not
@@ -285,8 +307,20 @@ static void test_probe_refusal(void **state)
 static void test_real_probe_messages(void **state)
 {
 	(void)state;
+	/* Under emu they refuse in their probe: real SNP and TDX need KVM. */
+	cur_accel = "emu";
+	for (int i = 0; i < 2; i++) {
+		struct vmm_result res;
+		struct vg_err err = {0};
+		const char *name = i ? "tdx" : "snp";
+		assert_int_equal(run_guest("hello", vmm_platform_find(name), 1, &res, &err), -ENOTSUP);
+		char want[64];
+		snprintf(want, sizeof(want), "platform %s: needs the kvm accelerator", name);
+		assert_non_null(strstr(err.msg, want));
+	}
 	if (!have_kvm())
-		skip();
+		return;
+	cur_accel = "kvm";
 	int kfd = open("/dev/kvm", O_RDWR);
 	int types = ioctl(kfd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
 	close(kfd);
@@ -313,8 +347,11 @@ static void test_real_probe_messages(void **state)
 static void test_machine_shape_flags(void **state)
 {
 	(void)state;
-	if (!have_kvm())
+	if (!have_kvm()) {
+		print_message("SKIP: the TD machine shape needs real KVM (split irqchip, in-kernel LAPIC)\n");
 		skip();
+	}
+	cur_accel = "kvm";
 	const struct vmm_platform_ops *tdx = vmm_platform_find("tdx");
 	const uint32_t shape = VMM_PLAT_SPLIT_IRQCHIP | VMM_PLAT_NO_PIT | VMM_PLAT_PROTECTED_REGS;
 	assert_int_equal(tdx->flags & shape, shape);

@@ -1,8 +1,12 @@
-/* /dev/kvm: API version and capabilities checked up front, the VM, its
- * in-kernel irqchip and PIT. */
-#include "vmm/internal.h"
+/* The kvm accelerator, VM level: /dev/kvm (API version and capabilities
+ * checked up front), the VM, its memory slots (guest_memfd for private
+ * memory), the in-kernel irqchip and PIT. vCPUs: kvm_vcpu.c. */
+#include "vmm/accel/kvm.h"
+
+#include "common/linux_kvm_cc.h" /* guest_memfd UAPI, newer than these kernel headers */
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,29 +36,45 @@ static const struct kvm_cap_need caps_needed[] = {
 	{KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM", "firmware mapped as ROM"},
 };
 
+const char *vmm_kvm_device(void)
+{
+	const char *p = getenv("VIGIL_KVM_DEVICE"); /* test-only: docs/testing.md */
+	return p && *p ? p : "/dev/kvm";
+}
+
 static int open_kvm(struct vg_err *err)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *dev = vmm_kvm_device();
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return vg_err_set(err, errno, "/dev/kvm: %s%s", strerror(errno),
+		return vg_err_set(err, errno, "%s: %s%s", dev, strerror(errno),
 				  errno == ENOENT ? " (is KVM enabled in the kernel?)"
 				  : errno == EACCES ? " (is this user in the kvm group?)" : "");
 	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
 		close(fd);
-		return vg_err_set(err, ENOTSUP, "/dev/kvm: API version %d, need %d", v, KVM_API_VERSION);
+		return vg_err_set(err, ENOTSUP, "%s: API version %d, need %d", dev, v, KVM_API_VERSION);
 	}
 	for (size_t i = 0; i < VG_ARRAY_SIZE(caps_needed); i++) {
 		if (ioctl(fd, KVM_CHECK_EXTENSION, caps_needed[i].cap) <= 0) {
 			close(fd);
-			return vg_err_set(err, ENOTSUP, "/dev/kvm: missing capability %s (%s)", caps_needed[i].name,
+			return vg_err_set(err, ENOTSUP, "%s: missing capability %s (%s)", dev, caps_needed[i].name,
 					  caps_needed[i].why);
 		}
 	}
 	return fd;
 }
 
-int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err)
+int vmm_kvm_available(struct vg_err *err)
+{
+	int fd = open_kvm(err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err)
 {
 	int fd = open_kvm(err);
 	if (fd < 0)
@@ -66,8 +86,13 @@ int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *
 	return rc;
 }
 
-int vmm_kvm_open(struct vmm *vm, struct vg_err *err)
+static int kvm_vm_create(struct vmm *vm, struct vg_err *err)
 {
+	struct vmm_kvm *k = calloc(1, sizeof(*k));
+	if (!k)
+		return vg_err_set(err, ENOMEM, "kvm: out of memory");
+	k->gmem_fd = -1;
+	vm->accel_state = k;
 	int fd = open_kvm(err);
 	if (fd < 0)
 		return fd;
@@ -97,10 +122,64 @@ int vmm_kvm_open(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
+static int set_slot(struct vmm *vm, struct vmm_region *r, int gmem_fd, struct vg_err *err)
+{
+	if (gmem_fd >= 0) {
+		struct kvm_userspace_memory_region2 m = {
+			.slot = r->slot,
+			.flags = KVM_MEM_GUEST_MEMFD,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+			.guest_memfd_offset = r->ram_off,
+			.guest_memfd = (uint32_t)gmem_fd,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION2, &m) < 0)
+			return vg_err_set(err, errno, "KVM_SET_USER_MEMORY_REGION2 slot %u: %s", r->slot,
+					  strerror(errno));
+		return 0;
+	}
+	struct kvm_userspace_memory_region m = {
+		.slot = r->slot,
+		.flags = r->rom ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = r->gpa,
+		.memory_size = r->size,
+		.userspace_addr = (uintptr_t)r->host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0)
+		return vg_err_set(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u (0x%llx+0x%llx): %s", r->slot,
+				  (unsigned long long)r->gpa, (unsigned long long)r->size, strerror(errno));
+	return 0;
+}
+
+/* RAM of a platform with private memory is backed by one guest_memfd (created
+ * with the first RAM region); the ROM never is. */
+static int kvm_mem_map(struct vmm *vm, struct vmm_region *r, struct vg_err *err)
+{
+	struct vmm_kvm *k = vm->accel_state;
+	if (r->rom || !(vm->plat->flags & VMM_PLAT_GUEST_MEMFD))
+		return set_slot(vm, r, -1, err);
+	if (k->gmem_fd < 0) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+			return vg_err_set(err, ENOTSUP, "platform %s needs guest_memfd, which this kernel lacks",
+					  vm->plat->name);
+		struct kvm_create_guest_memfd g = {.size = vm->ram_size};
+		k->gmem_fd = ioctl(vm->vm_fd, KVM_CREATE_GUEST_MEMFD, &g);
+		if (k->gmem_fd < 0)
+			return vg_err_set(err, errno, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
+	}
+	return set_slot(vm, r, k->gmem_fd, err);
+}
+
 /* After the memory slots, before any vCPU: the in-kernel interrupt
  * controllers and PIT, in the shape the platform asks for. */
-int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err)
+static int kvm_vm_ready(struct vmm *vm, struct vg_err *err)
 {
+	struct vmm_kvm *k = vm->accel_state;
+	if (k->gmem_fd >= 0) { /* the memslots hold their own reference */
+		close(k->gmem_fd);
+		k->gmem_fd = -1;
+	}
 	int vfd = vm->vm_fd;
 	if (vm->plat->flags & VMM_PLAT_SPLIT_IRQCHIP) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {VMM_IOAPIC_PINS}};
@@ -117,10 +196,46 @@ int vmm_kvm_irqchip(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
-int vmm_irq_line(struct vmm *vm, unsigned irq, bool level)
+static int kvm_irq_line(struct vmm *vm, unsigned irq, bool level)
 {
 	if (vm->plat->flags & VMM_PLAT_SPLIT_IRQCHIP)
 		return -ENOTSUP; /* no in-kernel IOAPIC/PIC, and no userspace one yet */
 	struct kvm_irq_level l = {.irq = irq, .level = level ? 1 : 0};
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
+
+static void kvm_vm_destroy(struct vmm *vm)
+{
+	struct vmm_kvm *k = vm->accel_state;
+	if (k) {
+		if (k->gmem_fd >= 0)
+			close(k->gmem_fd);
+		free(k->cpuid);
+		free(k);
+		vm->accel_state = NULL;
+	}
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+}
+
+static const unsigned long kvm_vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, 0};
+static const unsigned long kvm_main_ioctls[] = {KVM_IRQ_LINE, 0};
+
+const struct vmm_accel_ops vmm_accel_kvm = {
+	.name = "kvm",
+	.check = kvm_check,
+	.vm_create = kvm_vm_create,
+	.mem_map = kvm_mem_map,
+	.vm_ready = kvm_vm_ready,
+	.vcpu_create = vmm_kvm_vcpu_create,
+	.vcpu_run = vmm_kvm_vcpu_run,
+	.vcpu_kick = vmm_kvm_vcpu_kick,
+	.vcpu_destroy = vmm_kvm_vcpu_destroy,
+	.irq_line = kvm_irq_line,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_ioctls = kvm_vcpu_ioctls,
+	.main_ioctls = kvm_main_ioctls,
+};

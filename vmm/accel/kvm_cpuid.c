@@ -3,7 +3,7 @@
  * nested virtualization, SMX, monitor/mwait, thermal and power management,
  * the architectural PMU and debug-store features hidden; APIC IDs and the
  * topology leaves describe one socket with one thread per core. */
-#include "vmm/internal.h"
+#include "vmm/accel/kvm.h"
 
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 
 #define CPUID_MAX_ENTRIES 256
 
-int vmm_cpuid_setup(struct vmm *vm, struct vg_err *err)
+int vmm_kvm_cpuid_setup(struct vmm *vm, struct vg_err *err)
 {
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!c)
@@ -75,13 +75,13 @@ int vmm_cpuid_setup(struct vmm *vm, struct vg_err *err)
 			c->entries[n++] = *e;
 	}
 	c->nent = n;
-	vm->cpuid = c;
+	((struct vmm_kvm *)vm->accel_state)->cpuid = c;
 	return 0;
 }
 
-int vmm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err)
+int vmm_kvm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err)
 {
-	struct kvm_cpuid2 *c = vm->cpuid;
+	struct kvm_cpuid2 *c = ((struct vmm_kvm *)vm->accel_state)->cpuid;
 	size_t sz = sizeof(*c) + c->nent * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *mine = malloc(sz);
 	if (!mine)
@@ -101,7 +101,7 @@ int vmm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err)
 	return rc;
 }
 
-int vmm_msrs_apply(struct vmm_vcpu *v, struct vg_err *err)
+int vmm_kvm_msrs_apply(struct vmm_vcpu *v, struct vg_err *err)
 {
 	static const struct {
 		uint32_t index;

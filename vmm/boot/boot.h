@@ -4,12 +4,8 @@
 
 #include "vmm/internal.h"
 
-int vmm_firmware_regs(struct vmm_vcpu *v, struct vg_err *err);
 int vmm_linux_load(struct vmm *vm, struct vg_err *err);
-int vmm_linux_regs(struct vmm_vcpu *v, struct vg_err *err);
 /* Measured boot: records what was loaded (vTPM PCRs, event log, printout). */
 int vmm_measure(struct vmm *vm, enum vmm_image_kind kind, const char *what, const void *data, size_t len);
-
-void vmm_measurements_print(const struct vmm *vm, bool json);
 
 #endif

@@ -6,10 +6,8 @@
  *   (or 16 MiB), initrd at the top of low RAM. */
 #include "vmm/boot/boot.h"
 
-#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #define GDT_ADDR 0x500ull
 #define BOOT_PARAMS_ADDR 0x7000ull
@@ -206,9 +204,8 @@ int vmm_linux_load(struct vmm *vm, struct vg_err *err)
 			rc = vmm_load_region(vm, parts[i].gpa, parts[i].data, parts[i].len, parts[i].type, err);
 	}
 	free(acpi);
-	vm->boot_rip = lay.entry64;
-	vm->boot_rsi = lay.boot_params_addr;
-	vm->boot_cr3 = PML4_ADDR;
+	vm->boot = (struct vmm_boot_state){.mode = VMM_BOOT_LINUX64, .rip = lay.entry64, .rsi = lay.boot_params_addr,
+					   .cr3 = PML4_ADDR, .gdt_base = GDT_ADDR, .gdt_limit = sizeof(gdt) - 1};
 	if (!rc)
 		vg_info("Linux %s: protocol %u.%02u, kernel at 0x%llx, entry 0x%llx%s", bz.version[0] ? bz.version : "?",
 			bz.protocol >> 8, bz.protocol & 0xFF, (unsigned long long)lay.kernel_addr,
@@ -217,32 +214,4 @@ out:
 	free(img);
 	free(initrd);
 	return rc;
-}
-
-int vmm_linux_regs(struct vmm_vcpu *v, struct vg_err *err)
-{
-	struct kvm_sregs s;
-	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return vg_err_set(err, errno, "KVM_GET_SREGS: %s", strerror(errno));
-	struct kvm_segment code = {.base = 0, .limit = 0xFFFFFFFF, .selector = 0x10, .type = 0xB, .present = 1,
-				   .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = code;
-	data.selector = 0x18;
-	data.type = 0x3;
-	data.l = 0;
-	data.db = 1;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.gdt.base = GDT_ADDR;
-	s.gdt.limit = 31;
-	s.cr3 = v->vm->boot_cr3;
-	s.cr4 = 0x20;                    /* PAE */
-	s.cr0 = 0x80000011;              /* PG, ET, PE */
-	s.efer = 0x500;                  /* LME, LMA */
-	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
-		return vg_err_set(err, errno, "KVM_SET_SREGS: %s", strerror(errno));
-	struct kvm_regs r = {.rip = v->vm->boot_rip, .rsi = v->vm->boot_rsi, .rflags = 2};
-	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-		return vg_err_set(err, errno, "KVM_SET_REGS: %s", strerror(errno));
-	return 0;
 }

@@ -70,12 +70,11 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 		free(img);
 		if (rc)
 			return rc;
-		vm->linux_boot = false;
+		vm->boot = (struct vmm_boot_state){.mode = VMM_BOOT_RESET};
 	}
 	if (c->kernel) {
 		if ((rc = vmm_linux_load(vm, err)))
 			return rc;
-		vm->linux_boot = true;
 	}
 	/* The TCG event log where the TPM2 ACPI table says (LASA). */
 	if (vm->evlog_on) {
@@ -87,9 +86,4 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 			return rc;
 	}
 	return 0;
-}
-
-int vmm_boot_regs(struct vmm_vcpu *v, struct vg_err *err)
-{
-	return v->vm->linux_boot ? vmm_linux_regs(v, err) : vmm_firmware_regs(v, err);
 }

@@ -3,7 +3,6 @@
  * log; --print-measurements prints the same list. */
 #include "vmm/boot/boot.h"
 
-#include "vmm/devices/crb.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

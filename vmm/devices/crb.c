@@ -5,9 +5,8 @@
  * (CTRL_START) is handed to the main loop, which runs libtpms and writes its
  * state files, and the vCPU waits for the answer. libtpms is thus only ever
  * used from one thread, and the vCPU seccomp filter needs no file access. */
-#include "vmm/devices/crb.h"
+#include "vmm/devices/devices.h"
 
-#include "vmm/boot/boot.h"
 #include "vtpm/vtpm.h"
 
 #include <pthread.h>
@@ -92,28 +91,28 @@ static void crb_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
 
 static const struct vmm_dev_ops crb_ops = {.name = "tpm-crb", .read = crb_read, .write = crb_write};
 
-int vmm_crb_setup(struct vmm *vm, struct vg_err *err)
+static int crb_setup(struct vmm *vm, void **state, struct vg_err *err)
 {
+	if (!vm->cfg->vtpm)
+		return 0;
 	struct vmm_crb_dev *d = calloc(1, sizeof(*d));
 	if (!d)
 		return vg_err_set(err, ENOMEM, "vTPM: out of memory");
+	*state = d;
 	d->vm = vm;
 	d->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&d->dev_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	vm->crb = d;
 	d->crb = vtpm_crb_new(VMM_TPM_CRB_BASE, crb_exec, crb_cancel, d);
 	if (!d->crb || d->evfd < 0)
 		return vg_err_set(err, ENOMEM, "vTPM: cannot create the CRB device");
 	return vmm_register_device(vm, VMM_SPACE_MMIO, VMM_TPM_CRB_BASE, VMM_TPM_CRB_SIZE, &crb_ops, d, err);
 }
 
-int vmm_crb_start(struct vmm *vm, struct vg_err *err)
+static int crb_start(struct vmm *vm, void *state, struct vg_err *err)
 {
-	struct vmm_crb_dev *d = vm->crb;
-	if (!d)
-		return 0;
+	struct vmm_crb_dev *d = state;
 	const struct vmm_config *c = vm->cfg;
 	/* Opened after the jail is entered: paths as seen from inside it. */
 	struct vtpm_config tc = {.state_dir = vmm_jail_path(c->chroot_dir, c->vtpm_state),
@@ -136,13 +135,16 @@ int vmm_crb_start(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
-int vmm_crb_fd(const struct vmm *vm) { return vm->crb ? vm->crb->evfd : -1; }
+static int crb_poll_fd(void *state) { return ((struct vmm_crb_dev *)state)->evfd; }
 
-void vmm_crb_service(struct vmm *vm)
+/* A command handed over by a vCPU: run it (before a stop, too: the vCPU
+ * waits for its answer). */
+static void crb_service(struct vmm *vm, void *state)
 {
-	struct vmm_crb_dev *d = vm->crb;
+	struct vmm_crb_dev *d = state;
 	uint64_t n;
-	if (!d || read(d->evfd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+	(void)vm;
+	if (read(d->evfd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
 	pthread_mutex_lock(&d->lock);
 	if (d->pending && !d->done) {
@@ -158,21 +160,21 @@ void vmm_crb_service(struct vmm *vm)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void vmm_crb_stop(struct vmm *vm)
+static void crb_stop(struct vmm *vm, void *state)
 {
-	struct vmm_crb_dev *d = vm->crb;
-	if (!d)
-		return;
+	struct vmm_crb_dev *d = state;
+	(void)vm;
 	pthread_mutex_lock(&d->lock);
 	d->stopped = true;
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 }
 
-int vmm_crb_save(struct vmm *vm, struct vg_err *err)
+static int crb_save(struct vmm *vm, void *state, struct vg_err *err)
 {
-	struct vmm_crb_dev *d = vm->crb;
-	if (!d || !d->tpm)
+	struct vmm_crb_dev *d = state;
+	(void)vm;
+	if (!d->tpm)
 		return 0;
 	int rc = vtpm_shutdown(d->tpm, err);
 	vtpm_close(d->tpm);
@@ -180,11 +182,10 @@ int vmm_crb_save(struct vmm *vm, struct vg_err *err)
 	return rc;
 }
 
-void vmm_crb_teardown(struct vmm *vm)
+static void crb_teardown(struct vmm *vm, void *state)
 {
-	struct vmm_crb_dev *d = vm->crb;
-	if (!d)
-		return;
+	struct vmm_crb_dev *d = state;
+	(void)vm;
 	if (d->tpm)
 		vtpm_close(d->tpm); /* not saved: the VM never ran or saving was done */
 	vtpm_crb_free(d->crb);
@@ -194,16 +195,15 @@ void vmm_crb_teardown(struct vmm *vm)
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d);
-	vm->crb = NULL;
 }
 
-int vmm_crb_extend(struct vmm *vm, unsigned pcr, const uint8_t digest[32], struct vg_err *err)
-{
-	struct vmm_crb_dev *d = vm->crb;
-	if (!d || !d->tpm)
-		return vg_err_set(err, ENODEV, "vTPM: not running");
-	static const uint16_t algs[1] = {VTPM_ALG_SHA256};
-	uint8_t dg[1][64] = {{0}};
-	memcpy(dg[0], digest, 32);
-	return vtpm_pcr_extend(d->tpm, pcr, algs, (const uint8_t(*)[64])dg, 1, err);
-}
+const struct vmm_device_ops vmm_crb_device = {
+	.name = "vTPM",
+	.setup = crb_setup,
+	.start = crb_start,
+	.poll_fd = crb_poll_fd,
+	.service = crb_service,
+	.stop = crb_stop,
+	.save = crb_save,
+	.teardown = crb_teardown,
+};

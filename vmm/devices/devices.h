@@ -14,6 +14,9 @@
 #define VMM_SCI_IRQ 9
 #define VMM_S5_SLP_TYP 5
 
+/* The device list (setup.c) and its entries. */
+extern const struct vmm_device_ops vmm_serial_device, vmm_power_device, vmm_crb_device;
+
 /* 16550A UART. out_fd < 0 drops output. The vm may be NULL (unit tests: no IRQ). */
 struct vmm_uart *vmm_uart_new(struct vmm *vm, unsigned irq, int out_fd);
 void vmm_uart_free(struct vmm_uart *u);

@@ -69,3 +69,18 @@ static void i8042_write(void *opaque, uint64_t off, unsigned size, uint64_t valu
 		vmm_request_stop(opaque, 0, "guest requested a reset through the i8042; stopping (reboot is not supported)");
 }
 const struct vmm_dev_ops vmm_i8042_ops = {.name = "i8042-reset", .read = zero_read, .write = i8042_write};
+
+static int power_setup(struct vmm *vm, void **state, struct vg_err *err)
+{
+	int rc;
+	*state = vm;
+	if ((rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_DEBUG_EXIT_PORT, 1, &vmm_debug_exit_ops, vm, err)) ||
+	    (rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_PM1A_EVT, 4, &vmm_pm1_evt_ops, vm, err)) ||
+	    (rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_PM1A_CNT, 2, &vmm_pm1_cnt_ops, vm, err)) ||
+	    (rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_RESET_PORT, 1, &vmm_reset_ops, vm, err)) ||
+	    (rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_I8042_CMD, 1, &vmm_i8042_ops, vm, err)))
+		return rc;
+	return 0;
+}
+
+const struct vmm_device_ops vmm_power_device = {.name = "power", .setup = power_setup};

@@ -126,6 +126,9 @@ static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
  * features this host cannot give are refused before anything exists. */
 static int snp_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
 {
+	if (kvm_fd < 0)
+		return vg_err_set(err, ENOTSUP, "needs the kvm accelerator: a real SEV-SNP guest runs on AMD hardware "
+				  "through /dev/kvm, which emu cannot give (use --accel kvm, or sim-snp under emu)");
 	struct sev_snp_launch l;
 	sev_snp_launch_init(&l, &sys_io);
 	l.kvm_fd = kvm_fd;

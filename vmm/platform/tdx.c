@@ -155,6 +155,9 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 static int tdx_plat_probe(const struct vmm_config *c, int kvm_fd, struct vg_err *err)
 {
 	(void)c;
+	if (kvm_fd < 0)
+		return vg_err_set(err, ENOTSUP, "needs the kvm accelerator: a real TDX guest runs on Intel hardware "
+				  "through /dev/kvm, which emu cannot give (use --accel kvm, or sim-tdx under emu)");
 	struct tdx_launch l;
 	tdx_launch_init(&l, &sys_io);
 	l.kvm_fd = kvm_fd;

@@ -1,0 +1,31 @@
+/* Private to vmm/accel/kvm*.c: the kvm accelerator's state. */
+#ifndef VIGIL_VMM_ACCEL_KVM_H
+#define VIGIL_VMM_ACCEL_KVM_H
+
+#include "vmm/accel/accel.h"
+
+struct kvm_cpuid2;
+
+struct vmm_kvm {
+	int gmem_fd;              /* guest_memfd while the RAM slots are set, else -1 */
+	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
+	struct kvm_cpuid2 *cpuid; /* filtered, shared by all vCPUs (APIC IDs patched per vCPU) */
+};
+
+/* The KVM device: /dev/kvm, or VIGIL_KVM_DEVICE (test-only, docs/testing.md). */
+const char *vmm_kvm_device(void);
+/* 0 when the KVM device opens with every capability the core needs. */
+int vmm_kvm_available(struct vg_err *err);
+
+/* kvm_cpuid.c */
+int vmm_kvm_cpuid_setup(struct vmm *vm, struct vg_err *err);
+int vmm_kvm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err);
+int vmm_kvm_msrs_apply(struct vmm_vcpu *v, struct vg_err *err);
+
+/* kvm_vcpu.c */
+int vmm_kvm_vcpu_create(struct vmm_vcpu *v, struct vg_err *err);
+void vmm_kvm_vcpu_run(struct vmm_vcpu *v, struct vmm_exit *e);
+void vmm_kvm_vcpu_kick(struct vmm_vcpu *v);
+void vmm_kvm_vcpu_destroy(struct vmm_vcpu *v);
+
+#endif
