@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/accel/kvm.h"
 #include "vmm/internal.h"
 #include "vmm/platform/platform.h"
 
@@ -35,8 +36,12 @@ const char *vmm_sim_state_dir(const struct vmm_config *c, char *buf, size_t cap)
 
 const struct kvm_cpuid_entry2 *vmm_plat_cpuid(struct vmm *vm, unsigned *n)
 {
-	*n = vm->cpuid ? vm->cpuid->nent : 0;
-	return vm->cpuid ? vm->cpuid->entries : NULL;
+	/* The kvm accelerator's filtered set (vmm/accel/kvm_cpuid.c); emu has none. */
+	const struct kvm_cpuid2 *c = vm->accel == &vmm_accel_kvm && vm->accel_state
+					     ? ((const struct vmm_kvm *)vm->accel_state)->cpuid
+					     : NULL;
+	*n = c ? c->nent : 0;
+	return c ? c->entries : NULL;
 }
 
 static uint8_t *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
