@@ -356,5 +356,19 @@ struct vg_err;
  * 0, or -ENOTSUP with a message naming what the host lacks. (common/kvm_cc.c)
  */
 int vg_kvm_probe_private_memory(const struct vg_kvm_io *io, int kvm_fd, struct vg_err *err);
+/*
+ * Private memory slots (common/kvm_cc.c). A platform with private memory backs every
+ * slot it may launch into or the guest may access privately with a guest_memfd:
+ * RAM, and the firmware image too (KVM's snp_launch_update and TDX's
+ * kvm_gmem_populate refuse a slot without one; QEMU backs the BIOS with guest_memfd
+ * whenever it is required). vg_kvm_gmem_create: a guest_memfd of size bytes (the fd).
+ * vg_kvm_private_slot: KVM_SET_USER_MEMORY_REGION2 bound to [gmem_off, gmem_off+size)
+ * of gmem_fd, then the whole range marked private (KVM_SET_MEMORY_ATTRIBUTES), as
+ * QEMU does when it creates a guest_memfd slot: a guest that accepts its RAM by a
+ * private access (TDVF, an SNP guest's PVALIDATE) must not meet a shared page.
+ */
+int vg_kvm_gmem_create(const struct vg_kvm_io *io, int vm_fd, uint64_t size, struct vg_err *err);
+int vg_kvm_private_slot(const struct vg_kvm_io *io, int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
+			void *host, int gmem_fd, uint64_t gmem_off, struct vg_err *err);
 
 #endif /* VIGIL_LINUX_KVM_CC_H */

@@ -492,6 +492,42 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 			set_private(m->address, m->size, m->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE);
 		break;
 	}
+	case KVM_CREATE_GUEST_MEMFD: {
+		/* virt/kvm/guest_memfd.c kvm_gmem_create: page-aligned, non-zero size, no flags. */
+		struct kvm_create_guest_memfd *g = arg;
+		c->a[0] = g->size;
+		if (!g->size || (g->size & 0xfff) || g->flags || km.ngmem >= 8)
+			rc = -EINVAL;
+		else {
+			km.gmem_size[km.ngmem] = g->size;
+			rc = KM_GMEM_FD0 + (int)km.ngmem++;
+		}
+		break;
+	}
+	case KVM_SET_USER_MEMORY_REGION2:
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region2 r2 = { 0 };
+		if (req == KVM_SET_USER_MEMORY_REGION)
+			memcpy(&r2, arg, sizeof(struct kvm_userspace_memory_region));
+		else
+			r2 = *(struct kvm_userspace_memory_region2 *)arg;
+		c->a[0] = r2.slot;
+		c->a[1] = r2.guest_phys_addr;
+		c->a[2] = r2.memory_size;
+		c->a[3] = r2.flags;
+		bool gmem = r2.flags & KVM_MEM_GUEST_MEMFD;
+		/* kvm_main.c kvm_set_memory_region; guest_memfd.c kvm_gmem_bind: the
+		 * guest_memfd range must lie inside the file, page aligned. */
+		if ((r2.guest_phys_addr | r2.memory_size) & 0xfff || !r2.memory_size)
+			rc = -EINVAL;
+		else if (gmem && (r2.guest_memfd < KM_GMEM_FD0 || r2.guest_memfd >= KM_GMEM_FD0 + km.ngmem ||
+				  (r2.guest_memfd_offset & 0xfff) ||
+				  r2.guest_memfd_offset + r2.memory_size > km.gmem_size[r2.guest_memfd - KM_GMEM_FD0]))
+			rc = -EINVAL;
+		else
+			km_add_slot(r2.guest_phys_addr, r2.memory_size, gmem);
+		break;
+	}
 	case KVM_SET_CPUID2: {
 		struct kvm_cpuid2 *cp = arg;
 		c->ncpuid = cp->nent;

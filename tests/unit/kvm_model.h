@@ -32,6 +32,7 @@
 #define KM_VM_FD 4
 #define KM_SEV_FD 5
 #define KM_VCPU_FD 7
+#define KM_GMEM_FD0 40
 
 #define KM_MAX_CALLS 512
 #define KM_MAX_SLOTS 8
@@ -91,6 +92,8 @@ struct kvm_model {
 	/* ---- state */
 	struct km_slot slots[KM_MAX_SLOTS];
 	unsigned nslots;
+	uint64_t gmem_size[8]; /* guest_memfds created: fd KM_GMEM_FD0 + i */
+	unsigned ngmem;
 	uint64_t *private_bits; /* one bit per 4 KiB page below KM_MAX_GPA */
 	bool snp_inited, snp_started, snp_finished;
 	uint64_t snp_policy;
