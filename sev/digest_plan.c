@@ -68,6 +68,7 @@ static int build_vmsas(const struct fw_image *fw, const struct sev_launch_opts *
 	if ((rc = sev_vcpu_reset_state(o->vmm, fw->sev_es_reset_eip, o->vcpu_sig, &st, err)))
 		return rc;
 	sev_vmsa_build(&st, o->guest_features, p->vmsa_ap);
+	p->ap_eip = fw->sev_es_reset_eip;
 	for (uint32_t i = 0; i < o->vcpus; i++)
 		add(p, "VMSA", SEV_SNP_VMSA_GPA, PAGE, SEV_SNP_PAGE_VMSA, i ? p->vmsa_ap : p->vmsa_bsp, i);
 	return 0;

@@ -336,6 +336,7 @@ struct sev_launch_plan {
 	size_t hashes_len;
 	uint8_t vmsa_bsp[SEV_VMSA_SIZE];
 	uint8_t vmsa_ap[SEV_VMSA_SIZE];
+	uint32_t ap_eip; /* SEV-ES/SNP: the APs' start (the firmware's SEV-ES reset block) */
 };
 
 /*

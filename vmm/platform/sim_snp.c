@@ -120,12 +120,36 @@ static int sim_launch_update(struct vmm *vm, void *state, uint64_t gpa, const vo
 	return 0;
 }
 
+/* Under kvm the vCPUs get the SEV-ES start state the plan predicts, as on snp. */
+static int sim_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_snp *s = state;
+	return vcpu_fd < 0 ? 0 : vmm_snp_vcpu_regs(vcpu_fd, index, s->plan.ap_eip, s->vcpu_sig, err);
+}
+
+/* The VMSA the secure processor measures: built from the registers the VMM actually
+ * programmed into the vCPU (read back), not from the prediction. */
+static int sim_vmsa(void *ctx, uint32_t vcpu, uint64_t features, uint8_t page[SEV_VMSA_SIZE], struct vg_err *err)
+{
+	struct sev_vcpu_reset st;
+	int rc = vmm_plat_sev_regs_get(vmm_plat_vcpu_fd(ctx, vcpu), &st, err);
+	if (rc)
+		return rc;
+	sev_vmsa_build(&st, features, page);
+	return 0;
+}
+
 static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct sim_snp *s = state;
 	const struct sev_launch_step *img = &s->plan.steps[0];
 	struct sev_guest_mem m;
 	vmm_plat_guest_mem(vm, &m);
+	/* Under emu there are no registers before the vCPU thread starts: the VMSAs are
+	 * the plan's (docs/platforms.md). */
+	if (vmm_plat_vcpu_fd(vm, 0) >= 0)
+		m.vmsa = sim_vmsa;
 	/* The plan walked over guest memory, measured as the secure processor does. */
 	int rc = vmm_plat_loaded_check(s->loaded, s->nloaded, img->gpa, img->len, "sim-snp", err);
 	if (!rc)
@@ -171,6 +195,7 @@ const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.init = sim_init,
 	.launch_start = sim_launch_start,
 	.launch_update = sim_launch_update,
+	.vcpu_init = sim_vcpu_init,
 	.launch_finish = sim_launch_finish,
 	.guest_request = sim_guest_request,
 	.destroy = sim_destroy,

@@ -67,6 +67,7 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 
 struct plat_snp {
 	struct sev_snp_launch l;
+	uint32_t vcpu_sig; /* snp.vcpu_type's CPUID signature: RDX at reset */
 	struct sev_launch_plan plan; /* built at launch_start */
 	uint8_t *img;
 	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
@@ -106,6 +107,9 @@ static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	p->l.vm_fd = vmm_vm_fd(vm);
 	int rc;
 	p->l.policy = c->snp.policy;
+	if ((rc = sev_vcpu_type_lookup(c->snp.vcpu_type ? c->snp.vcpu_type : SEV_DEFAULT_VCPU_TYPE, &p->vcpu_sig,
+				       err)))
+		return rc;
 	p->l.guest_features = c->snp.guest_features;
 	memcpy(p->host_data, c->snp.host_data, sizeof(p->host_data));
 	p->author_key = c->snp.author_key;
@@ -145,9 +149,9 @@ static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
 static int snp_launch_start(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_snp *p = state;
-	/* The plan: the firmware image and its SEV metadata sections. VMSA contents come
-	 * from KVM (the registers the core set), so the vCPU signature does not matter. */
-	int rc = vmm_snp_plan(vm, p->l.guest_features, 0x00800f12, &p->plan, &p->img, err);
+	/* The plan: the firmware image, its SEV metadata sections, and the vCPUs' start
+	 * state (KVM measures the VMSAs from the registers vcpu_init programs). */
+	int rc = vmm_snp_plan(vm, p->l.guest_features, p->vcpu_sig, &p->plan, &p->img, err);
 	return rc ? rc : sev_snp_launch_start(&p->l, err);
 }
 
@@ -165,6 +169,22 @@ static int snp_launch_update(struct vmm *vm, void *state, uint64_t gpa, const vo
 		return vg_err_set(err, ENOSPC, "snp: too many loaded regions");
 	p->loaded[p->nloaded++] = (struct vmm_plat_loaded){ gpa, len };
 	return 0;
+}
+
+int vmm_snp_vcpu_regs(int vcpu_fd, unsigned index, uint32_t ap_eip, uint32_t vcpu_sig, struct vg_err *err)
+{
+	struct sev_vcpu_reset st;
+	int rc = sev_vcpu_reset_state(SEV_VMM_VIGIL, index ? ap_eip : SEV_BSP_RESET_EIP, vcpu_sig, &st, err);
+	if (!rc)
+		rc = vmm_plat_sev_regs_set(vcpu_fd, &st, err);
+	return rc ? vg_err_prefix(err, "vCPU %u start state", index) : 0;
+}
+
+static int snp_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
+{
+	(void)vm;
+	struct plat_snp *p = state;
+	return vmm_snp_vcpu_regs(vcpu_fd, index, p->plan.ap_eip, p->vcpu_sig, err);
 }
 
 static int snp_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
@@ -206,6 +226,7 @@ const struct vmm_platform_ops vmm_platform_snp = {
 	.init = snp_init,
 	.launch_start = snp_launch_start,
 	.launch_update = snp_launch_update,
+	.vcpu_init = snp_vcpu_init,
 	.launch_finish = snp_launch_finish,
 	.handle_exit = snp_handle_exit,
 	.destroy = snp_destroy,
