@@ -82,6 +82,7 @@ static void vm_free(struct vmm *vm)
 		vm->plat->destroy(vm, vm->plat_state);
 	devices_teardown(vm);
 	vmm_memory_teardown(vm);
+	free(vm->fw_data);
 	if (vm->evlog_on)
 		vtpm_evlog_writer_free(&vm->evlog);
 	if (vm->accel && vm->accel->vm_destroy)
@@ -110,7 +111,9 @@ static int vm_build(struct vmm *vm, struct vg_err *err)
 	vm->plat_inited = true;
 	if ((rc = vmm_devices_setup(vm, err)))
 		return rc;
-	if (vm->plat->launch_start && (rc = vm->plat->launch_start(vm, vm->plat_state, err)))
+	if ((rc = vmm_boot_read(vm, err)))
+		return rc;
+	if (vm->plat->launch_start && (rc = vm->plat->launch_start(vm, vm->plat_state, &vm->launch_img, err)))
 		return vg_err_prefix(err, "platform %s: launch_start", vm->plat->name);
 	/* vm_ready after every memory region (kvm: the irqchip; slot changes
 	 * after it cost a slow SRCU grace period on some hosts). */

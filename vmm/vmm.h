@@ -221,6 +221,21 @@ enum vmm_image_kind {
 
 struct kvm_run;
 
+/* The firmware image of a launch (cfg->firmware), read once by the core before
+ * launch_start and parsed once: data/len/gpa are what the core copies into guest
+ * memory; fw is the parsed image (OVMF footer table, SEV and TDVF metadata), or NULL
+ * without --firmware or when the image is not firmware the parser recognises
+ * (fw_error says why). */
+struct fw_image;
+struct vmm_launch_image {
+	const uint8_t *data;
+	size_t len;
+	uint64_t gpa;
+	const struct fw_image *fw;
+	const char *path;
+	char fw_error[200];
+};
+
 struct vmm_platform_ops {
 	const char *name;
 	unsigned long vm_type; /* KVM_CREATE_VM type: 0 = KVM_X86_DEFAULT_VM */
@@ -241,7 +256,9 @@ struct vmm_platform_ops {
 	/* After the VM and its memory exist, before any device or image. May
 	 * register devices (vmm_register_device) and read/write guest memory. */
 	int (*init)(struct vmm *vm, void **state, struct vg_err *err);
-	int (*launch_start)(struct vmm *vm, void *state, struct vg_err *err);
+	/* img: the firmware image the core loads, read once and parsed once (its
+	 * bytes are what reaches guest memory). */
+	int (*launch_start)(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err);
 	/* `bytes` is the host copy of [gpa, gpa+len) already in guest memory;
 	 * len is a multiple of 4096 (the core pads). */
 	int (*launch_update)(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,

@@ -40,20 +40,20 @@ int vmm_plat_sev_regs_set(int fd, const struct sev_vcpu_reset *st, struct vg_err
 int vmm_plat_sev_regs_get(int fd, struct sev_vcpu_reset *st, struct vg_err *err);
 int vmm_plat_vcpu_fd(struct vmm *vm, unsigned index);
 
-/* platform/snp.c: the SNP launch plan (sev.h section 2) of the configured
- * firmware, as `vigil measure snp --vmm-type vigil` builds it; *img holds the
- * bytes the steps point into (free it after sev_launch_plan_free). */
-int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
-		 uint8_t **img, struct vg_err *err);
+/* platform/snp.c: the SNP launch plan (sev.h section 2) of the image the core loaded
+ * (parsed once, given to launch_start), as `vigil measure snp --vmm-type vigil`
+ * builds it. The plan's steps point into img. */
+int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t guest_features, uint32_t vcpu_sig,
+		 struct sev_launch_plan *plan, struct vg_err *err);
 /* vcpu_init of snp and sim-snp (kvm): vCPU index programmed with the SEV-ES reset
  * state the plan predicts (BSP at the reset vector, APs at ap_eip, RDX = vcpu_sig). */
 int vmm_snp_vcpu_regs(int vcpu_fd, unsigned index, uint32_t ap_eip, uint32_t vcpu_sig, struct vg_err *err);
 /* The configured ID block and ID auth files (validated sizes), or NULLs. */
 int vmm_snp_id_files(const struct vmm_config *c, uint8_t **id_block, uint8_t **id_auth, struct vg_err *err);
 
-/* platform/tdx.c: the TDX launch plan of the configured firmware (tdx.h
- * section 2), and the TD HOB for it written into guest memory. */
-int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err);
+/* platform/tdx.c: the TDX launch plan of the image the core loaded (tdx.h section
+ * 2), and the TD HOB for it written into guest memory. */
+int vmm_tdx_plan(const struct vmm_launch_image *img, struct tdx_launch_plan *plan, struct vg_err *err);
 int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64_t *hob_gpa, struct vg_err *err);
 
 #endif

@@ -29,7 +29,6 @@ struct sim_snp {
 	bool started, finished;
 	uint64_t pages;
 	struct sev_launch_plan plan; /* built at launch_start */
-	uint8_t *img;
 	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
 	size_t nloaded;
 	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
@@ -45,7 +44,6 @@ static void sim_destroy(struct vmm *vm, void *state)
 	vmm_guest_request_free(s->greq);
 	sev_sim_snp_free(s->sp);
 	sev_launch_plan_free(&s->plan);
-	free(s->img);
 	free(s->id_block);
 	free(s->id_auth);
 	vg_secure_zero(s, sizeof(*s));
@@ -92,10 +90,10 @@ static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, sim_init_steps, sim_destroy);
 }
 
-static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+static int sim_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
 	struct sim_snp *s = state;
-	int rc = vmm_snp_plan(vm, s->guest_features, s->vcpu_sig, &s->plan, &s->img, err);
+	int rc = vmm_snp_plan(vm, img, s->guest_features, s->vcpu_sig, &s->plan, err);
 	if (rc)
 		return vg_err_prefix(err, "sim-snp");
 	sev_snp_digest_init(&s->digest, NULL);

@@ -18,6 +18,7 @@
 
 struct sim_tdx {
 	struct tdx_sim *sim;
+	struct tdx_launch_plan plan; /* built at launch_start */
 	struct vmm_greq *greq;
 	struct tdx_sim_td td;
 	bool started, finished;
@@ -67,11 +68,14 @@ static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, sim_init_steps, sim_destroy);
 }
 
-static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+static int sim_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
 	(void)vm;
-	(void)err;
-	((struct sim_tdx *)state)->started = true; /* KVM_TDX_INIT_VM */
+	struct sim_tdx *s = state;
+	int rc = vmm_tdx_plan(img, &s->plan, err);
+	if (rc)
+		return vg_err_prefix(err, "sim-tdx");
+	s->started = true; /* KVM_TDX_INIT_VM */
 	return 0;
 }
 
@@ -80,22 +84,17 @@ static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(
 static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct sim_tdx *s = state;
-	uint8_t *img = NULL;
-	struct tdx_launch_plan plan;
+	const struct tdx_launch_plan *plan = &s->plan;
 	struct tdx_mrtd m;
 	bool m_live = false;
 	uint64_t hob_gpa = 0;
-	int rc = vmm_tdx_plan(vm, &plan, &img, err);
-	if (rc) {
-		vg_err_prefix(err, "sim-tdx");
-		goto out;
-	}
-	if ((rc = vmm_tdx_write_hob(vm, &plan, &hob_gpa, err)) || (rc = tdx_mrtd_init(&m, err)))
+	int rc;
+	if ((rc = vmm_tdx_write_hob(vm, plan, &hob_gpa, err)) || (rc = tdx_mrtd_init(&m, err)))
 		goto out;
 	m_live = true;
 	/* The plan walked over guest memory (the image, the TD HOB just written),
 	 * measured as the TDX module does. */
-	rc = tdx_sim_launch_plan(&m, &plan, gpa_fn, vm, err);
+	rc = tdx_sim_launch_plan(&m, plan, gpa_fn, vm, err);
 	s->pages_added = m.page_adds;
 	s->pages_extended = m.extends / 16;
 	if (!rc) {
@@ -114,7 +113,6 @@ static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 out:
 	if (m_live)
 		tdx_mrtd_free(&m);
-	free(img);
 	return rc;
 }
 

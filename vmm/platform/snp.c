@@ -41,15 +41,12 @@ int vmm_snp_id_files(const struct vmm_config *c, uint8_t **id_block, uint8_t **i
 	return 0;
 }
 
-/* The SNP launch plan (sev.h section 2) of the configured firmware for this VM, as
- * `vigil measure snp --vmm-type vigil` builds it. *img holds the bytes the plan's
- * steps point into; free it after sev_launch_plan_free. Shared with sim-snp. */
-int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
-		 uint8_t **img, struct vg_err *err)
+/* The SNP launch plan (sev.h section 2) of the image the core loaded, for this VM,
+ * as `vigil measure snp --vmm-type vigil` builds it. Shared with sim-snp. */
+int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t guest_features, uint32_t vcpu_sig,
+		 struct sev_launch_plan *plan, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	size_t len = 0;
-	struct fw_image fw;
 	struct sev_launch_opts o = {
 		.mode = SEV_MODE_SNP,
 		.vmm = SEV_VMM_VIGIL,
@@ -58,18 +55,17 @@ int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, str
 		.guest_features = guest_features,
 	};
 	memset(plan, 0, sizeof(*plan));
-	*img = NULL;
-	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
-	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = sev_launch_plan_build(&fw, &o, plan, err))))
-		vg_err_prefix(err, "%s", c->firmware);
-	return rc;
+	if (!img->fw)
+		return vg_err_set(err, EINVAL, "%s: %s", img->path ? img->path : "no firmware",
+				  img->path ? img->fw_error : "an SNP launch needs --firmware");
+	int rc = sev_launch_plan_build(img->fw, &o, plan, err);
+	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
 }
 
 struct plat_snp {
 	struct sev_snp_launch l;
 	uint32_t vcpu_sig; /* snp.vcpu_type's CPUID signature: RDX at reset */
 	struct sev_launch_plan plan; /* built at launch_start */
-	uint8_t *img;
 	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
 	size_t nloaded;
 	uint8_t host_data[32];
@@ -86,7 +82,6 @@ static void snp_destroy(struct vmm *vm, void *state)
 	if (p->l.sev_fd >= 0)
 		close(p->l.sev_fd);
 	sev_launch_plan_free(&p->plan);
-	free(p->img);
 	free(p->id_block);
 	free(p->id_auth);
 	free(p);
@@ -146,12 +141,12 @@ static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, snp_init_steps, snp_destroy);
 }
 
-static int snp_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+static int snp_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
 	struct plat_snp *p = state;
 	/* The plan: the firmware image, its SEV metadata sections, and the vCPUs' start
 	 * state (KVM measures the VMSAs from the registers vcpu_init programs). */
-	int rc = vmm_snp_plan(vm, p->l.guest_features, p->vcpu_sig, &p->plan, &p->img, err);
+	int rc = vmm_snp_plan(vm, img, p->l.guest_features, p->vcpu_sig, &p->plan, err);
 	return rc ? rc : sev_snp_launch_start(&p->l, err);
 }
 

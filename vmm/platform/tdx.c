@@ -21,18 +21,16 @@
 
 static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
 
-/* The TDX launch plan (tdx.h section 2) of the configured firmware, as `vigil measure
- * tdx` builds it. *img holds the bytes the plan points into. Shared with sim-tdx. */
-int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err)
+/* The TDX launch plan (tdx.h section 2) of the image the core loaded, as `vigil
+ * measure tdx` builds it. The plan points into img. Shared with sim-tdx. */
+int vmm_tdx_plan(const struct vmm_launch_image *img, struct tdx_launch_plan *plan, struct vg_err *err)
 {
-	const struct vmm_config *c = vmm_get_config(vm);
-	size_t len = 0;
-	struct fw_image fw;
-	*img = NULL;
-	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
-	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = tdx_launch_plan_build(&fw, plan, err))))
-		vg_err_prefix(err, "%s", c->firmware);
-	return rc;
+	memset(plan, 0, sizeof(*plan));
+	if (!img->fw)
+		return vg_err_set(err, EINVAL, "%s: %s", img->path ? img->path : "no firmware",
+				  img->path ? img->fw_error : "a TDX launch needs --firmware");
+	int rc = tdx_launch_plan_build(img->fw, plan, err);
+	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
 }
 
 /* The TD HOB: RAM the launch adds is accepted, the rest of RAM unaccepted. */
@@ -83,8 +81,7 @@ int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64
 struct plat_tdx {
 	struct tdx_launch l;
 	struct tdx_caps caps;
-	struct tdx_launch_plan plan;
-	uint8_t *img;
+	struct tdx_launch_plan plan; /* built at launch_start */
 	uint64_t hob_gpa;
 	int vcpu0_fd;
 	const char *qgs;
@@ -98,7 +95,6 @@ static void tdx_destroy(struct vmm *vm, void *state)
 		return;
 	tdx_caps_free(&p->caps);
 	tdx_launch_release(&p->l);
-	free(p->img);
 	free(p);
 }
 
@@ -122,8 +118,6 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	memcpy(cfg.mrconfigid, c->tdx.mrconfigid, 48);
 	memcpy(cfg.mrowner, c->tdx.mrowner, 48);
 	memcpy(cfg.mrownerconfig, c->tdx.mrownerconfig, 48);
-	if ((rc = vmm_tdx_plan(vm, &p->plan, &p->img, err)))
-		return rc;
 	if ((rc = tdx_probe(&p->l, err)) || (rc = tdx_get_capabilities(&p->l, &p->caps, err)))
 		return rc;
 	/* The CPUID the TD sees: what KVM supports, made into the TD's CPUID by
@@ -167,6 +161,13 @@ static int tdx_plat_probe(const struct vmm_config *c, int kvm_fd, struct vg_err 
 static int tdx_plat_init(struct vmm *vm, void **state, struct vg_err *err)
 {
 	return vmm_plat_init_or_undo(vm, state, err, tdx_plat_init_steps, tdx_destroy);
+}
+
+static int tdx_plat_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img,
+				 struct vg_err *err)
+{
+	(void)vm;
+	return vmm_tdx_plan(img, &((struct plat_tdx *)state)->plan, err);
 }
 
 static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
@@ -216,6 +217,7 @@ const struct vmm_platform_ops vmm_platform_tdx = {
 	.config_section = "tdx",
 	.probe = tdx_plat_probe,
 	.init = tdx_plat_init,
+	.launch_start = tdx_plat_launch_start,
 	.vcpu_init = tdx_plat_vcpu_init,
 	.launch_finish = tdx_plat_launch_finish,
 	.handle_exit = tdx_plat_handle_exit,
