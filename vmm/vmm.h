@@ -78,6 +78,7 @@ struct vmm_config {
 	bool hugepages;        /* back guest RAM with MAP_HUGETLB */
 	bool vtpm;             /* serve a vTPM (implied by vtpm_state) */
 	bool print_measurements;
+	bool launch_only; /* --launch-only: launch on sim-snp/sim-tdx, print the launch measurement, stop */
 	bool json;             /* --print-measurements as JSON */
 	const char *event_log_out; /* --event-log FILE: with --print-measurements, the TCG log */
 	bool sandbox;          /* seccomp + no_new_privs + caps dropped (default true) */
@@ -266,6 +267,11 @@ struct vmm_platform_ops {
 	/* After the core set registers, CPUID and MSRs of vCPU `index`. */
 	int (*vcpu_init)(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err);
 	int (*launch_finish)(struct vmm *vm, void *state, struct vg_err *err);
+	/* The launch measurement the (simulated) platform computed: SNP MEASUREMENT or
+	 * TDX MRTD, named by *what. Only platforms that can know it (sim-snp, sim-tdx);
+	 * a host cannot read a hardware launch measurement. For --launch-only. */
+	int (*launch_measurement)(struct vmm *vm, void *state, uint8_t out[48], const char **what,
+				  struct vg_err *err);
 	/* A guest's request to the (real or simulated) security processor:
 	 * request and response pages. Platforms without one leave it NULL. */
 	int (*guest_request)(struct vmm *vm, void *state, const void *req, size_t req_len, void *resp,

@@ -185,6 +185,17 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 	return rc;
 }
 
+static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const char **what, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_snp *s = state;
+	if (!s->finished)
+		return vg_err_set(err, EINVAL, "sim-snp: no launch finished");
+	memcpy(out, s->guest.measurement, 48);
+	*what = "MEASUREMENT";
+	return 0;
+}
+
 const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.name = "sim-snp",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
@@ -195,6 +206,7 @@ const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.launch_update = sim_launch_update,
 	.vcpu_init = sim_vcpu_init,
 	.launch_finish = sim_launch_finish,
+	.launch_measurement = sim_measurement,
 	.guest_request = sim_guest_request,
 	.destroy = sim_destroy,
 };

@@ -150,6 +150,17 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 	return 0;
 }
 
+static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const char **what, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_tdx *s = state;
+	if (!s->finished)
+		return vg_err_set(err, EINVAL, "sim-tdx: no launch finished");
+	memcpy(out, s->td.mrtd, 48);
+	*what = "MRTD";
+	return 0;
+}
+
 const struct vmm_platform_ops vmm_platform_sim_tdx = {
 	.name = "sim-tdx",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
@@ -158,6 +169,7 @@ const struct vmm_platform_ops vmm_platform_sim_tdx = {
 	.init = sim_init,
 	.launch_start = sim_launch_start,
 	.launch_finish = sim_launch_finish,
+	.launch_measurement = sim_measurement,
 	.guest_request = sim_guest_request,
 	.destroy = sim_destroy,
 };
