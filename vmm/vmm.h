@@ -219,6 +219,10 @@ enum vmm_image_kind {
 /* The vCPUs' initial state belongs to the platform (a TD's is set by the TDX
  * module): the core issues no KVM_SET_REGS, KVM_SET_SREGS or KVM_SET_MSRS. */
 #define VMM_PLAT_PROTECTED_REGS (1u << 4)
+/* Measured direct boot: with --firmware, --kernel/--initrd/--cmdline are for the
+ * firmware (the platform measures them, the firmware loads them); the core does not
+ * load the kernel itself. */
+#define VMM_PLAT_MEASURED_KERNEL (1u << 5)
 
 struct kvm_run;
 

@@ -38,8 +38,30 @@ for A in $(for_each_accel); do
 		expect_eq "[$A] OVMF: MRTD as predicted" "$PRED" "$(jq -r .measurement <<<"$OUT")"
 		expect_eq "[$A] OVMF: MRTD named" "MRTD" "$(jq -r .register <<<"$OUT")"
 	fi
+	# Measured direct boot (QEMU kernel-hashes=on): OVMF's hashes table filled with the
+	# SHA-256 of kernel, initrd and command line; the digest is sev-snp-measure's
+	# (../shared/vectors/measure/README.md: AmdSev, 1 vCPU, empty kernel and initrd,
+	# "console=ttyS0 loglevel=7", guest features 0x1).
+	AMD=$VECTORS/measure/ovmf_AmdSev_suffix.bin
+	if [[ -f $AMD ]]; then
+		: >"$TMP/empty"
+		KARGS=(--kernel "$TMP/empty" --initrd "$TMP/empty" --cmdline "console=ttyS0 loglevel=7")
+		expect_exit 0 "[$A] sim-snp measured direct boot" "${V[@]}" --platform sim-snp --firmware "$AMD" \
+			--memory-mib 16 "${KARGS[@]}" --launch-only
+		expect_eq "[$A] kernel hashes: sev-snp-measure's digest" \
+			6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa "$OUT"
+		PRED=$("$BIN/vigil" measure snp --firmware "$AMD" --vmm-type vigil "${KARGS[@]}" | head -1)
+		expect_eq "[$A] kernel hashes: vigil measure's prediction" "$PRED" "$OUT"
+		expect_exit 0 "[$A] another command line" "${V[@]}" --platform sim-snp --firmware "$AMD" \
+			--memory-mib 16 --kernel "$TMP/empty" --launch-only
+		expect_eq "[$A] ... measures as predicted" \
+			"$("$BIN/vigil" measure snp --firmware "$AMD" --vmm-type vigil --kernel "$TMP/empty" | head -1)" "$OUT"
+	fi
 done
 
+expect_exit 2 "--kernel with --firmware on a platform without measured direct boot" "$BIN/vigil-vmm" \
+	--platform sim-tdx --firmware "$GUEST" --kernel "$GUEST" --launch-only
+expect_match "... says why" "exclusive" "$ERR"
 expect_exit 2 "--launch-only on a platform without a simulated measurement" "$BIN/vigil-vmm" --accel emu \
 	--firmware "$GUEST" --memory-mib 16 --launch-only
 expect_match "... says why" "cannot report a launch measurement" "$ERR"

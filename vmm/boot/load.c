@@ -92,7 +92,9 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 			return rc;
 		vm->boot = (struct vmm_boot_state){.mode = VMM_BOOT_RESET};
 	}
-	if (c->kernel) {
+	/* Measured direct boot: the platform measured the kernel; the firmware loads it. */
+	bool by_firmware = c->firmware && (vm->plat->flags & VMM_PLAT_MEASURED_KERNEL);
+	if (c->kernel && !by_firmware) {
 		if ((rc = vmm_linux_load(vm, err)))
 			return rc;
 	}

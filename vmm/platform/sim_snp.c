@@ -53,10 +53,9 @@ static void sim_destroy(struct vmm *vm, void *state)
 static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	if (c->kernel || !c->firmware)
-		return vg_err_set(err, ENOTSUP,
-				  "sim-snp boots a firmware image (--firmware); measured direct boot of a kernel "
-				  "is not simulated yet");
+	if (!c->firmware)
+		return vg_err_set(err, ENOTSUP, "sim-snp boots a firmware image (--firmware), with --kernel for "
+				  "measured direct boot");
 	struct sim_snp *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -199,7 +198,7 @@ static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const c
 const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.name = "sim-snp",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
-	.flags = VMM_PLAT_NO_ROM, /* as on SNP: the firmware is launched into RAM */
+	.flags = VMM_PLAT_NO_ROM | VMM_PLAT_MEASURED_KERNEL, /* as on SNP: the firmware is launched into RAM */
 	.config_section = "snp",
 	.init = sim_init,
 	.launch_start = sim_launch_start,

@@ -47,7 +47,13 @@ int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t gu
 		 struct sev_launch_plan *plan, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
+	struct fw_kernel_hashes kh;
+	bool has_kernel = false;
+	int rc = vmm_snp_kernel_hashes(c, &kh, &has_kernel, err);
+	if (rc)
+		return rc;
 	struct sev_launch_opts o = {
+		.kernel = has_kernel ? &kh : NULL,
 		.mode = SEV_MODE_SNP,
 		.vmm = SEV_VMM_VIGIL,
 		.vcpus = c->vcpus,
@@ -58,8 +64,20 @@ int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t gu
 	if (!img->fw)
 		return vg_err_set(err, EINVAL, "%s: %s", img->path ? img->path : "no firmware",
 				  img->path ? img->fw_error : "an SNP launch needs --firmware");
-	int rc = sev_launch_plan_build(img->fw, &o, plan, err);
+	rc = sev_launch_plan_build(img->fw, &o, plan, err);
 	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
+}
+
+int vmm_snp_kernel_hashes(const struct vmm_config *c, struct fw_kernel_hashes *h, bool *has, struct vg_err *err)
+{
+	*has = false;
+	if (!c->kernel)
+		return 0;
+	int rc = fw_kernel_hashes_from_files(c->kernel, c->initrd, c->cmdline, h, err);
+	if (rc)
+		return vg_err_prefix(err, "measured direct boot");
+	*has = true;
+	return 0;
 }
 
 struct plat_snp {
@@ -90,9 +108,9 @@ static void snp_destroy(struct vmm *vm, void *state)
 static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	if (c->kernel || !c->firmware)
-		return vg_err_set(err, ENOTSUP, "snp boots SNP-capable firmware (--firmware); measured direct boot "
-				  "of a kernel (kernel hashes) is not wired yet");
+	if (!c->firmware)
+		return vg_err_set(err, ENOTSUP, "snp boots SNP-capable firmware (--firmware), with --kernel for "
+				  "measured direct boot");
 	struct plat_snp *p = calloc(1, sizeof(*p));
 	if (!p)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -214,7 +232,7 @@ static const unsigned long snp_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
 const struct vmm_platform_ops vmm_platform_snp = {
 	.name = "snp",
 	.vm_type = KVM_X86_SNP_VM,
-	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
+	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM | VMM_PLAT_MEASURED_KERNEL,
 	.vcpu_ioctls = snp_vcpu_ioctls,
 	.config_section = "snp",
 	.probe = snp_probe,
