@@ -364,6 +364,23 @@ typedef int (*tdx_quote_fn)(void *ctx, const uint8_t *tdreport, size_t len, uint
  * exit, -errno on a host failure. */
 int tdx_handle_exit(struct kvm_run *run, tdx_gpa_fn gpa_fn, void *gpa_ctx, tdx_quote_fn quote_fn,
 		    void *quote_ctx, struct vg_err *err);
+/*
+ * GetQuote served off the vCPU thread, asynchronously as the GHCI specifies: the
+ * vCPU validates the shared buffer, sets its status to IN_FLIGHT, queues the TDREPORT
+ * and runs on; a worker thread (whose own seccomp filter allows the quote service's
+ * socket, which the vCPU filter forbids) gets the quote and writes it, out_len and
+ * then the status into the shared buffer. thread_init runs first on the worker (its
+ * filter), NULL for none. Stop the service before guest memory goes away.
+ */
+struct tdx_quote_service;
+int tdx_quote_service_start(tdx_quote_fn fn, void *fn_ctx, int (*thread_init)(void *ctx, struct vg_err *err),
+			    void *init_ctx, struct tdx_quote_service **out, struct vg_err *err);
+void tdx_quote_service_stop(struct tdx_quote_service *s);
+/* Requests completed by the worker so far (tests). */
+unsigned tdx_quote_service_done(struct tdx_quote_service *s);
+/* tdx_handle_exit with GetQuote handed to svc (NULL: SERVICE_UNAVAILABLE). */
+int tdx_handle_exit_async(struct kvm_run *run, tdx_gpa_fn gpa_fn, void *gpa_ctx, struct tdx_quote_service *svc,
+			  struct vg_err *err);
 /* QGS client: sends the TDREPORT to the UNIX socket at ctx (a path), returns the quote. */
 int tdx_qgs_get_quote(void *path, const uint8_t *tdreport, size_t len, uint8_t **quote,
 		      size_t *quote_len, struct vg_err *err);

@@ -380,7 +380,9 @@ int vmm_acpi_dump(const struct vmm_acpi_opts *o, const char *dir, struct vg_err 
 
 /* ========================================================== 5. Sandbox */
 
-enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
+/* VMM_ROLE_QUOTE: the TDX GetQuote worker (tdx_quote_service): AF_UNIX sockets to
+ * the quote-generation service, nothing the vCPU needs. */
+enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1, VMM_ROLE_QUOTE = 2 };
 /* Builds the seccomp filter of a role (default action: kill the process) and
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */

@@ -22,6 +22,7 @@
 
 #include "common/linux_kvm_cc.h"
 #include "tdx/tdx.h"
+#include "vmm/vmm.h"
 
 #include "tests/unit/kvm_model.h"
 
@@ -531,6 +532,139 @@ static void test_qgs_client(void **state)
 	rmdir(dir);
 }
 
+/* ------------------------------------------- GetQuote off the vCPU thread */
+
+/* A stand-in QGS that answers every request with one real quote (Trustee's vector). */
+struct qgs_real {
+	int lfd;
+	uint8_t *quote;
+	size_t len;
+	unsigned served;
+};
+
+static void *qgs_real_thread(void *arg)
+{
+	struct qgs_real *q = arg;
+	int fd = accept(q->lfd, NULL, NULL);
+	uint8_t lenb[4];
+	if (fd < 0 || vg_read_full(fd, lenb, 4) != 4)
+		return NULL;
+	uint32_t n = vg_be32(lenb);
+	uint8_t *m = malloc(n);
+	if (vg_read_full(fd, m, n) != (ssize_t)n || vg_le32(m + 16) != TDX_REPORT_SIZE)
+		return NULL;
+	free(m);
+	size_t rl = 16 + 8 + q->len;
+	uint8_t *resp = calloc(1, 4 + rl);
+	vg_put_be32(resp, (uint32_t)rl);
+	vg_put_le16(resp + 4, 1);
+	vg_put_le16(resp + 6, 1);
+	vg_put_le32(resp + 8, 1); /* GET_QUOTE_RESP */
+	vg_put_le32(resp + 12, (uint32_t)rl);
+	vg_put_le32(resp + 20, 0);              /* no selected id */
+	vg_put_le32(resp + 24, (uint32_t)q->len);
+	memcpy(resp + 28, q->quote, q->len);
+	vg_write_full(fd, resp, 4 + rl);
+	free(resp);
+	close(fd);
+	q->served++;
+	return NULL;
+}
+
+static int quote_filter(void *ctx, struct vg_err *err)
+{
+	(void)ctx;
+	return vmm_seccomp_install(VMM_ROLE_QUOTE, err);
+}
+
+struct vcpu_arg {
+	struct tdx_quote_service *svc;
+	int rc;
+	uint64_t ret;
+	uint64_t status_after_exit;
+};
+
+/* A vCPU thread: its filter forbids socket/connect. It takes the GetQuote exit and
+ * runs on; the worker does the rest. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_arg *a = arg;
+	struct vg_err err = { 0 };
+	if (vmm_seccomp_install(VMM_ROLE_VCPU, &err)) {
+		a->rc = -1;
+		return NULL;
+	}
+	struct kvm_run run;
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	a->rc = tdx_handle_exit_async(&run, gpa_fn, NULL, a->svc, &err);
+	a->ret = kvm_cc_run_exit(&run) ? ((struct kvm_cc_exit_tdx *)kvm_cc_run_exit(&run))->get_quote.ret : 99;
+	a->status_after_exit = vg_le64(GUEST + 8);
+	return NULL;
+}
+
+static void test_get_quote_async(void **state)
+{
+	(void)state;
+	const char *v = getenv("VIGIL_VECTORS");
+	char qpath[4096];
+	snprintf(qpath, sizeof(qpath), "%s/tdx/trustee/tdx_quote_4.dat", v ? v : "../shared/vectors");
+	struct qgs_real q = { 0 };
+	if (access(qpath, R_OK) || vg_read_file(qpath, 1 << 20, &q.quote, &q.len, NULL)) {
+		printf("SKIP: %s not found\n", qpath);
+		skip();
+	}
+	char dir[] = "/tmp/vigil-qgs.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/qgs.sock", dir);
+	q.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(q.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(q.lfd, 1), 0);
+	pthread_t qt, vt;
+	pthread_create(&qt, NULL, qgs_real_thread, &q);
+
+	struct vg_err err = { 0 };
+	struct tdx_quote_service *svc = NULL;
+	assert_int_equal(tdx_quote_service_start(tdx_qgs_get_quote, path, quote_filter, NULL, &svc, &err), 0);
+	guest_request(1024);
+	struct vcpu_arg a = { .svc = svc };
+	pthread_create(&vt, NULL, vcpu_thread, &a);
+	pthread_join(vt, NULL);
+	assert_int_equal(a.rc, 1);
+	assert_int_equal(a.ret, KVM_CC_TDVMCALL_STATUS_SUCCESS);
+	/* The vCPU went on before the quote existed (or just as it arrived). */
+	assert_true(a.status_after_exit == TDX_GET_QUOTE_IN_FLIGHT || a.status_after_exit == TDX_GET_QUOTE_SUCCESS);
+	for (int i = 0; i < 5000 && tdx_quote_service_done(svc) < 1; i++)
+		usleep(1000);
+	assert_int_equal(tdx_quote_service_done(svc), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SUCCESS);
+	assert_int_equal(vg_le32(GUEST + 20), q.len);
+	assert_memory_equal(GUEST + 24, q.quote, q.len);
+	struct tdx_quote parsed;
+	assert_int_equal(tdx_quote_parse(GUEST + 24, q.len, &parsed, &err), 0);
+	assert_int_equal(parsed.version, 4);
+	pthread_join(qt, NULL);
+	assert_int_equal(q.served, 1);
+
+	/* No service: SERVICE_UNAVAILABLE at once; a malformed header: ERROR. */
+	struct kvm_run run;
+	guest_request(1024);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit_async(&run, gpa_fn, NULL, NULL, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
+	guest_request(1000);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit_async(&run, gpa_fn, NULL, svc, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_ERROR);
+	tdx_quote_service_stop(svc);
+	free(q.quote);
+	close(q.lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_hob(void **state)
 {
 	(void)state;
@@ -584,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_mem_region_partial_and_interrupted),
 		cmocka_unit_test(test_get_quote),
 		cmocka_unit_test(test_qgs_client),
+		cmocka_unit_test(test_get_quote_async),
 		cmocka_unit_test(test_hob),
 	};
 	return cmocka_run_group_tests_name("tdx_launch (protocol tests)", tests, NULL, NULL);

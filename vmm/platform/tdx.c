@@ -85,6 +85,7 @@ struct plat_tdx {
 	uint64_t hob_gpa;
 	int vcpu0_fd;
 	const char *qgs;
+	struct tdx_quote_service *qsvc; /* GetQuote worker, with a quote service configured */
 };
 
 static void tdx_destroy(struct vmm *vm, void *state)
@@ -93,6 +94,7 @@ static void tdx_destroy(struct vmm *vm, void *state)
 	struct plat_tdx *p = state;
 	if (!p)
 		return;
+	tdx_quote_service_stop(p->qsvc);
 	tdx_caps_free(&p->caps);
 	tdx_launch_release(&p->l);
 	free(p);
@@ -184,11 +186,24 @@ static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int v
 
 static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
 
+static int quote_sandbox(void *ctx, struct vg_err *err)
+{
+	(void)ctx;
+	return vmm_seccomp_install(VMM_ROLE_QUOTE, err);
+}
+
 static int tdx_plat_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_tdx *p = state;
 	int rc = tdx_launch_plan_mem(&p->l, p->vcpu0_fd, &p->plan, gpa_fn, vm, err);
-	return rc ? rc : tdx_finalize(&p->l, err);
+	if (!rc)
+		rc = tdx_finalize(&p->l, err);
+	/* GetQuote is served by a worker thread with its own filter (started here, on
+	 * the main thread, before any filter is installed): the vCPU's forbids sockets. */
+	if (!rc && p->qgs)
+		rc = tdx_quote_service_start(tdx_qgs_get_quote, (void *)p->qgs,
+					     vmm_get_config(vm)->sandbox ? quote_sandbox : NULL, NULL, &p->qsvc, err);
+	return rc;
 }
 
 static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, struct kvm_run *run)
@@ -200,7 +215,7 @@ static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, str
 	uint64_t ram_end = ram > low ? VMM_4GIB + (ram - low) : ram;
 	int rc = sev_cc_conversion_exit(&sys_io, p->l.vm_fd, ram_end, run, &err);
 	if (rc == 0)
-		rc = tdx_handle_exit(run, gpa_fn, vm, p->qgs ? tdx_qgs_get_quote : NULL, (void *)p->qgs, &err);
+		rc = tdx_handle_exit_async(run, gpa_fn, vm, p->qsvc, &err);
 	if (rc < 0)
 		vg_error("tdx: %s", err.msg);
 	return rc;
