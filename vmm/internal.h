@@ -111,10 +111,7 @@ struct vmm {
 	int thread_rc;
 	char thread_msg[256];
 	/* Measured boot. */
-	struct vmm_measurement meas[8];
-	unsigned n_meas;
-	struct vtpm_evlog_writer evlog; /* TCG event log, with a vTPM */
-	bool evlog_on;
+	struct vmm_mboot *mboot; /* what boot/ measured (boot/boot.h) */
 	/* Devices, in setup order (devices/setup.c lists them). */
 	struct vmm_device devs[VMM_MAX_DEVICES];
 	unsigned n_devs;
@@ -150,5 +147,10 @@ void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned lo
 int vmm_boot_read(struct vmm *vm, struct vg_err *err);
 int vmm_boot_load(struct vmm *vm, struct vg_err *err);
 void vmm_measurements_print(const struct vmm *vm, bool json);
+/* The i-th measurement, NULL past the last (the vTPM extends them at start). */
+const struct vmm_measurement *vmm_measurement_at(const struct vmm *vm, unsigned i);
+/* --event-log: the TCG event log to path (0 when there is none: no vTPM). */
+int vmm_measurements_write_log(const struct vmm *vm, const char *path, struct vg_err *err);
+void vmm_measurements_free(struct vmm *vm);
 
 #endif

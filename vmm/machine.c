@@ -83,8 +83,7 @@ static void vm_free(struct vmm *vm)
 	devices_teardown(vm);
 	vmm_memory_teardown(vm);
 	free(vm->fw_data);
-	if (vm->evlog_on)
-		vtpm_evlog_writer_free(&vm->evlog);
+	vmm_measurements_free(vm);
 	if (vm->accel && vm->accel->vm_destroy)
 		vm->accel->vm_destroy(vm);
 	if (vm->stop_fd >= 0)
@@ -213,8 +212,7 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 	}
 	if (!rc && c->print_measurements) {
 		vmm_measurements_print(vm, c->json);
-		if (c->event_log_out && vm->evlog_on &&
-		    vg_write_file_atomic(c->event_log_out, vm->evlog.buf.data, vm->evlog.buf.len, 0644, err))
+		if (c->event_log_out && vmm_measurements_write_log(vm, c->event_log_out, err))
 			rc = vg_err_prefix(err, "--event-log");
 		res->status = 0;
 		snprintf(res->reason, sizeof(res->reason), "measurements printed; guest not started");
@@ -250,17 +248,16 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 		snprintf(res->reason, sizeof(res->reason), "%s", vm->stop_reason);
 		pthread_mutex_unlock(&vm->stop_lock);
 	}
-	if (sfd >= 0) {
-		/* A stop signal sent twice (timeout(1) signals the child and its
-		 * group) stays pending after the first ended the VM: consume it, or
-		 * restoring the mask would kill the process before it reports. */
-		struct pollfd p = {.fd = sfd, .events = POLLIN};
-		struct signalfd_siginfo si;
-		while (poll(&p, 1, 0) == 1 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-			;
+	if (sfd >= 0)
 		close(sfd);
-	}
 	vm_free(vm);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* The stop signals stay blocked: one sent twice (timeout(1) signals the
+	 * child and then its group) or late, while the VM is torn down, must not
+	 * kill the process before it reports how the VM ended. */
+	sigset_t after = old;
+	sigaddset(&after, SIGTERM);
+	sigaddset(&after, SIGINT);
+	sigaddset(&after, SIGHUP);
+	pthread_sigmask(SIG_SETMASK, &after, NULL);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * vmm/: the Vigil VMM core on KVM. The one public header of this directory.
+ * vmm/: the Vigil VMM core, on KVM or on the emu software CPU (accelerators:
+ * vmm/accel/, docs/vmm.md). The one public header of this directory.
  * Prefix: vmm_.
  *
  * Sections:
@@ -123,7 +124,7 @@ const char *vmm_jail_path(const char *jail, const char *path);
 
 /* ============================= 2. VM handle, guest memory, PIO/MMIO bus */
 
-struct vmm; /* one VM: KVM fds, memory, bus, vCPUs, devices */
+struct vmm; /* one VM: accelerator, memory, bus, vCPUs, devices */
 
 enum vmm_space { VMM_SPACE_PIO = 0, VMM_SPACE_MMIO = 1 };
 
@@ -411,7 +412,9 @@ struct vmm_result {
 
 /* Builds the VM from a validated configuration, runs it until it stops, tears
  * it down. Returns 0 with *res filled when the VM ran (whatever the guest
- * did), or -errno with err when the VM could not be started. */
+ * did), or -errno with err when the VM could not be started. SIGTERM, SIGINT
+ * and SIGHUP stop the VM (orderly) and stay blocked in the calling thread
+ * afterwards, so a late one cannot kill the process before it reports. */
 int vmm_run(const struct vmm_config *c, struct vmm_result *res, struct vg_err *err);
 
 /* The same with the platform given directly instead of by cfg->platform

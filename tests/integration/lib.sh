@@ -69,8 +69,8 @@ skip_all() {
 	exit 77
 }
 need_vectors() { [[ -d "$VECTORS" ]] || skip_all "vectors not found"; }
-need_kvm() { [[ -r /dev/kvm && -w /dev/kvm ]] || skip_all "/dev/kvm not available"; }
-have_kvm() { [[ -r /dev/kvm && -w /dev/kvm ]]; }
+need_kvm() { have_kvm || skip_all "/dev/kvm not available"; }
+have_kvm() { local d=${VIGIL_KVM_DEVICE:-/dev/kvm}; [[ -r $d && -w $d ]]; }
 test_accels() {
 	if [[ -n "${VIGIL_TEST_ACCELS:-}" ]]; then echo "$VIGIL_TEST_ACCELS"
 	elif have_kvm; then echo "kvm emu"

@@ -119,6 +119,7 @@ expect_match "snp: ... naming the ID block" 'ID block' "$ERR"
 TPRED=$("$BIN/vigil" measure tdx --firmware "$GUEST" | head -1)
 run_guest sim-tdx "$TMP/quote.bin"
 expect_eq "tdx: guest exits 0 after printing evidence" 0 $?
+cp "$TMP/quote.bin" "$TOP/tdx-$ACCEL.bin"
 TDXDIR=$STATE/sim-tdx
 expect_exit 0 "tdx: verifies against the simulated root" "$BIN/vigil" verify tdx "$TMP/quote.bin" \
 	--trust-sim-root "$TDXDIR/root.pem" --compact
@@ -203,5 +204,8 @@ _prefix=
 body() { { head -c 320 "$1"; tail -c +353 "$1" | head -c 320; } | xxd -p; }
 if [[ -f $TOP/snp-kvm.bin && -f $TOP/snp-emu.bin ]]; then
 	expect_eq "kvm and emu: the same sim-snp report body" "$(body "$TOP/snp-kvm.bin")" "$(body "$TOP/snp-emu.bin")"
+	# A TDX quote: header and TD report body (632 bytes) equal; the signature differs.
+	expect_eq "kvm and emu: the same sim-tdx quote header and TD report" "$(head -c 632 "$TOP/tdx-kvm.bin" | xxd -p)" \
+		"$(head -c 632 "$TOP/tdx-emu.bin" | xxd -p)"
 fi
 finish

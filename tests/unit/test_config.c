@@ -151,6 +151,26 @@ static void test_validate(void **state)
 	assert_int_equal(vmm_config_set(&c, "chroot", "/tmp", &err), 0);
 	assert_int_equal(vmm_config_validate(&c, &err), -EINVAL); /* a jail without the sandbox */
 	vmm_config_free(&c);
+	/* accel: kvm, emu or auto; anything else named with the known ones. */
+	static const char *const accels[] = {"kvm", "emu", "auto"};
+	for (size_t i = 0; i < 3; i++) {
+		vmm_config_init(&c);
+		assert_int_equal(vmm_config_set(&c, "firmware", "/bin/sh", &err), 0);
+		assert_int_equal(vmm_config_set(&c, "accel", accels[i], &err), 0);
+		assert_int_equal(vmm_config_validate(&c, &err), 0);
+		assert_string_equal(c.accel, accels[i]);
+		vmm_config_free(&c);
+	}
+	vmm_config_init(&c);
+	assert_int_equal(vmm_config_parse_json(&c, "{\"firmware\": \"/bin/sh\", \"accel\": \"tcg\"}", 39, "vm.json", &err),
+			 0);
+	assert_int_equal(vmm_config_validate(&c, &err), -EINVAL);
+	assert_string_equal(err.msg, "accel \"tcg\" is unknown (known: kvm, emu, auto)");
+	vmm_config_free(&c);
+	vmm_config_init(&c);
+	assert_int_not_equal(vmm_config_parse_json(&c, "{\"accel\": 1}", 12, "vm.json", &err), 0);
+	assert_non_null(strstr(err.msg, "accel"));
+	vmm_config_free(&c);
 }
 
 static void test_load_file(void **state)

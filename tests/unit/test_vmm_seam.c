@@ -161,7 +161,8 @@ static bool have_kvm(void)
 	const char *only = getenv("VIGIL_TEST_ACCELS");
 	if (only && !strstr(only, "kvm"))
 		return false;
-	int fd = open("/dev/kvm", O_RDWR);
+	const char *dev = getenv("VIGIL_KVM_DEVICE");
+	int fd = open(dev && *dev ? dev : "/dev/kvm", O_RDWR);
 	if (fd < 0)
 		return false;
 	close(fd);

@@ -4,14 +4,15 @@
  *
  * Facts this file rests on (Unicorn 2.0.1, checked on Debian 12):
  *  - One engine per vCPU thread, created on that thread before its seccomp
- *    filter (each reserves a 1 GiB RWX code buffer at uc_open).
+ *    filter (each reserves a 1 GiB RWX code buffer when it first maps memory).
  *  - The 16-bit engine has no long mode (EFER.LME writes are dropped): the
  *    engine is 64-bit and brought to the reset state by a stub, since no API
  *    sets a segment base: the stub far-jumps to a 16-bit code descriptor with
  *    base 0xFFFF0000 at IP 0xFFF0, and a code hook on the reset vector turns
  *    protection off and puts GDTR, selectors and the stub's page back.
- *  - Port I/O: UC_HOOK_INSN on IN/OUT. MMIO: uc_mmio_map over the 32-bit hole;
- *    other unclaimed addresses get a bus page mapped from the unmapped hook.
+ *  - Port I/O: UC_HOOK_INSN on IN/OUT. MMIO: uc_mmio_map over everything
+ *    below the firmware that is not RAM; unclaimed addresses above 4 GiB get
+ *    a bus page mapped from the unmapped hook.
  *    8-byte MMIO arrives as 4+4.
  *  - hlt returns UC_ERR_OK with no stop requested: the vCPU parks, as under
  *    KVM's in-kernel LAPIC. #UD or any exception ends the run (no IDT
@@ -30,7 +31,7 @@
 #include <sys/mman.h>
 
 #define STUB_GPA 0x7000ull     /* one RAM page, zero again before the guest runs */
-#define MAX_HOLE_PAGES 64      /* unclaimed pages mapped on the fly */
+#define MAX_HOLE_PAGES 1024    /* unclaimed pages above 4 GiB mapped on the fly */
 
 struct hole {
 	struct emu_vcpu *ev;
@@ -48,6 +49,7 @@ struct emu_vcpu {
 	bool reset_done;
 	bool ran; /* a run happened: never resume */
 	atomic_bool in_run;
+	uint64_t bus_start; /* [bus_start, firmware): the MMIO bus */
 	unsigned n_holes;
 	struct hole holes[MAX_HOLE_PAGES];
 };
@@ -88,17 +90,19 @@ static void pio_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void
 	bus_access(user, VMM_EXIT_PIO, port, (unsigned)size, true, value);
 }
 
-/* The 32-bit hole: offsets from VMM_MMIO_HOLE_START. */
+/* Non-RAM below the firmware: offsets from ev->bus_start. */
 static uint64_t hole_read(uc_engine *uc, uint64_t off, unsigned size, void *user)
 {
+	struct emu_vcpu *ev = user;
 	(void)uc;
-	return bus_access(user, VMM_EXIT_MMIO, VMM_MMIO_HOLE_START + off, size, false, 0);
+	return bus_access(ev, VMM_EXIT_MMIO, ev->bus_start + off, size, false, 0);
 }
 
 static void hole_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t value, void *user)
 {
+	struct emu_vcpu *ev = user;
 	(void)uc;
-	bus_access(user, VMM_EXIT_MMIO, VMM_MMIO_HOLE_START + off, size, true, value);
+	bus_access(ev, VMM_EXIT_MMIO, ev->bus_start + off, size, true, value);
 }
 
 /* A page mapped on the fly for an unclaimed address. */
@@ -238,9 +242,13 @@ static int emu_thread_init(struct vmm_vcpu *v, struct vg_err *err)
 			return uc_fail(err, e, "mapping guest memory");
 	}
 	uc_hook h;
-	if ((e = vmm_uc.mmio_map(uc, VMM_MMIO_HOLE_START, hole_end - VMM_MMIO_HOLE_START, hole_read, ev, hole_write,
-				 ev)) != UC_ERR_OK)
+	/* Below 4 GiB everything that is not RAM or firmware goes to the bus:
+	 * the gap under the hole when RAM is small, and the hole itself. */
+	uint64_t low_end = vm->regions[0].gpa + vm->regions[0].size;
+	uint64_t bus_start = low_end < VMM_MMIO_HOLE_START ? low_end : VMM_MMIO_HOLE_START;
+	if ((e = vmm_uc.mmio_map(uc, bus_start, hole_end - bus_start, hole_read, ev, hole_write, ev)) != UC_ERR_OK)
 		return uc_fail(err, e, "mapping the MMIO hole");
+	ev->bus_start = bus_start;
 	if ((e = vmm_uc.hook_add(uc, &h, UC_HOOK_INSN, (void *)pio_in, ev, 1, 0, UC_X86_INS_IN)) != UC_ERR_OK ||
 	    (e = vmm_uc.hook_add(uc, &h, UC_HOOK_INSN, (void *)pio_out, ev, 1, 0, UC_X86_INS_OUT)) != UC_ERR_OK ||
 	    (e = vmm_uc.hook_add(uc, &h, UC_HOOK_MEM_UNMAPPED, (void *)unmapped, ev, 1, 0)) != UC_ERR_OK)

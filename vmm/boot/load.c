@@ -71,11 +71,14 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 {
 	const struct vmm_config *c = vm->cfg;
 	int rc;
+	struct vmm_mboot *mb = vm->mboot = calloc(1, sizeof(*vm->mboot));
+	if (!mb)
+		return vg_err_set(err, ENOMEM, "out of memory");
 	if (c->vtpm) {
 		static const uint16_t algs[1] = {VTPM_ALG_SHA256};
-		if ((rc = vtpm_evlog_writer_init(&vm->evlog, algs, 1, err)))
+		if ((rc = vtpm_evlog_writer_init(&mb->evlog, algs, 1, err)))
 			return rc;
-		vm->evlog_on = true;
+		mb->evlog_on = true;
 	}
 	if (c->firmware) {
 		const uint8_t *img = vm->fw_data;
@@ -99,11 +102,11 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 			return rc;
 	}
 	/* The TCG event log where the TPM2 ACPI table says (LASA). */
-	if (vm->evlog_on) {
-		if (vm->evlog.buf.len > VMM_TPM_LOG_SIZE)
+	if (mb->evlog_on) {
+		if (mb->evlog.buf.len > VMM_TPM_LOG_SIZE)
 			return vg_err_set(err, ENOSPC, "event log: %zu bytes, more than the %llu-byte area",
-					  vm->evlog.buf.len, (unsigned long long)VMM_TPM_LOG_SIZE);
-		if ((rc = vmm_load_region(vm, VMM_TPM_LOG_ADDR, vm->evlog.buf.data, vm->evlog.buf.len, VMM_PAGE_SHARED,
+					  mb->evlog.buf.len, (unsigned long long)VMM_TPM_LOG_SIZE);
+		if ((rc = vmm_load_region(vm, VMM_TPM_LOG_ADDR, mb->evlog.buf.data, mb->evlog.buf.len, VMM_PAGE_SHARED,
 					  err)))
 			return rc;
 	}

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* PCR per image: firmware in PCR 0 (TCG PC Client); kernel, initrd (PCR 9)
@@ -30,10 +31,11 @@ const char *vmm_measure_name(enum vmm_image_kind kind) { return kinds[kind].name
 
 int vmm_measure(struct vmm *vm, enum vmm_image_kind kind, const char *what, const void *data, size_t len)
 {
+	struct vmm_mboot *mb = vm->mboot;
 	struct vmm_measurement *m;
-	if (vm->n_meas >= VG_ARRAY_SIZE(vm->meas))
+	if (mb->n_meas >= VG_ARRAY_SIZE(mb->meas))
 		return -ENOSPC;
-	m = &vm->meas[vm->n_meas];
+	m = &mb->meas[mb->n_meas];
 	memset(m, 0, sizeof(*m));
 	m->kind = kind;
 	m->pcr = kinds[kind].pcr;
@@ -41,13 +43,13 @@ int vmm_measure(struct vmm *vm, enum vmm_image_kind kind, const char *what, cons
 	unsigned dl = 0;
 	if (!EVP_Digest(data, len, m->sha256, &dl, EVP_sha256(), NULL) || dl != 32)
 		return -EIO;
-	vm->n_meas++;
-	if (vm->evlog_on) { /* the event data: "<kind>: <source>" and its NUL, as GRUB writes strings */
+	mb->n_meas++;
+	if (mb->evlog_on) { /* the event data: "<kind>: <source>" and its NUL, as GRUB writes strings */
 		char ev[256];
 		int n = snprintf(ev, sizeof(ev), "%s: %s", kinds[kind].name, m->what);
 		uint8_t dg[1][64] = {{0}};
 		memcpy(dg[0], m->sha256, 32);
-		if (vtpm_evlog_writer_add(&vm->evlog, m->pcr, kinds[kind].event_type, (const uint8_t(*)[64])dg, ev,
+		if (vtpm_evlog_writer_add(&mb->evlog, m->pcr, kinds[kind].event_type, (const uint8_t(*)[64])dg, ev,
 					  (size_t)VG_MIN(n, (int)sizeof(ev) - 1) + 1, NULL))
 			return -EIO;
 	}
@@ -64,8 +66,8 @@ void vmm_measurements_print(const struct vmm *vm, bool json)
 	char hex[65];
 	if (json)
 		printf("{\"measurements\":[");
-	for (unsigned i = 0; i < vm->n_meas; i++) {
-		const struct vmm_measurement *m = &vm->meas[i];
+	const struct vmm_measurement *m;
+	for (unsigned i = 0; (m = vmm_measurement_at(vm, i)); i++) {
 		vg_hex_encode(m->sha256, 32, hex);
 		if (json) {
 			printf("%s{\"pcr\":%u,\"type\":\"%s\",\"sha256\":\"%s\",\"source\":\"", i ? "," : "", m->pcr,
@@ -104,4 +106,27 @@ void vmm_measurements_print(const struct vmm *vm, bool json)
 	if (json)
 		printf("}}\n");
 	fflush(stdout);
+}
+
+const struct vmm_measurement *vmm_measurement_at(const struct vmm *vm, unsigned i)
+{
+	return vm->mboot && i < vm->mboot->n_meas ? &vm->mboot->meas[i] : NULL;
+}
+
+int vmm_measurements_write_log(const struct vmm *vm, const char *path, struct vg_err *err)
+{
+	const struct vmm_mboot *mb = vm->mboot;
+	if (!mb || !mb->evlog_on)
+		return 0;
+	return vg_write_file_atomic(path, mb->evlog.buf.data, mb->evlog.buf.len, 0644, err);
+}
+
+void vmm_measurements_free(struct vmm *vm)
+{
+	if (!vm->mboot)
+		return;
+	if (vm->mboot->evlog_on)
+		vtpm_evlog_writer_free(&vm->mboot->evlog);
+	free(vm->mboot);
+	vm->mboot = NULL;
 }

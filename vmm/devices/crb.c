@@ -124,11 +124,12 @@ static int crb_start(struct vmm *vm, void *state, struct vg_err *err)
 		rc = vtpm_startup(d->tpm, true, err);
 	/* Measured boot: extend what the loader recorded, in order. */
 	static const uint16_t algs[1] = {VTPM_ALG_SHA256};
-	for (unsigned i = 0; !rc && i < vm->n_meas; i++) {
+	const struct vmm_measurement *m;
+	for (unsigned i = 0; !rc && (m = vmm_measurement_at(vm, i)); i++) {
 		uint8_t dg[1][64];
 		memset(dg, 0, sizeof(dg));
-		memcpy(dg[0], vm->meas[i].sha256, 32);
-		rc = vtpm_pcr_extend(d->tpm, vm->meas[i].pcr, algs, (const uint8_t(*)[64])dg, 1, err);
+		memcpy(dg[0], m->sha256, 32);
+		rc = vtpm_pcr_extend(d->tpm, m->pcr, algs, (const uint8_t(*)[64])dg, 1, err);
 	}
 	if (rc)
 		return vg_err_prefix(err, "vTPM");
