@@ -123,7 +123,7 @@ int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err)
 	if (!rc && role == VMM_ROLE_VCPU)
 		rc = add_names(ctx, a->vcpu_syscalls, err);
 	if (!rc && role == VMM_ROLE_QUOTE) {
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFul, AF_UNIX));
 		if (r)
 			rc = vg_err_set(err, -r, "seccomp: socket rule: %s", strerror(-r));
 	}

@@ -45,10 +45,19 @@ static void seg_from_kvm(const struct kvm_segment *k, struct sev_segment *s)
 			       k->db << 10 | k->g << 11);
 }
 
+/* One MSR for KVM_GET_MSRS / KVM_SET_MSRS (struct kvm_msrs has a flexible array). */
 struct msr1 {
-	struct kvm_msrs h;
-	struct kvm_msr_entry e;
+	uint64_t words[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8];
 };
+static struct kvm_msrs *msr1_init(struct msr1 *m, uint32_t index, uint64_t data)
+{
+	memset(m, 0, sizeof(*m));
+	struct kvm_msrs *h = (struct kvm_msrs *)m;
+	h->nmsrs = 1;
+	h->entries[0].index = index;
+	h->entries[0].data = data;
+	return h;
+}
 
 int vmm_plat_sev_regs_set(int fd, const struct sev_vcpu_reset *st, struct vg_err *err)
 {
@@ -92,8 +101,8 @@ int vmm_plat_sev_regs_set(int fd, const struct sev_vcpu_reset *st, struct vg_err
 	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = st->xcr0 } } };
 	if (ioctl(fd, KVM_SET_XCRS, &x) < 0)
 		return vg_err_set(err, errno, "KVM_SET_XCRS: %s", strerror(errno));
-	struct msr1 m = { .h = { .nmsrs = 1 }, .e = { .index = MSR_IA32_CR_PAT, .data = st->g_pat } };
-	if (ioctl(fd, KVM_SET_MSRS, &m) != 1)
+	struct msr1 m;
+	if (ioctl(fd, KVM_SET_MSRS, msr1_init(&m, MSR_IA32_CR_PAT, st->g_pat)) != 1)
 		return vg_err_set(err, EIO, "KVM_SET_MSRS(IA32_PAT) failed");
 	return 0;
 }
@@ -105,10 +114,11 @@ int vmm_plat_sev_regs_get(int fd, struct sev_vcpu_reset *st, struct vg_err *err)
 	struct kvm_debugregs d;
 	struct kvm_fpu f;
 	struct kvm_xcrs x;
-	struct msr1 m = { .h = { .nmsrs = 1 }, .e = { .index = MSR_IA32_CR_PAT } };
+	struct msr1 m;
+	struct kvm_msrs *mh = msr1_init(&m, MSR_IA32_CR_PAT, 0);
 	if (ioctl(fd, KVM_GET_SREGS, &s) < 0 || ioctl(fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0 || ioctl(fd, KVM_GET_FPU, &f) < 0 || ioctl(fd, KVM_GET_XCRS, &x) < 0 ||
-	    ioctl(fd, KVM_GET_MSRS, &m) != 1)
+	    ioctl(fd, KVM_GET_MSRS, mh) != 1)
 		return vg_err_set(err, errno ? errno : EIO, "reading vCPU registers back: %s", strerror(errno));
 	memset(st, 0, sizeof(*st));
 	seg_from_kvm(&s.es, &st->es);
@@ -131,7 +141,7 @@ int vmm_plat_sev_regs_get(int fd, struct sev_vcpu_reset *st, struct vg_err *err)
 	st->rflags = r.rflags;
 	st->rip = r.rip;
 	st->rdx = r.rdx;
-	st->g_pat = m.e.data;
+	st->g_pat = mh->entries[0].data;
 	st->xcr0 = 0;
 	for (unsigned i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++)
 		if (x.xcrs[i].xcr == 0)
