@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/linux_kvm_cc.h"
-#include "tdx/tdx.h"
+#include "tdx/quote_priv.h"
 
 #define QUEUE 8
 
@@ -144,18 +143,13 @@ unsigned tdx_quote_service_done(struct tdx_quote_service *s)
 /* On the vCPU thread: validate, mark IN_FLIGHT, queue. */
 static void get_quote_async(struct kvm_cc_exit_tdx *t, tdx_gpa_fn gpa_fn, void *gpa_ctx, struct tdx_quote_service *s)
 {
-	uint64_t gpa = t->get_quote.gpa, size = t->get_quote.size;
-	t->get_quote.ret = KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND;
-	if ((gpa & 0xfff) || size < TDX_GET_QUOTE_HDR_SIZE || size > (4u << 20))
-		return;
-	uint8_t *buf = gpa_fn(gpa_ctx, gpa, size);
+	uint64_t size;
+	bool hdr_ok;
+	uint8_t *buf = tdx_get_quote_buffer(t, gpa_fn, gpa_ctx, &size, &hdr_ok);
 	if (!buf)
 		return;
-	t->get_quote.ret = KVM_CC_TDVMCALL_STATUS_SUCCESS;
-	uint64_t version = vg_le64(buf);
-	uint32_t in_len = vg_le32(buf + 16);
 	uint64_t status;
-	if (version != 1 || in_len != TDX_REPORT_SIZE || in_len > size - TDX_GET_QUOTE_HDR_SIZE) {
+	if (!hdr_ok) {
 		status = TDX_GET_QUOTE_ERROR;
 	} else if (!s) {
 		status = TDX_GET_QUOTE_SERVICE_UNAVAILABLE;

@@ -554,3 +554,17 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 	c->rc = rc;
 	return rc;
 }
+
+int km_snp_start(struct sev_snp_launch *l, struct vg_err *err)
+{
+	sev_snp_launch_init(l, &km_io);
+	l->kvm_fd = KM_KVM_FD;
+	l->vm_fd = KM_VM_FD;
+	l->sev_fd = KM_SEV_FD;
+	int rc = sev_snp_probe(l, err);
+	if (!rc)
+		rc = sev_snp_init(l, err);
+	if (!rc)
+		rc = sev_snp_launch_start(l, err);
+	return rc;
+}

@@ -132,4 +132,9 @@ int km_complete_hypercall(const struct kvm_run *run);
  * (svm/sev.c snp_begin_psc); 2 MiB entries as 512 pages with the 2M hint. */
 void km_psc_exit(struct kvm_run *run, uint64_t gpa, bool huge, bool private_);
 
+/* An SNP launch on the model up to SNP_LAUNCH_START (probe, INIT2, START), with the
+ * model's fds; 0 or the failing step's -errno (err filled). */
+struct sev_snp_launch;
+int km_snp_start(struct sev_snp_launch *l, struct vg_err *err);
+
 #endif

@@ -66,13 +66,7 @@ static void test_snp_firmware_slot_and_private_ram(void **state)
 	assert_int_equal(km_guest_access(RAM - 4096, true, &run), 0);
 	/* The firmware is launched into its slot. */
 	struct sev_snp_launch l;
-	sev_snp_launch_init(&l, &km_io);
-	l.kvm_fd = KM_KVM_FD;
-	l.vm_fd = KM_VM_FD;
-	l.sev_fd = KM_SEV_FD;
-	assert_int_equal(sev_snp_probe(&l, &err), 0);
-	assert_int_equal(sev_snp_init(&l, &err), 0);
-	assert_int_equal(sev_snp_launch_start(&l, &err), 0);
+	assert_int_equal(km_snp_start(&l, &err), 0);
 	if (sev_snp_launch_update(&l, FW_GPA, fw_host, FW_LEN, SEV_SNP_PAGE_NORMAL, &err))
 		fail_msg("%s / %s", err.msg, km.violation);
 	assert_string_equal(km.violation, "");

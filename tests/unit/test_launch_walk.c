@@ -113,13 +113,7 @@ static void test_snp_one_walk(void **state)
 	/* The KVM backend: exactly the plan's non-VMSA steps, in order, each private. */
 	struct sev_snp_launch l;
 	km_reset();
-	sev_snp_launch_init(&l, &km_io);
-	l.kvm_fd = KM_KVM_FD;
-	l.vm_fd = KM_VM_FD;
-	l.sev_fd = KM_SEV_FD;
-	assert_int_equal(sev_snp_probe(&l, &err), 0);
-	assert_int_equal(sev_snp_init(&l, &err), 0);
-	assert_int_equal(sev_snp_launch_start(&l, &err), 0);
+	assert_int_equal(km_snp_start(&l, &err), 0);
 	km.n = 0;
 	if (sev_snp_launch_plan(&l, &plan, &m, &err))
 		fail_msg("%s / %s", err.msg, km.violation);

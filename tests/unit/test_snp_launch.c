@@ -33,14 +33,8 @@ static void rec_reset(void) { km_reset(); }
 static void started(struct sev_snp_launch *l)
 {
 	rec_reset();
-	sev_snp_launch_init(l, &IO);
-	l->kvm_fd = KVM_FD;
-	l->vm_fd = VM_FD;
-	l->sev_fd = SEV_FD;
 	struct vg_err err = { 0 };
-	assert_int_equal(sev_snp_probe(l, &err), 0);
-	assert_int_equal(sev_snp_init(l, &err), 0);
-	assert_int_equal(sev_snp_launch_start(l, &err), 0);
+	assert_int_equal(km_snp_start(l, &err), 0);
 	R.n = 0;
 }
 
