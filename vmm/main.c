@@ -183,8 +183,8 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	vg_log_set_level(verbose >= 2 ? VG_LOG_DEBUG : verbose ? VG_LOG_INFO : VG_LOG_WARN);
-	if (json && !print) {
-		fprintf(stderr, "vigil-vmm: --json goes with --print-measurements\n");
+	if (json && !print && !launch_only) {
+		fprintf(stderr, "vigil-vmm: --json goes with --print-measurements or --launch-only\n");
 		vmm_config_free(&cfg);
 		return VG_EXIT_USAGE;
 	}
