@@ -205,20 +205,16 @@ fail_nodetail:
 	ad_resp_error(resp, 500, "AuditError", "the audit record could not be written");
 }
 
-/* What the session keeps of an appraisal, enough to rebuild it for the resource rules. */
+/* What the session keeps of an appraisal: pol_appraisal_json without the claims (they
+ * stay in the token and the audit record); pol_appraisal_from_json rebuilds it for the
+ * resource rules. */
 static char *appraisal_store_text(const struct pol_appraisal *a)
 {
-	json_t *vec = json_array();
-	for (int i = 0; i < POL_NCLAIMS; i++)
-		json_array_append_new(vec, json_integer(a->vector[i]));
-	char pd[65];
-	vg_hex_encode(a->policy_digest, 32, pd);
-	/* The claims stay in the token and the audit record; the resource rules need the verdict. */
-	json_t *j = json_pack("{s:i,s:s,s:b,s:b,s:i,s:s,s:o,s:O?,s:I,s:s}", "status", (int)a->status, "workload",
-			      a->workload, "simulated", a->simulated, "verified", a->verified, "platform", (int)a->platform,
-			      "product", a->product, "vector", vec, "explanations", a->explanations, "appraised_at",
-			      (json_int_t)a->appraised_at, "policy_digest", pd);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_t *j = pol_appraisal_json(a);
+	if (!j)
+		return NULL;
+	json_object_del(j, "claims");
+	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	return s;
 }
@@ -227,27 +223,9 @@ static int appraisal_from_store(const char *text, struct pol_appraisal *a)
 {
 	memset(a, 0, sizeof(*a));
 	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return -EBADMSG;
-	}
-	a->status = (enum pol_status)json_integer_value(json_object_get(j, "status"));
-	snprintf(a->workload, sizeof(a->workload), "%s", json_string_value(json_object_get(j, "workload")) ?: "");
-	a->simulated = json_is_true(json_object_get(j, "simulated"));
-	a->verified = json_is_true(json_object_get(j, "verified"));
-	a->platform = (enum att_platform)json_integer_value(json_object_get(j, "platform"));
-	snprintf(a->product, sizeof(a->product), "%s", json_string_value(json_object_get(j, "product")) ?: "");
-	json_t *vec = json_object_get(j, "vector");
-	for (int i = 0; i < POL_NCLAIMS; i++)
-		a->vector[i] = (int8_t)json_integer_value(json_array_get(vec, (size_t)i));
-	a->explanations = json_incref(json_object_get(j, "explanations"));
-	a->claims = json_incref(json_object_get(j, "claims"));
-	a->appraised_at = json_integer_value(json_object_get(j, "appraised_at"));
-	const char *pd = json_string_value(json_object_get(j, "policy_digest"));
-	if (pd)
-		vg_hex_decode(pd, a->policy_digest, 32, NULL);
+	int rc = j ? pol_appraisal_from_json(j, a, NULL) : -EBADMSG;
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp *resp)
@@ -358,7 +336,7 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		goto out;
 	}
 	struct pol_ear_opts eo = {.issuer = svc->cfg.issuer, .kid = svc->token_kid, .nonce_b64 = s.nonce,
-				  .ttl_seconds = (long)(s.expires - now), .names = POL_EAR_NAMES_DRAFT};
+				  .ttl_seconds = (long)VG_MAX(s.expires - now, 1), .names = POL_EAR_NAMES_DRAFT};
 	if (pol_ear_jwt(&ap, svc->token_key, &eo, &token, &e)) {
 		json_decref(detail);
 		attest_fail(w, &s, "error", e.msg, NULL, resp, 500, "InternalError");
@@ -392,8 +370,12 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 	free(s.appraisal), s.appraisal = stored, stored = NULL;
 	free(s.token), s.token = strdup(token);
 	sha256_hex(token, strlen(token), s.token_hash);
-	if (!s.token || (rc = db->ops->session_update(db->s, &s, &e)) ||
-	    (rc = ad_audit(db, "attest", actor, "", pol_status_name(ap.status), detail, &e)) ||
+	if (!s.token || (rc = db->ops->session_update(db->s, &s, &e))) {
+		json_decref(detail);
+		db->ops->rollback(db->s);
+		goto store_fail;
+	}
+	if ((rc = ad_audit(db, "attest", actor, "", pol_status_name(ap.status), detail, &e)) ||
 	    (rc = db->ops->commit(db->s, &e))) {
 		db->ops->rollback(db->s);
 		goto store_fail;

@@ -10,6 +10,7 @@
  * latency (ms), errors.
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,13 @@ int main(int argc, char **argv)
 	}
 	qsort(fl, nf, sizeof(double), cmp);
 	qsort(rl, nr, sizeof(double), cmp);
-	printf("%.1f flows/s p50 %.2f ms p99 %.2f ms (requests: p50 %.2f ms p99 %.2f ms) errors %ld%s%s\n",
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		     (double)ru.ru_stime.tv_usec / 1e6;
+	printf("%.1f flows/s p50 %.2f ms p99 %.2f ms (requests: p50 %.2f ms p99 %.2f ms) errors %ld flows %zu "
+	       "client_cpu %.2f s%s%s\n",
 	       (double)nf / elapsed, pct(fl, nf, 0.5) * 1e3, pct(fl, nf, 0.99) * 1e3, pct(rl, nr, 0.5) * 1e3,
-	       pct(rl, nr, 0.99) * 1e3, errors, errors ? " last: " : "", errors ? lasterr : "");
+	       pct(rl, nr, 0.99) * 1e3, errors, nf, cpu, errors ? " last: " : "", errors ? lasterr : "");
 	return errors && !nf ? 1 : 0;
 }

@@ -187,7 +187,8 @@ static int sq_open(const char *target, struct ad_store **out, struct vg_err *err
 	/* SQLite-only: journal and durability settings. */
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
+		 "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
 		 sync);
 	rc = exec(s, pragmas, err);
 	if (rc) {

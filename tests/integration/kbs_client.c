@@ -9,7 +9,7 @@
  *              [--mode normal|replay|other-nonce|unbound|tamper|expired|bearer|no-cookie]
  *              [--version V] [--measurement HEX48] [--snp-policy HEX] [--host-data HEX32]
  *              [--mrconfigid HEX48] [--init-data-toml FILE] [--tee-key p256|p384|rsa]
- *              [--sleep SECONDS]
+ *              [--sleep SECONDS] [--cacert CA.pem]
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -59,14 +59,15 @@ int main(int argc, char **argv)
 {
 	const char *url = NULL, *simdir = NULL, *tee = "snp", *resource = NULL, *out = NULL, *mode = "normal";
 	const char *version = AD_KBS_VERSION, *meas = NULL, *snp_policy = NULL, *host_data = NULL, *mrconfigid = NULL;
-	const char *init_file = NULL, *keykind = "p256";
+	const char *init_file = NULL, *keykind = "p256", *cacert = NULL;
 	int sleep_s = 0;
 	static const struct option lo[] = {
 		{"url", 1, NULL, 'u'},	      {"sim-state", 1, NULL, 's'},  {"tee", 1, NULL, 't'},
 		{"resource", 1, NULL, 'r'},   {"out", 1, NULL, 'o'},	    {"mode", 1, NULL, 'm'},
 		{"version", 1, NULL, 'v'},    {"measurement", 1, NULL, 'M'}, {"snp-policy", 1, NULL, 'P'},
 		{"host-data", 1, NULL, 'H'},  {"mrconfigid", 1, NULL, 'C'}, {"init-data-toml", 1, NULL, 'I'},
-		{"tee-key", 1, NULL, 'k'},    {"sleep", 1, NULL, 'S'},	    {NULL, 0, NULL, 0},
+		{"tee-key", 1, NULL, 'k'},    {"sleep", 1, NULL, 'S'},	    {"cacert", 1, NULL, 'A'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
 		case 'I': init_file = optarg; break;
 		case 'k': keykind = optarg; break;
 		case 'S': sleep_s = atoi(optarg); break;
+		case 'A': cacert = optarg; break;
 		default: fprintf(stderr, "kbs_client: bad option\n"); return 2;
 		}
 	}
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 	}
 
 	struct ad_http h;
-	if (ad_http_init(&h, url, NULL, &e))
+	if (ad_http_init(&h, url, cacert, &e))
 		die("http", &e);
 	struct ad_http_resp r;
 	char cookie[160] = "", nonce[64] = "";

@@ -306,7 +306,7 @@ expect_exit 0 "audit verify after restart" "$BIN/vigil-attestd" audit verify --s
 # (not reset) and are served once a connection closes
 PORT2=$(free_port)
 "$BIN/vigil-attestd" --config "$TMP/attestd.json" --listen "127.0.0.1:$PORT2" --state-dir "$TMP/state2" \
-	--max-connections 3 --timeout 30 >/dev/null 2>>"$TMP/attestd2.log" &
+	--max-connections 3 --max-sessions 2 --timeout 30 >/dev/null 2>>"$TMP/attestd2.log" &
 PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 exec 4<>"/dev/tcp/127.0.0.1/$PORT2" 5<>"/dev/tcp/127.0.0.1/$PORT2" 6<>"/dev/tcp/127.0.0.1/$PORT2"
@@ -317,5 +317,37 @@ exec 4<&-
 expect_eq "once one closes, the waiting clients are served" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT2/healthz")"
 exec 5<&- 6<&-
+AUTH='{"version":"0.4.0","tee":"snp","extra-params":{}}'
+A1=$(curl -s -o /dev/null -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")
+A2=$(curl -s -o /dev/null -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")
+expect_eq "the session table takes --max-sessions (2)" "200 200" "$A1 $A2"
+expect_eq "  ... and then answers 503" 503 "$(curl -s -o "$TMP/body" -w '%{http_code}' -d "$AUTH" "http://127.0.0.1:$PORT2/kbs/v0/auth")"
+expect_match "  ... SessionTableFull" 'errors/SessionTableFull"' "$(cat "$TMP/body")"
+stop
+
+# HTTPS natively: TLS 1.3 preferred, 1.2 accepted, older refused; the admin CLI over TLS
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt -days 2 \
+	-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+PORT3=$(free_port)
+"$BIN/vigil-attestd" --config "$TMP/attestd.json" --listen "127.0.0.1:$PORT3" --tls-cert tls.crt --tls-key tls.key \
+	>/dev/null 2>>"$TMP/attestd3.log" &
+PID=$!
+for _ in $(seq 100); do curl -sf --cacert tls.crt "https://127.0.0.1:$PORT3/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_match "TLS: the service says so" '"tls":"TLS 1.2\+ \(1.3 preferred\)"' "$(grep listening attestd3.log)"
+V=$(curl -sv --cacert tls.crt "https://127.0.0.1:$PORT3/healthz" 2>&1)
+expect_match "TLS: 1.3 negotiated with a modern client" 'SSL connection using TLSv1.3' "$V"
+expect_eq "TLS: 1.2 accepted" 200 "$(curl -s -o /dev/null -w '%{http_code}' --tlsv1.2 --tls-max 1.2 --cacert tls.crt "https://127.0.0.1:$PORT3/healthz")"
+curl -s -o /dev/null --tlsv1.1 --tls-max 1.1 --cacert tls.crt "https://127.0.0.1:$PORT3/healthz"
+expect_eq "TLS: 1.1 refused" 1 "$(($? != 0))"
+expect_exit 0 "TLS: vigil kbs over HTTPS with --cacert" "$BIN/vigil" kbs --url "https://127.0.0.1:$PORT3" \
+	--admin-key "$TMP/admin.key" --cacert tls.crt list-resources
+expect_exit 2 "TLS: vigil kbs refuses an unknown certificate" "$BIN/vigil" kbs --url "https://127.0.0.1:$PORT3" \
+	--admin-key "$TMP/admin.key" list-resources
+mkdir -p out-tls
+O=$("$KC" --url "https://127.0.0.1:$PORT3" --cacert tls.crt --sim-state "$TMP/sim" --resource payments/key/disk --out out-tls)
+expect_step "TLS: the KBS flow over HTTPS" "$O" resource 200
+expect_eq "TLS: npm jose decrypts the secret" "$SECRET" "$(jose decrypt out-tls/tee-key.pem out-tls/jwe.json 2>&1)"
+expect_eq "TLS: plain HTTP on the TLS port gets no answer" 000 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$PORT3/healthz")"
 stop
 finish
