@@ -348,6 +348,21 @@ static int nv_store(struct vtpm *t, uint32_t index, const uint8_t *data, size_t 
 	return vtpm_cmd_run(t, &c, "TPM2_NV_WriteLock", rsp, sizeof(rsp), &rlen, NULL, err);
 }
 
+int vtpm_ek_ca_check(const char *ca_dir, struct vg_err *err)
+{
+	char cp[4096], kp[4096];
+	snprintf(cp, sizeof(cp), "%s/ca.pem", ca_dir);
+	snprintf(kp, sizeof(kp), "%s/ca.key", ca_dir);
+	if (access(cp, F_OK) != 0 && access(kp, F_OK) != 0)
+		return 0; /* made on first use */
+	X509 *ca = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = load_or_make_ca(ca_dir, &ca, &key, err);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 int vtpm_provision_ek(struct vtpm *t, const char *ca_dir, struct vg_err *err)
 {
 	X509 *ca = NULL;

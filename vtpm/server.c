@@ -991,15 +991,14 @@ int vtpm_server_run(struct vtpm_server *srv, struct vtpm *t, volatile sig_atomic
 			break;
 		}
 		now = now_ms();
+		/* connections first, listeners after: an accept may evict a
+		 * connection and reuse its descriptor number */
 		for (int i = 0; i < n && !s->shutdown; i++) {
-			if (who[i] < 0) {
-				if (pfd[i].revents & POLLIN)
-					accept_one(s, pfd[i].fd, who[i] != -1, who[i] == -3, now);
+			if (who[i] < 0)
 				continue;
-			}
 			struct conn *c = &s->conns[who[i]];
 			if (c->fd != pfd[i].fd)
-				continue; /* evicted in this round */
+				continue;
 			if (pfd[i].revents & (POLLERR | POLLNVAL) ||
 			    (pfd[i].revents & POLLHUP && !(pfd[i].revents & POLLIN))) {
 				conn_close(c);
@@ -1011,6 +1010,9 @@ int vtpm_server_run(struct vtpm_server *srv, struct vtpm *t, volatile sig_atomic
 				continue;
 			}
 		}
+		for (int i = 0; i < n && !s->shutdown; i++)
+			if (who[i] < 0 && pfd[i].revents & POLLIN)
+				accept_one(s, pfd[i].fd, who[i] != -1, who[i] == -3, now);
 		/* one request per connection per round, then answers go out */
 		for (int i = 0; i <= MAX_CONNS && !s->shutdown; i++) {
 			struct conn *c = &s->conns[i];

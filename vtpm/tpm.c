@@ -378,6 +378,8 @@ int vtpm_open(const struct vtpm_config *cfg, struct vtpm **out, struct vg_err *e
 	t->buffer_size = cfg->buffer_size;
 	if ((rc = vtpm_load_key(cfg->key_file, t->key, err)))
 		goto fail;
+	if (cfg->ek_ca_dir && (rc = vtpm_ek_ca_check(cfg->ek_ca_dir, err)))
+		goto fail;
 	if ((rc = open_state_dir(t, err)))
 		goto fail;
 	rc = read_sealed(t, VTPM_STATE_PERM_FILE, "permall", &t->perm, &t->perm_len, err);

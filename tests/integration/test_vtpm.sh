@@ -42,6 +42,7 @@ expect_exit 2 "a CA whose key does not match its certificate is refused" "$BIN/v
 	--state "$TMP/state-bad" --key-file "$KEY" --ek-ca "$TMP/badca"
 expect_match "EK CA problem named" "ca.pem and ca.key must both exist and match" "$ERR"
 check "no half-provisioned state left behind" test ! -e "$TMP/state-bad/permall.vst"
+check "... the CA was checked before the state directory was created" test ! -e "$TMP/state-bad"
 
 expect_exit 2 "a bad --bind address is refused" "$BIN/vigil-tpm" --port "$PORT" --state "$TMP/state-b" \
 	--key-file "$KEY" --bind not-an-address
