@@ -311,7 +311,10 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 		}
 	}
 	if (ad_verify_evidence(w, &ev, &res, &e)) {
-		attest_fail(w, &s, "error", e.msg, NULL, resp, 500, "InternalError");
+		/* collateral cache: PCS unavailable -> 503; PCS material that does not verify -> 401 */
+		bool later = e.code == EAGAIN || e.code == EIO, bad = e.code == EACCES;
+		attest_fail(w, &s, bad ? "rejected" : "error", e.msg, NULL, resp, later ? 503 : bad ? 401 : 500,
+			    later ? "CollateralUnavailable" : bad ? "AttestationError" : "InternalError");
 		goto out;
 	}
 	pol = ad_policy_get(svc);

@@ -127,16 +127,16 @@ static bool cached(const struct ad_coll *c, const char *rel)
 	return coll_path(c, rel, NULL, p, sizeof(p), NULL) == 0 && access(p, R_OK) == 0;
 }
 
+struct snp_paths {
+	char vcek[400], chain[64], crl[64];
+};
+
 static int try_product_locked(struct ad_coll *c, const struct sev_snp_report *r, enum sev_snp_product p,
-		       const struct att_trust *trusts, size_t nt, bool with_crl, struct ad_coll_snp *out,
-		       struct vg_err *err)
+			      const struct snp_paths *sp, const struct att_trust *trusts, size_t nt, bool with_crl,
+			      struct ad_coll_snp *out, struct vg_err *err)
 {
-	char vrel[400], crel[64], lrel[64];
-	int rc = ad_coll_vcek_path(r, p, vrel, sizeof(vrel), err);
-	if (rc)
-		return rc;
-	snprintf(crel, sizeof(crel), "vcek/v1/%s/cert_chain", sev_snp_product_name(p));
-	snprintf(lrel, sizeof(lrel), "vcek/v1/%s/crl", sev_snp_product_name(p));
+	const char *vrel = sp->vcek, *crel = sp->chain, *lrel = sp->crl;
+	int rc;
 	bool fv = false, fc = false, fl = false;
 	/* The VCEK first: with an unknown product, a KDS 404 here moves on to the next product. */
 	if ((rc = get_item(c, vrel, &out->vcek, &out->vcek_len, &fv, err)))
@@ -173,16 +173,16 @@ static int try_product(struct ad_coll *c, const struct sev_snp_report *r, enum s
 		       const struct att_trust *trusts, size_t nt, bool with_crl, struct ad_coll_snp *out,
 		       struct vg_err *err)
 {
-	char vrel[400], crel[64], lrel[64];
-	int rc = ad_coll_vcek_path(r, p, vrel, sizeof(vrel), err);
+	struct snp_paths sp;
+	int rc = ad_coll_vcek_path(r, p, sp.vcek, sizeof(sp.vcek), err);
 	if (rc)
 		return rc;
-	snprintf(crel, sizeof(crel), "vcek/v1/%s/cert_chain", sev_snp_product_name(p));
-	snprintf(lrel, sizeof(lrel), "vcek/v1/%s/crl", sev_snp_product_name(p));
-	bool hit = cached(c, vrel) && cached(c, crel) && (!with_crl || cached(c, lrel));
+	snprintf(sp.chain, sizeof(sp.chain), "vcek/v1/%s/cert_chain", sev_snp_product_name(p));
+	snprintf(sp.crl, sizeof(sp.crl), "vcek/v1/%s/crl", sev_snp_product_name(p));
+	bool hit = cached(c, sp.vcek) && cached(c, sp.chain) && (!with_crl || cached(c, sp.crl));
 	if (!hit)
 		pthread_mutex_lock(&c->fetch);
-	rc = try_product_locked(c, r, p, trusts, nt, with_crl, out, err);
+	rc = try_product_locked(c, r, p, &sp, trusts, nt, with_crl, out, err);
 	if (!hit)
 		pthread_mutex_unlock(&c->fetch);
 	return rc;

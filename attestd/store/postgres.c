@@ -59,6 +59,7 @@ static const struct {
 /* Key of the advisory lock that serialises migrations ("vigilmig"). */
 #define PG_MIGRATE_LOCK "7618078807169049959"
 #define PG_AUDIT_BATCH 512
+#define PG_MAX_PREPARED 48
 
 struct ad_store {
 	PGconn *conn;
@@ -68,6 +69,9 @@ struct ad_store {
 	bool head_valid;
 	int64_t head_seq;
 	char head_hash[AD_HASH_HEX];
+	/* Statements prepared on this connection (server-side; gone after a reset). */
+	const char *prep[PG_MAX_PREPARED];
+	int nprep;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -131,12 +135,37 @@ static int ensure_conn(struct ad_store *s, struct vg_err *err, const char *what)
 	if (s->in_tx)
 		return conn_fail(s, err, what);
 	PQreset(s->conn);
+	s->nprep = 0; /* a new server session: nothing is prepared there */
 	if (conn_bad(s))
 		return conn_fail(s, err, what);
 	PGresult *r = PQexec(s->conn, "SET lock_timeout = '10s'"); /* PostgreSQL-only */
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	return ok ? 0 : conn_fail(s, err, what);
+}
+
+/* Each SQL text (a string constant of this file: its address is its key) is
+ * prepared once per connection and then executed by name: PostgreSQL parses
+ * and plans it once. Returns the result of the execution (or of a failed
+ * prepare). */
+static PGresult *run_prepared(struct ad_store *s, const char *q, int n, const char *const *vals, const int *lens,
+			      const int *fmts)
+{
+	int k = 0;
+	while (k < s->nprep && s->prep[k] != q)
+		k++;
+	char name[16];
+	snprintf(name, sizeof(name), "v%d", k);
+	if (k == s->nprep) {
+		if (k == PG_MAX_PREPARED) /* not expected: fall back to the one-shot form */
+			return PQexecParams(s->conn, q, n, NULL, vals, lens, fmts, 0);
+		PGresult *p = PQprepare(s->conn, name, q, n, NULL);
+		if (PQresultStatus(p) != PGRES_COMMAND_OK)
+			return p;
+		PQclear(p);
+		s->prep[s->nprep++] = q;
+	}
+	return PQexecPrepared(s->conn, name, n, vals, lens, fmts, 0);
 }
 
 /* Runs one statement with text parameters (NULL = SQL NULL); binary marks
@@ -151,7 +180,7 @@ static int q_exec(struct ad_store *s, const char *q, int n, const char *const *v
 		int rc = ensure_conn(s, err, what);
 		if (rc)
 			return rc;
-		PGresult *r = PQexecParams(s->conn, q, n, NULL, vals, lens, fmts, 0);
+		PGresult *r = run_prepared(s, q, n, vals, lens, fmts);
 		if (r && PQresultStatus(r) == want) {
 			*out = r;
 			return 0;
@@ -699,16 +728,13 @@ static int pg_audit_insert(struct ad_store *s, const struct ad_audit_rec *a, str
 	fmt_i64(ts, a->ts);
 	const char *p[] = {seq, ts, a->kind, a->actor, a->resource, a->outcome, a->detail ? a->detail : "{}",
 			   a->prev_hash, a->hash};
-	int rc = q_cmd(s,
-		       "INSERT INTO audit (seq, ts, kind, actor, resource, outcome, detail, prev_hash, hash) "
-		       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		       9, p, NULL, NULL, NULL, err, "insert audit record");
-	if (rc)
-		return rc;
-	const char *h[] = {seq, a->hash};
+	/* PostgreSQL-only (data-modifying WITH): the record and the head move in one round trip. */
 	int64_t n = 0;
-	rc = q_cmd(s, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", 2, h, NULL, NULL, &n, err,
-		   "move audit head");
+	int rc = q_cmd(s,
+		       "WITH rec AS (INSERT INTO audit (seq, ts, kind, actor, resource, outcome, detail, prev_hash, hash) "
+		       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq, hash) "
+		       "UPDATE audit_head SET seq = rec.seq, hash = rec.hash FROM rec WHERE audit_head.id = 1",
+		       9, p, NULL, NULL, &n, err, "append audit record");
 	if (!rc && n != 1)
 		return vg_err_set(err, EBADMSG, "audit chain head row is missing");
 	if (!rc) {

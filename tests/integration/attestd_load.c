@@ -10,7 +10,7 @@
  *   attestd_load put URL ADMIN_KEY.pem repo/type/tag SECRET_FILE
  *   attestd_load run --url URL [--url URL]... --sim-state DIR --path repo/type/tag
  *                    --secret-file F [--clients N] [--seconds S | --flows N]
- *                    [--released FILE] [--failures FILE] [--json] [--no-cert-table]
+ *                    [--released FILE] [--failures FILE] [--json] [--no-cert-table] [--tdx-quote F]
  *
  * Each flow ends in exactly one class:
  *   completed  the secret arrived and equals SECRET_FILE
@@ -48,6 +48,9 @@ static uint8_t *secret;
 static size_t secret_len;
 static int clients = 4, seconds = 0, max_flows = 0;
 static bool no_cert_table; /* send SNP evidence without its certificate table (collateral cache test) */
+static uint8_t *quote_file; /* --tdx-quote: send this TDX quote as the evidence (it is not bound: the
+			     * flow is refused at REPORT_DATA; the collateral path runs before that) */
+static size_t quote_len;
 static FILE *released_f, *failures_f;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int flows_started;
@@ -115,7 +118,7 @@ static enum cls one_flow(struct ad_http *h, struct ad_sim *sim, int base)
 	size_t ptlen = 0;
 	struct ad_http *ha = &h[base % nurls], *hb = &h[(base + 1) % nurls], *hc = &h[(base + 2) % nurls];
 
-	if (ad_cli_auth(ha, "snp", AD_KBS_VERSION, cookie, nonce, &r, &e)) {
+	if (ad_cli_auth(ha, quote_file ? "tdx" : "snp", AD_KBS_VERSION, cookie, nonce, &r, &e)) {
 		c = r.status ? classify_error(&r, "auth") : classify_transport(&e, "auth");
 		goto out;
 	}
@@ -128,7 +131,14 @@ static enum cls one_flow(struct ad_http *h, struct ad_sim *sim, int base)
 		c = C_LOST;
 		goto out;
 	}
-	json_t *ev = ad_sim_evidence(sim, "snp", rd, 0, &e);
+	json_t *ev = NULL;
+	if (quote_file) {
+		char *q = att_b64_encode(quote_file, quote_len, false);
+		ev = q ? json_pack("{s:s,s:n}", "quote", q, "cc_eventlog") : NULL;
+		free(q);
+	} else {
+		ev = ad_sim_evidence(sim, "snp", rd, 0, &e);
+	}
 	if (ev && no_cert_table)
 		json_object_del(ev, "cert_chain");
 	att = ev ? ad_cli_attestation(nonce, jwk, ev, NULL) : NULL;
@@ -300,7 +310,8 @@ int main(int argc, char **argv)
 		{"clients", required_argument, NULL, 'c'},   {"seconds", required_argument, NULL, 't'},
 		{"flows", required_argument, NULL, 'n'},     {"released", required_argument, NULL, 'r'},
 		{"failures", required_argument, NULL, 'F'}, {"json", no_argument, NULL, 'j'},
-		{"no-cert-table", no_argument, NULL, 'x'},   {NULL, 0, NULL, 0}};
+		{"no-cert-table", no_argument, NULL, 'x'},   {"tdx-quote", required_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0}};
 	optind = 2;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -322,6 +333,12 @@ int main(int argc, char **argv)
 		case 'F': failures = optarg; break;
 		case 'j': as_json = true; break;
 		case 'x': no_cert_table = true; break;
+		case 'q':
+			if (vg_read_file(optarg, 1 << 20, &quote_file, &quote_len, NULL)) {
+				fprintf(stderr, "attestd_load: cannot read %s\n", optarg);
+				return 2;
+			}
+			break;
 		default: return 2;
 		}
 	}
@@ -390,5 +407,6 @@ int main(int argc, char **argv)
 		fclose(failures_f);
 	OPENSSL_cleanse(secret, secret_len);
 	free(secret);
+	free(quote_file);
 	return lost ? 1 : 0;
 }

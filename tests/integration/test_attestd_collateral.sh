@@ -88,5 +88,39 @@ attestd_stop 1
 expect_exit 2 "--kds-url without --collateral-cache is a usage error" "$BIN/vigil-attestd" --listen 127.0.0.1:1 \
 	--state-dir "$TMP/a/inst9" --policy "$TMP/a/policy.json" --admin-key "$TMP/a/admin_pub.pem" --kds-url "$KDS"
 expect_match "... saying so" "need --collateral-cache" "$ERR$OUT"
+# --- TDX: the platform's PCS collateral through the service (a real quote: the
+# collateral path runs, then the flow is refused because the quote is not bound
+# to this session's nonce, as it must be)
+if [[ -d $VECTORS/tdx/go-tdx-guest ]]; then
+	T=$VECTORS/tdx/go-tdx-guest
+	"$PY" "$ROOT/tests/integration/kds_standin.py" --port-file "$TMP/pcs.port" \
+		--tcb "90c06f000000:$T/sample_tcbinfo_response_v5:$T/tcbInfoIssuerChain.pem" \
+		--qe "$T/sample_qeIdentity_response:$T/qeIdentityIssuerChain.pem" \
+		--pckcrl "$T/pckcrl:$T/pckCrlIssuerChain.pem" --rootcrl "$T/rootcrl.der" 2>"$TMP/pcs.err" &
+	PCSPID=$!
+	for _ in $(seq 1 100); do [[ -s $TMP/pcs.port ]] && break; sleep 0.05; done
+	PCS=http://127.0.0.1:$(cat "$TMP/pcs.port")
+	tdx_flow() { # -> OUT
+		# shellcheck disable=SC2046
+		OUT=$("$LOAD" run $(attestd_urls 1) --sim-state "$TMP/a/sim" --path repo/key/disk \
+			--secret-file "$TMP/a/secret" --clients 1 --flows 1 --json --failures "$TMP/fail.txt" \
+			--tdx-quote "$T/quote_v5_sample.dat")
+	}
+	attestd_start 1 "$DB" --collateral-cache "$TMP/tdxcache" --pcs-url "$PCS"
+	tdx_flow
+	expect_eq "TDX quote: no secret (not bound to the session)" 0 "$(jq -r .completed <<<"$OUT")"
+	expect_match "... refused at attest with 401" "failed attest: HTTP 401" "$(cat "$TMP/fail.txt")"
+	expect_eq "PCS was asked for the platform's 4 collateral items" 4 "$(curl -s "$PCS/_stats" | jq -r .requests)"
+	check "the TCB info of FMSPC 90c06f000000 is in the cache" \
+		cmp "$TMP/tdxcache/tdx/certification/v4/tcb?fmspc=90c06f000000" "$T/sample_tcbinfo_response_v5"
+	attestd_stop 1
+	curl -s "$PCS/_control?fail=429&count=5&retry_after=60" >/dev/null
+	attestd_start 1 "$DB" --collateral-cache "$TMP/tdxcache429" --pcs-url "$PCS"
+	tdx_flow
+	expect_match "PCS 429: the attestation fails with 503, never judged without collateral" \
+		"failed attest: HTTP 503 .*rate limited" "$(cat "$TMP/fail.txt")"
+	attestd_stop 1
+	kill "$PCSPID" 2>/dev/null
+fi
 expect_exit 0 "the release records are in a verifying audit chain" "$BIN/vigil-attestd" audit verify --state-dir "$TMP/a/inst1" --db "$DB"
 finish
