@@ -74,7 +74,9 @@ static void test_traditional_interface(void **state)
 		sig[i] = (char)data(f);
 	assert_string_equal(sig, "QEMU");
 	sel(f, 0x0001);
-	uint32_t id = data(f) | data(f) << 8 | data(f) << 16 | (uint32_t)data(f) << 24;
+	uint32_t id = 0;
+	for (int i = 0; i < 4; i++)
+		id |= (uint32_t)data(f) << (8 * i);
 	assert_int_equal(id, 3); /* traditional + DMA */
 	sel(f, 0x0005);
 	assert_int_equal(data(f), 4);

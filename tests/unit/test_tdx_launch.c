@@ -311,6 +311,7 @@ static void test_init_vm_refusals(void **state)
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EIO);
 	assert_non_null(strstr(err.msg, "0xc000010000000000"));
 	tdx_caps_free(&caps);
+	tdx_launch_release(&l);
 }
 
 static void test_mem_region_partial_and_interrupted(void **state)
@@ -351,6 +352,7 @@ static void test_mem_region_partial_and_interrupted(void **state)
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300000, SRC, 0, true, &err), -EINVAL);
 	assert_int_equal(R.n, before);
 	tdx_caps_free(&caps);
+	tdx_launch_release(&l);
 }
 
 /* ---------------------------------------------------------------- GetQuote */
