@@ -425,9 +425,5 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 /* KVM capability check on its own (vigil-vmm --check-kvm): the core's
  * capabilities, then, with plat non-NULL, the platform's probe for c. */
 int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, struct vg_err *err);
-/* The same for the accelerator c->accel selects (auto: kvm, else emu with a
- * warning): can this host run plat there? *used names the accelerator. */
-int vmm_accel_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, const char **used,
-		    struct vg_err *err);
 
 #endif /* VIGIL_VMM_H */

@@ -147,6 +147,12 @@ spin_check() { # $1 = expected threads, then extra args; checks the sandbox of a
 	local threads
 	threads=$(cat /proc/$pid/task/*/comm 2>/dev/null | grep -c '^vigil-vmm$')
 	expect_eq "main thread + vCPU threads" "$nthreads" "$threads"
+	# Unicorn is loaded only by the emu accelerator (dlopen): a KVM run never maps it.
+	if [[ $ACCEL == emu ]]; then
+		expect_match "emu: libunicorn loaded" 'libunicorn\.so\.2' "$(cat /proc/$pid/maps 2>/dev/null)"
+	else
+		check "kvm: libunicorn not loaded" bash -c '! grep -q libunicorn "/proc/$1/maps"' _ "$pid"
+	fi
 	local cpu
 	sleep 0.3
 	cpu=$(awk '{print $14 + $15}' /proc/$pid/stat)

@@ -31,14 +31,3 @@ int vmm_kvm_check(const struct vmm_platform_ops *plat, const struct vmm_config *
 {
 	return vmm_accel_kvm.check(plat, c, err);
 }
-
-int vmm_accel_check(const struct vmm_platform_ops *plat, const struct vmm_config *c, const char **used,
-		    struct vg_err *err)
-{
-	const struct vmm_accel_ops *a;
-	int rc = vmm_accel_select(c, &a, err);
-	if (rc)
-		return rc;
-	*used = a->name;
-	return a->check(plat, c, err);
-}
