@@ -240,6 +240,12 @@ struct vmm_launch_image {
 	const struct fw_image *fw;
 	const char *path;
 	char fw_error[200];
+	/* Measured direct boot (VMM_PLAT_MEASURED_KERNEL with --kernel): the kernel,
+	 * initrd and command line, read once; the platform hashes these bytes and fw_cfg
+	 * serves the same bytes. kernel NULL otherwise. */
+	const uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	const char *cmdline;
 };
 
 struct vmm_platform_ops {
