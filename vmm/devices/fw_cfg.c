@@ -341,6 +341,10 @@ static int fw_cfg_setup(struct vmm *vm, void **state, struct vg_err *err)
 		return vg_err_set(err, -rc, "fw_cfg: items");
 	if (vm->launch_img.kernel && (rc = add_kernel(f, &vm->launch_img, err)))
 		return rc;
+	struct vmm_acpi_opts ao = {.vcpus = c->vcpus, .tpm = c->vtpm, .log_addr = VMM_TPM_LOG_ADDR,
+				   .log_size = VMM_TPM_LOG_SIZE};
+	if ((rc = vmm_fw_cfg_add_acpi(f, &ao, err)))
+		return rc;
 	if ((rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_FW_CFG_PORT, 2, &vmm_fw_cfg_sel_ops, f, err)))
 		return rc;
 	return vmm_register_device(vm, VMM_SPACE_PIO, VMM_FW_CFG_DMA_PORT, 8, &vmm_fw_cfg_dma_ops, f, err);
