@@ -51,8 +51,11 @@ static int dma_read(uint16_t key, void *dst, uint32_t len)
 	uint64_t a = (uint64_t)(uintptr_t)&desc;
 	outl(FW_CFG_DMA, bswap32((uint32_t)(a >> 32)));
 	outl(FW_CFG_DMA + 4, bswap32((uint32_t)a));
-	__asm__ volatile("" ::: "memory");
-	return *(volatile uint32_t *)&desc.control ? -1 : 0;
+	__asm__ volatile("" ::: "memory"); /* the device wrote desc and dst */
+	volatile uint32_t *ctl = &desc.control;
+	for (int spin = 0; *ctl && spin < 1000000; spin++)
+		;
+	return *ctl ? -1 : 0;
 }
 
 #define BLOB_RAM 0x100000ull /* where the blobs are read to (inside the 2 MiB the runtime maps) */
@@ -132,17 +135,7 @@ int main(void)
 	if (!e820_key || !e820_size || e820_size > sizeof(e820) || e820_size % 20)
 		return fail(3, "etc/e820 missing from the file directory");
 	/* DMA read of etc/e820: SELECT | READ. */
-	desc.control = bswap32((uint32_t)e820_key << 16 | 0x08 | 0x02);
-	desc.length = bswap32(e820_size);
-	desc.address = __builtin_bswap64((uint64_t)(uintptr_t)e820);
-	uint64_t a = (uint64_t)(uintptr_t)&desc;
-	outl(FW_CFG_DMA, bswap32((uint32_t)(a >> 32)));
-	outl(FW_CFG_DMA + 4, bswap32((uint32_t)a));
-	__asm__ volatile("" ::: "memory"); /* the device wrote desc and e820 */
-	volatile uint32_t *ctl = &desc.control;
-	for (int spin = 0; *ctl && spin < 1000000; spin++)
-		;
-	if (*ctl)
+	if (dma_read(e820_key, e820, e820_size))
 		return fail(4, "DMA did not complete");
 	uint64_t below4g = 0, above4g = 0;
 	for (uint32_t off = 0; off < e820_size; off += 20) {
