@@ -180,6 +180,20 @@ int main(void)
 	if (rc)
 		return rc;
 	puts_serial("fwcfg: ok\n");
+	/* A direct-boot command line "reset" asks for a platform reset (tests of the
+	 * confidential case: the VM must stop, not reboot). */
+	char cmd[8] = {0};
+	uint32_t cl = item_u32(0x14);
+	if (cl == 6) {
+		select_item(0x15);
+		read_bytes(cmd, 6);
+		if (!memcmp(cmd, "reset", 6)) {
+			puts_serial("fwcfg: resetting\n");
+			outb(0xCF9, 0x06);
+			puts_serial("fwcfg: still running after the reset\n");
+			return 11;
+		}
+	}
 	return 0;
 }
 
