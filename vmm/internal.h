@@ -77,7 +77,7 @@ struct vmm_measurement {
 struct vmm {
 	const struct vmm_config *cfg;
 	/* The firmware image: read and parsed once (boot/load.c vmm_boot_read). */
-	uint8_t *fw_data;
+	uint8_t *fw_data, *kernel_data, *initrd_data; /* read once (vmm_boot_read) */
 	size_t fw_len;
 	struct fw_image fw_parsed;
 	struct vmm_launch_image launch_img;

@@ -83,6 +83,8 @@ static void vm_free(struct vmm *vm)
 	devices_teardown(vm);
 	vmm_memory_teardown(vm);
 	free(vm->fw_data);
+	free(vm->kernel_data);
+	free(vm->initrd_data);
 	vmm_measurements_free(vm);
 	if (vm->accel && vm->accel->vm_destroy)
 		vm->accel->vm_destroy(vm);
@@ -108,9 +110,8 @@ static int vm_build(struct vmm *vm, struct vg_err *err)
 			return vg_err_prefix(err, "platform %s: init", vm->plat->name);
 	}
 	vm->plat_inited = true;
-	if ((rc = vmm_devices_setup(vm, err)))
-		return rc;
-	if ((rc = vmm_boot_read(vm, err)))
+	/* The boot images are read once, before the devices that serve them (fw_cfg). */
+	if ((rc = vmm_boot_read(vm, err)) || (rc = vmm_devices_setup(vm, err)))
 		return rc;
 	if (vm->plat->launch_start && (rc = vm->plat->launch_start(vm, vm->plat_state, &vm->launch_img, err)))
 		return vg_err_prefix(err, "platform %s: launch_start", vm->plat->name);

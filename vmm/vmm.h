@@ -241,6 +241,12 @@ struct vmm_launch_image {
 	const struct fw_image *fw;
 	const char *path;
 	char fw_error[200];
+	/* Measured direct boot (VMM_PLAT_MEASURED_KERNEL with --kernel): the kernel,
+	 * initrd and command line, read once; the platform hashes these bytes and fw_cfg
+	 * serves the same bytes. kernel NULL otherwise. */
+	const uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	const char *cmdline;
 };
 
 struct vmm_platform_ops {
@@ -405,6 +411,10 @@ int vmm_drop_privileges(const char *chroot_dir, const char *user, struct vg_err 
  * debug-exit port makes the VMM exit N (0..255). */
 #define VMM_EXIT_GUEST_CRASH 1 /* triple fault, emulation failure, VMM-side guest error */
 #define VMM_EXIT_ERROR 2       /* usage, configuration, host or KVM error */
+/* A guest reset stops the VM with status 0 and says why: a confidential guest (a
+ * platform with a launch) cannot be reset; rebooting a plain one is not done yet. how:
+ * what the guest did. */
+void vmm_request_reset(struct vmm *vm, const char *how);
 
 struct vmm_result {
 	int status;        /* exit status of vigil-vmm */

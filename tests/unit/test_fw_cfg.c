@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/devices/devices.h"
@@ -74,7 +75,9 @@ static void test_traditional_interface(void **state)
 		sig[i] = (char)data(f);
 	assert_string_equal(sig, "QEMU");
 	sel(f, 0x0001);
-	uint32_t id = data(f) | data(f) << 8 | data(f) << 16 | (uint32_t)data(f) << 24;
+	uint32_t id = 0;
+	for (int i = 0; i < 4; i++)
+		id |= (uint32_t)data(f) << (8 * i);
 	assert_int_equal(id, 3); /* traditional + DMA */
 	sel(f, 0x0005);
 	assert_int_equal(data(f), 4);
@@ -156,12 +159,127 @@ static void test_store_limits(void **state)
 	vmm_fw_cfg_free(f);
 }
 
+/* Reads a whole file item through the directory and the data port. */
+static uint8_t *read_file(struct vmm_fw_cfg *f, const char *name, uint32_t *len)
+{
+	sel(f, 0x0019);
+	uint8_t c[4];
+	for (int i = 0; i < 4; i++)
+		c[i] = data(f);
+	uint32_t n = vg_be32(c);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t e[64];
+		for (int k = 0; k < 64; k++)
+			e[k] = data(f);
+		if (strcmp((char *)e + 8, name))
+			continue;
+		*len = vg_be32(e);
+		uint8_t *b = malloc(*len ? *len : 1);
+		sel(f, vg_be16(e + 4));
+		for (uint32_t k = 0; k < *len; k++)
+			b[k] = data(f);
+		return b;
+	}
+	return NULL;
+}
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* OVMF's AcpiPlatformDxe, reduced: run etc/table-loader over the two blobs placed at
+ * chosen addresses, then follow RSDP -> XSDT -> tables -> DSDT and check every sum. */
+static void test_acpi_table_loader(void **state)
+{
+	(void)state;
+	struct vmm_fw_cfg *f = vmm_fw_cfg_new(gpa, NULL);
+	struct vmm_acpi_opts ao = { .vcpus = 2, .tpm = true, .log_addr = 0xF0000, .log_size = 0x10000 };
+	struct vg_err err = { 0 };
+	assert_int_equal(vmm_fw_cfg_add_acpi(f, &ao, &err), 0);
+	uint32_t tl = 0, rl = 0, sl = 0;
+	uint8_t *tables = read_file(f, "etc/acpi/tables", &tl), *rsdp = read_file(f, "etc/acpi/rsdp", &rl);
+	uint8_t *script = read_file(f, "etc/table-loader", &sl);
+	assert_non_null(tables);
+	assert_non_null(rsdp);
+	assert_non_null(script);
+	assert_int_equal(rl, 36);
+	assert_int_equal(sl % 128, 0);
+	const uint64_t base_t = 0x7f000000, base_r = 0xe0000; /* where "firmware" put them */
+	bool alloc_t = false, alloc_r = false;
+	for (uint32_t o = 0; o < sl; o += 128) {
+		const uint8_t *e = script + o;
+		uint32_t c = vg_le32(e);
+		const char *f1 = (const char *)e + 4;
+		if (c == 1) {
+			if (!strcmp(f1, "etc/acpi/tables"))
+				alloc_t = e[4 + 56 + 4] == 1; /* HIGH */
+			if (!strcmp(f1, "etc/acpi/rsdp"))
+				alloc_r = e[4 + 56 + 4] == 2; /* FSEG */
+		} else if (c == 2) {
+			const char *src = (const char *)e + 4 + 56;
+			uint32_t off = vg_le32(e + 4 + 112);
+			uint8_t size = e[4 + 116];
+			uint8_t *dst = !strcmp(f1, "etc/acpi/rsdp") ? rsdp : tables;
+			uint32_t dl = dst == rsdp ? rl : tl;
+			assert_true(size == 4 || size == 8);
+			assert_true(off + size <= dl);
+			uint64_t v = size == 8 ? vg_le64(dst + off) : vg_le32(dst + off);
+			v += !strcmp(src, "etc/acpi/rsdp") ? base_r : base_t;
+			if (size == 8)
+				vg_put_le64(dst + off, v);
+			else
+				vg_put_le32(dst + off, (uint32_t)v);
+		} else if (c == 3) {
+			uint8_t *dst = !strcmp(f1, "etc/acpi/rsdp") ? rsdp : tables;
+			uint32_t off = vg_le32(e + 4 + 56), start = vg_le32(e + 4 + 60), len = vg_le32(e + 4 + 64);
+			assert_true(start + len <= (dst == rsdp ? rl : tl) && off >= start && off < start + len);
+			dst[off] = (uint8_t)(0 - sum8(dst + start, len)); /* CalculateCheckSum8 */
+		} else {
+			fail_msg("unknown loader command %u", c);
+		}
+	}
+	assert_true(alloc_t && alloc_r);
+	assert_memory_equal(rsdp, "RSD PTR ", 8);
+	assert_int_equal(sum8(rsdp, 20), 0);
+	assert_int_equal(sum8(rsdp, 36), 0);
+	uint64_t xsdt = vg_le64(rsdp + 24) - base_t;
+	assert_memory_equal(tables + xsdt, "XSDT", 4);
+	uint32_t xl = vg_le32(tables + xsdt + 4);
+	assert_int_equal(sum8(tables + xsdt, xl), 0);
+	unsigned seen = 0;
+	bool dsdt_ok = false;
+	for (uint32_t p = 36; p < xl; p += 8) {
+		uint64_t t = vg_le64(tables + xsdt + p) - base_t;
+		assert_true(t < tl);
+		assert_int_equal(sum8(tables + t, vg_le32(tables + t + 4)), 0);
+		seen++;
+		if (!memcmp(tables + t, "FACP", 4)) {
+			uint64_t d = vg_le64(tables + t + 140) - base_t;
+			assert_int_equal(vg_le32(tables + t + 40), (uint32_t)(d + base_t));
+			assert_memory_equal(tables + d, "DSDT", 4);
+			assert_int_equal(sum8(tables + d, vg_le32(tables + d + 4)), 0);
+			dsdt_ok = true;
+		}
+	}
+	assert_int_equal(seen, 3); /* FACP, APIC, TPM2 */
+	assert_true(dsdt_ok);
+	free(tables);
+	free(rsdp);
+	free(script);
+	vmm_fw_cfg_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_traditional_interface),
 		cmocka_unit_test(test_dma),
 		cmocka_unit_test(test_store_limits),
+		cmocka_unit_test(test_acpi_table_loader),
 	};
 	return cmocka_run_group_tests_name("fw_cfg", tests, NULL, NULL);
 }

@@ -72,6 +72,21 @@ static void test_probe(void **state)
 		assert_int_equal(R.calls[i].req, KVM_CHECK_EXTENSION);
 }
 
+/* A fresh model and launch with the capabilities read. */
+static void caps_only(struct tdx_launch *l, struct tdx_caps *caps)
+{
+	struct vg_err err = { 0 };
+	rec_reset();
+	new_launch(l);
+	assert_int_equal(tdx_get_capabilities(l, caps, &err), 0);
+}
+
+static void done(struct tdx_launch *l, struct tdx_caps *caps)
+{
+	tdx_caps_free(caps);
+	tdx_launch_release(l);
+}
+
 static void caps_and_init(struct tdx_launch *l, struct tdx_caps *caps)
 {
 	struct vg_err err = { 0 };
@@ -179,8 +194,7 @@ static void test_full_launch_order_and_arguments(void **state)
 	assert_string_equal(km.violation, "");
 	/* After finalization nothing more may be added. */
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x800000, SRC, 1, false, &err), -EINVAL);
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 }
 
 /* Finding 8: INIT_VM is retried while the TDX module has no entropy (-EAGAIN). */
@@ -190,26 +204,20 @@ static void test_init_vm_retries_eagain(void **state)
 	struct tdx_launch l;
 	struct tdx_caps caps;
 	struct vg_err err = { 0 };
-	rec_reset();
-	new_launch(&l);
-	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
+	caps_only(&l, &caps);
 	km.init_vm_eagain = 3;
 	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .cpuid = TD_CPUID, .ncpuid = 2 };
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), 0);
 	assert_int_equal(km.init_vm_calls, 4);
 	assert_true(km.tdx_inited);
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 
-	rec_reset();
-	new_launch(&l);
-	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
+	caps_only(&l, &caps);
 	km.init_vm_eagain = 1u << 30; /* never */
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EAGAIN);
 	assert_non_null(strstr(err.msg, "no entropy"));
 	assert_non_null(strstr(err.msg, "0x8000020300000000"));
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 }
 
 /* Finding 9: the APIC bus runs at the TDX module's 25 MHz, set before INIT_VM. */
@@ -221,8 +229,7 @@ static void test_apic_bus_cycles(void **state)
 	caps_and_init(&l, &caps);
 	assert_int_equal(km.apic_bus_ns, 40);
 	assert_string_equal(km.violation, "");
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 }
 
 /* Finding 10: one CPUID for INIT_VM and KVM_SET_CPUID2, 0x80000008 EAX[23:16] 48,
@@ -234,9 +241,7 @@ static void test_td_cpuid(void **state)
 	struct tdx_caps caps;
 	struct vg_err err = { 0 };
 	/* Missing 0x80000008: refused before any ioctl (KVM would say -EINVAL). */
-	rec_reset();
-	new_launch(&l);
-	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
+	caps_only(&l, &caps);
 	R.n = 0;
 	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .cpuid = TD_CPUID, .ncpuid = 1 };
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EINVAL);
@@ -252,8 +257,7 @@ static void test_td_cpuid(void **state)
 	assert_int_equal(km.vcpu_cpuid[0].ebx >> 24, 3);
 	assert_int_equal(km.vcpu_cpuid[0].ecx, km.td_cpuid[0].ecx);
 	assert_int_equal(km.vcpu_cpuid[1].eax, 0x30302e);
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 
 	/* The TDX module clears a configurable bit we asked for: named, and fatal. */
 	caps_and_init(&l, &caps);
@@ -264,8 +268,7 @@ static void test_td_cpuid(void **state)
 	km.tdx_fixed0_leaf1_ecx = 0;
 	km.tdx_fixed1_leaf1_ecx = 0x0001;
 	assert_int_equal(tdx_init_vcpu(&l, &caps, VCPU_FD, 0, 0x809000, &err), 0);
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 }
 
 /* Finding 1 (model): INIT_MEM_REGION into a slot without guest_memfd is refused. */
@@ -281,8 +284,7 @@ static void test_mem_region_needs_gmem_slot(void **state)
 	km_add_slot(0xffc00000, 4u << 20, false);
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0xffc00000, SRC, 1, true, &err), -EINVAL);
 	assert_non_null(strstr(km.violation, "no guest_memfd"));
-	tdx_caps_free(&caps);
-	tdx_launch_release(&l);
+	done(&l, &caps);
 }
 
 static void test_init_vm_refusals(void **state)
@@ -310,7 +312,7 @@ static void test_init_vm_refusals(void **state)
 	cfg.xfam = TDX_XFAM_DEFAULT;
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EIO);
 	assert_non_null(strstr(err.msg, "0xc000010000000000"));
-	tdx_caps_free(&caps);
+	done(&l, &caps);
 }
 
 static void test_mem_region_partial_and_interrupted(void **state)
@@ -350,7 +352,7 @@ static void test_mem_region_partial_and_interrupted(void **state)
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300800, SRC, 1, true, &err), -EINVAL);
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300000, SRC, 0, true, &err), -EINVAL);
 	assert_int_equal(R.n, before);
-	tdx_caps_free(&caps);
+	done(&l, &caps);
 }
 
 /* ---------------------------------------------------------------- GetQuote */

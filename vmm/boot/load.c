@@ -57,6 +57,22 @@ int vmm_boot_read(struct vmm *vm, struct vg_err *err)
 	li->len = vm->fw_len;
 	li->gpa = vmm_firmware_base(vm->fw_len);
 	li->path = c->firmware;
+	/* Measured direct boot: the blobs are read here once, hashed by the platform and
+	 * served by fw_cfg from the same bytes. */
+	if (c->kernel && (vm->plat->flags & VMM_PLAT_MEASURED_KERNEL)) {
+		size_t n = 0;
+		if ((rc = vg_read_file(c->kernel, 1u << 30, &vm->kernel_data, &n, err)))
+			return vg_err_prefix(err, "kernel");
+		li->kernel = vm->kernel_data;
+		li->kernel_len = n;
+		if (c->initrd) {
+			if ((rc = vg_read_file(c->initrd, 1u << 30, &vm->initrd_data, &n, err)))
+				return vg_err_prefix(err, "initrd");
+			li->initrd = vm->initrd_data;
+			li->initrd_len = n;
+		}
+		li->cmdline = c->cmdline;
+	}
 	/* Parsed once for every platform that needs its tables; not every image the
 	 * core boots is firmware the parser knows (the test guests are plain code). */
 	struct vg_err perr = {0};

@@ -29,6 +29,9 @@ struct vmm_fw_cfg *vmm_fw_cfg_new(uint8_t *(*gpa)(void *ctx, uint64_t gpa, uint6
 void vmm_fw_cfg_free(struct vmm_fw_cfg *f);
 int vmm_fw_cfg_add(struct vmm_fw_cfg *f, uint16_t key, const void *data, size_t len, const char *file);
 uint64_t vmm_fw_cfg_dma_count(struct vmm_fw_cfg *f);
+/* The VMM's ACPI tables as QEMU hands them to OVMF (fw_cfg_acpi.c): etc/acpi/tables,
+ * etc/acpi/rsdp and the etc/table-loader script that links and checksums them. */
+int vmm_fw_cfg_add_acpi(struct vmm_fw_cfg *f, const struct vmm_acpi_opts *o, struct vg_err *err);
 extern const struct vmm_dev_ops vmm_fw_cfg_sel_ops, vmm_fw_cfg_dma_ops;
 
 /* MC146818 RTC/CMOS (cmos.c): the register model, usable without a VM. now: the

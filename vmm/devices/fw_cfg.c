@@ -291,21 +291,15 @@ static int add_e820(struct vmm_fw_cfg *f, uint64_t ram)
 /* Direct boot through the firmware: setup (the real-mode part, (setup_sects+1)*512
  * bytes) and kernel split as QEMU's x86 loader does, the initrd, the command line
  * with its NUL. */
-static int add_kernel(struct vmm_fw_cfg *f, const struct vmm_config *c, struct vg_err *err)
+static int add_kernel(struct vmm_fw_cfg *f, const struct vmm_launch_image *img, struct vg_err *err)
 {
-	uint8_t *k = NULL, *rd = NULL;
-	size_t klen = 0, rdlen = 0;
-	int rc = vg_read_file(c->kernel, 1u << 30, &k, &klen, err);
-	if (rc)
-		return vg_err_prefix(err, "fw_cfg: kernel");
+	const uint8_t *k = img->kernel, *rd = img->initrd;
+	size_t klen = img->kernel_len, rdlen = img->initrd_len;
+	int rc;
 	size_t setup = klen > 0x1f1 ? ((size_t)(k[0x1f1] ? k[0x1f1] : 4) + 1) * 512 : 0;
-	if (setup > klen || klen < 0x202 || memcmp(k + 0x202, "HdrS", 4))
+	if (setup > klen || klen < 0x206 || memcmp(k + 0x202, "HdrS", 4))
 		setup = 0; /* not a bzImage: the whole file as the kernel */
-	if (c->initrd && (rc = vg_read_file(c->initrd, 1u << 30, &rd, &rdlen, err))) {
-		free(k);
-		return vg_err_prefix(err, "fw_cfg: initrd");
-	}
-	const char *cmd = c->cmdline ? c->cmdline : "";
+	const char *cmd = img->cmdline ? img->cmdline : "";
 	uint8_t sz[4];
 	rc = 0;
 #define ADD(key, d, l) (rc = rc ? rc : vmm_fw_cfg_add(f, key, d, l, NULL))
@@ -314,7 +308,7 @@ static int add_kernel(struct vmm_fw_cfg *f, const struct vmm_config *c, struct v
 	ADD(FW_CFG_SETUP_DATA, k, setup);
 	vg_put_le32(sz, (uint32_t)(klen - setup));
 	ADD(FW_CFG_KERNEL_SIZE, sz, 4);
-	ADD(FW_CFG_KERNEL_DATA, k + setup, klen - setup);
+	ADD(FW_CFG_KERNEL_DATA, k ? k + setup : NULL, klen - setup);
 	vg_put_le32(sz, (uint32_t)rdlen);
 	ADD(FW_CFG_INITRD_SIZE, sz, 4);
 	ADD(FW_CFG_INITRD_DATA, rd, rdlen);
@@ -322,8 +316,6 @@ static int add_kernel(struct vmm_fw_cfg *f, const struct vmm_config *c, struct v
 	ADD(FW_CFG_CMDLINE_SIZE, sz, 4);
 	ADD(FW_CFG_CMDLINE_DATA, cmd, strlen(cmd) + 1);
 #undef ADD
-	free(k);
-	free(rd);
 	return rc ? vg_err_set(err, -rc, "fw_cfg: cannot add the direct-boot items") : 0;
 }
 
@@ -347,7 +339,11 @@ static int fw_cfg_setup(struct vmm *vm, void **state, struct vg_err *err)
 	vg_put_le32(b, 0);
 	if ((rc = vmm_fw_cfg_add(f, 0, b, 4, "etc/boot-fail-wait")))
 		return vg_err_set(err, -rc, "fw_cfg: items");
-	if (c->kernel && (rc = add_kernel(f, c, err)))
+	if (vm->launch_img.kernel && (rc = add_kernel(f, &vm->launch_img, err)))
+		return rc;
+	struct vmm_acpi_opts ao = {.vcpus = c->vcpus, .tpm = c->vtpm, .log_addr = VMM_TPM_LOG_ADDR,
+				   .log_size = VMM_TPM_LOG_SIZE};
+	if ((rc = vmm_fw_cfg_add_acpi(f, &ao, err)))
 		return rc;
 	if ((rc = vmm_register_device(vm, VMM_SPACE_PIO, VMM_FW_CFG_PORT, 2, &vmm_fw_cfg_sel_ops, f, err)))
 		return rc;

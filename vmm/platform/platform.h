@@ -47,9 +47,10 @@ int vmm_plat_vcpu_fd(struct vmm *vm, unsigned index);
 int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t guest_features, uint32_t vcpu_sig,
 		 struct sev_launch_plan *plan, struct vg_err *err);
 /* Measured direct boot (--kernel with --firmware): the SHA-256 of the kernel, initrd
- * and command line for OVMF's hashes table, as QEMU's kernel-hashes=on; *has false
- * without --kernel. */
-int vmm_snp_kernel_hashes(const struct vmm_config *c, struct fw_kernel_hashes *h, bool *has, struct vg_err *err);
+ * and command line the core read (the bytes fw_cfg serves) for OVMF's hashes table, as
+ * QEMU's kernel-hashes=on; *has false without --kernel. */
+int vmm_snp_kernel_hashes(const struct vmm_launch_image *img, struct fw_kernel_hashes *h, bool *has,
+			  struct vg_err *err);
 /* vcpu_init of snp and sim-snp (kvm): vCPU index programmed with the SEV-ES reset
  * state the plan predicts (BSP at the reset vector, APs at ap_eip, RDX = vcpu_sig). */
 int vmm_snp_vcpu_regs(int vcpu_fd, unsigned index, uint32_t ap_eip, uint32_t vcpu_sig, struct vg_err *err);

@@ -84,23 +84,43 @@ int vmm_plat_sev_regs_set(int fd, const struct sev_vcpu_reset *st, struct vg_err
 	struct kvm_regs r = { .rip = st->rip, .rdx = st->rdx, .rflags = st->rflags };
 	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
 		return vg_err_set(err, errno, "KVM_SET_REGS: %s", strerror(errno));
+	/* The rest is KVM's vCPU reset state already (DR6/DR7, FCW 0x37f, MXCSR 0x1f80,
+	 * XCR0 1): written only where it differs. On an SEV-ES/SNP VM the FPU state is
+	 * KVM's own (KVM_GET/SET_FPU refuse it, -EINVAL): KVM puts its reset values into
+	 * the VMSA itself. */
 	struct kvm_debugregs d;
 	if (ioctl(fd, KVM_GET_DEBUGREGS, &d) < 0)
 		return vg_err_set(err, errno, "KVM_GET_DEBUGREGS: %s", strerror(errno));
-	d.dr6 = st->dr6;
-	d.dr7 = st->dr7;
-	if (ioctl(fd, KVM_SET_DEBUGREGS, &d) < 0)
-		return vg_err_set(err, errno, "KVM_SET_DEBUGREGS: %s", strerror(errno));
+	if ((d.dr6 != st->dr6 || d.dr7 != st->dr7)) {
+		d.dr6 = st->dr6;
+		d.dr7 = st->dr7;
+		if (ioctl(fd, KVM_SET_DEBUGREGS, &d) < 0)
+			return vg_err_set(err, errno, "KVM_SET_DEBUGREGS: %s", strerror(errno));
+	}
 	struct kvm_fpu f;
-	if (ioctl(fd, KVM_GET_FPU, &f) < 0)
-		return vg_err_set(err, errno, "KVM_GET_FPU: %s", strerror(errno));
-	f.fcw = st->fcw;
-	f.mxcsr = st->mxcsr;
-	if (ioctl(fd, KVM_SET_FPU, &f) < 0)
-		return vg_err_set(err, errno, "KVM_SET_FPU: %s", strerror(errno));
-	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = st->xcr0 } } };
-	if (ioctl(fd, KVM_SET_XCRS, &x) < 0)
-		return vg_err_set(err, errno, "KVM_SET_XCRS: %s", strerror(errno));
+	if (ioctl(fd, KVM_GET_FPU, &f) < 0) {
+		if (errno != EINVAL)
+			return vg_err_set(err, errno, "KVM_GET_FPU: %s", strerror(errno));
+	} else if (f.fcw != st->fcw || f.mxcsr != st->mxcsr) {
+		f.fcw = st->fcw;
+		f.mxcsr = st->mxcsr;
+		if (ioctl(fd, KVM_SET_FPU, &f) < 0)
+			return vg_err_set(err, errno, "KVM_SET_FPU: %s", strerror(errno));
+	}
+	struct kvm_xcrs x;
+	if (ioctl(fd, KVM_GET_XCRS, &x) < 0)
+		return vg_err_set(err, errno, "KVM_GET_XCRS: %s", strerror(errno));
+	uint64_t xcr0 = 0;
+	for (unsigned i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (x.xcrs[i].xcr == 0)
+			xcr0 = x.xcrs[i].value;
+	if (xcr0 != st->xcr0) {
+		memset(&x, 0, sizeof(x));
+		x.nr_xcrs = 1;
+		x.xcrs[0].value = st->xcr0;
+		if (ioctl(fd, KVM_SET_XCRS, &x) < 0)
+			return vg_err_set(err, errno, "KVM_SET_XCRS: %s", strerror(errno));
+	}
 	struct msr1 m;
 	if (ioctl(fd, KVM_SET_MSRS, msr1_init(&m, MSR_IA32_CR_PAT, st->g_pat)) != 1)
 		return vg_err_set(err, EIO, "KVM_SET_MSRS(IA32_PAT) failed");

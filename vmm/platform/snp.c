@@ -49,7 +49,7 @@ int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t gu
 	const struct vmm_config *c = vmm_get_config(vm);
 	struct fw_kernel_hashes kh;
 	bool has_kernel = false;
-	int rc = vmm_snp_kernel_hashes(c, &kh, &has_kernel, err);
+	int rc = vmm_snp_kernel_hashes(img, &kh, &has_kernel, err);
 	if (rc)
 		return rc;
 	struct sev_launch_opts o = {
@@ -68,12 +68,14 @@ int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t gu
 	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
 }
 
-int vmm_snp_kernel_hashes(const struct vmm_config *c, struct fw_kernel_hashes *h, bool *has, struct vg_err *err)
+int vmm_snp_kernel_hashes(const struct vmm_launch_image *img, struct fw_kernel_hashes *h, bool *has,
+			  struct vg_err *err)
 {
 	*has = false;
-	if (!c->kernel)
+	if (!img->kernel)
 		return 0;
-	int rc = fw_kernel_hashes_from_files(c->kernel, c->initrd, c->cmdline, h, err);
+	int rc = fw_kernel_hashes_from_buffers(img->kernel, img->kernel_len, img->initrd, img->initrd_len, img->cmdline,
+					       h, err);
 	if (rc)
 		return vg_err_prefix(err, "measured direct boot");
 	*has = true;
