@@ -332,7 +332,7 @@ static int measure_sev(const struct args *a, const struct fw_image *fw)
 			json_object_set_new(j, "page_type", json_string(sev_snp_page_type_name(s->page_type)));
 			if (s->page_type == SEV_SNP_PAGE_VMSA)
 				json_object_set_new(j, "vcpu", json_integer(s->vcpu));
-			if (a->has_seed && !strcmp(s->name, "firmware"))
+			if (a->has_seed && s->kind == SEV_STEP_IMAGE)
 				json_object_set_new(j, "replaced_by_ovmf_hash", json_true());
 			json_object_set_new(j, "digest_after", hexj(after[i], 48));
 		} else {

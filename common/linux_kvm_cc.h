@@ -69,23 +69,50 @@ struct kvm_create_guest_memfd {
 #define KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
 #endif
 
-/* ----------------------------------- 6.10/6.11: VM types, SEV INIT2, SEV-SNP */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
-#define KVM_X86_DEFAULT_VM 0
-#define KVM_X86_SW_PROTECTED_VM 1
-#define KVM_X86_SEV_VM 2
-#define KVM_X86_SEV_ES_VM 3
-#define KVM_X86_SNP_VM 4
+/* ------------------------------- 6.8 / 6.10 / 6.11: VM types, SEV INIT2, SEV-SNP */
+/*
+ * Guarded per definition, not per group: a header set may carry part of this
+ * (6.10 has the SEV/SEV-ES VM types, struct kvm_sev_init and KVM_SEV_INIT2 but
+ * no SNP; 6.8 has KVM_X86_DEFAULT_VM and KVM_X86_SW_PROTECTED_VM only). Macros
+ * are guarded by #ifndef; structures and enum constants by the version that
+ * introduced them (tests/integration/test_kvm_headers.sh compiles this header
+ * against simulated 6.8, 6.10 and 6.11 header sets).
+ */
+#ifndef KVM_X86_DEFAULT_VM
+#define KVM_X86_DEFAULT_VM 0 /* 6.8 */
+#endif
+#ifndef KVM_X86_SW_PROTECTED_VM
+#define KVM_X86_SW_PROTECTED_VM 1 /* 6.8 */
+#endif
+#ifndef KVM_X86_SEV_VM
+#define KVM_X86_SEV_VM 2 /* 6.10 */
+#endif
+#ifndef KVM_X86_SEV_ES_VM
+#define KVM_X86_SEV_ES_VM 3 /* 6.10 */
+#endif
+#ifndef KVM_X86_SNP_VM
+#define KVM_X86_SNP_VM 4 /* 6.11 */
+#endif
 
-/* Device attributes of /dev/kvm (KVM_GET_DEVICE_ATTR, group KVM_X86_GRP_SEV). */
+/* Device attributes of /dev/kvm (KVM_GET_DEVICE_ATTR, group KVM_X86_GRP_SEV): 6.10. */
+#ifndef KVM_X86_GRP_SEV
 #define KVM_X86_GRP_SEV 1
+#endif
+#ifndef KVM_X86_SEV_VMSA_FEATURES
 #define KVM_X86_SEV_VMSA_FEATURES 0
+#endif
 
-/* enum sev_cmd_id continues after KVM_SEV_SEND_CANCEL (21) in 6.1's header. */
+/* KVM_CAP_X86_APIC_BUS_CYCLES_NS (6.11): the APIC bus period a TD's timer runs at. */
+#ifndef KVM_CAP_X86_APIC_BUS_CYCLES_NS
+#define KVM_CAP_X86_APIC_BUS_CYCLES_NS 237
+#endif
+
+/* enum sev_cmd_id continues after KVM_SEV_SEND_CANCEL (21) in 6.1's header; 6.10
+ * adds KVM_SEV_INIT2 and struct kvm_sev_init, 6.11 the SNP commands. (Enum
+ * constants cannot be tested with #ifdef; a macro of the same name and value is
+ * harmless once the header's enum has been parsed.) */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
 #define KVM_SEV_INIT2 22
-#define KVM_SEV_SNP_LAUNCH_START 100
-#define KVM_SEV_SNP_LAUNCH_UPDATE 101
-#define KVM_SEV_SNP_LAUNCH_FINISH 102
 
 struct kvm_sev_init {
 	__u64 vmsa_features;
@@ -94,6 +121,12 @@ struct kvm_sev_init {
 	__u16 pad1;
 	__u32 pad2[8];
 };
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+#define KVM_SEV_SNP_LAUNCH_START 100
+#define KVM_SEV_SNP_LAUNCH_UPDATE 101
+#define KVM_SEV_SNP_LAUNCH_FINISH 102
 
 struct kvm_sev_snp_launch_start {
 	__u64 policy;
@@ -237,6 +270,35 @@ struct kvm_cc_exit_tdx {
 
 static inline void *kvm_cc_run_exit(struct kvm_run *run) { return (void *)&run->hw; }
 
+/*
+ * What a KVM_RUN result means. Documentation/virt/kvm/api.rst, KVM_EXIT_MEMORY_FAULT:
+ * it "is unique among all KVM exit reasons in that it accompanies a return code of
+ * '-1', not '0'! errno will always be set to EFAULT"; for any other errno the
+ * exit_reason is stale. EINTR/EAGAIN: a signal or immediate_exit, run again.
+ */
+enum vg_kvm_run_result { VG_KVM_RUN_EXIT = 0, VG_KVM_RUN_AGAIN, VG_KVM_RUN_FAILED };
+static inline enum vg_kvm_run_result vg_kvm_run_result(int rc, int err, const struct kvm_run *run)
+{
+	if (rc >= 0)
+		return VG_KVM_RUN_EXIT;
+	if (err == EINTR || err == EAGAIN)
+		return VG_KVM_RUN_AGAIN;
+	if (err == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT)
+		return VG_KVM_RUN_EXIT;
+	return VG_KVM_RUN_FAILED;
+}
+
+/*
+ * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE) results userspace may write into
+ * run->hypercall.ret: 0, or the POSITIVE errno EINVAL (the guest's request is
+ * invalid) or EAGAIN (retry). kvm-x86 (arch/x86/kvm/x86.c, the hypercall
+ * completion for userspace exits; svm/sev.c snp_complete_psc, vmx/tdx.c
+ * tdx_complete_vmcall_map_gpa) fails KVM_RUN for any other value.
+ */
+#define VG_KVM_HC_RET_OK 0ULL
+#define VG_KVM_HC_RET_EINVAL ((__u64)EINVAL)
+#define VG_KVM_HC_RET_EAGAIN ((__u64)EAGAIN)
+
 _Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2 (uapi/linux/kvm.h)");
 _Static_assert(sizeof(struct kvm_sev_init) == 48, "kvm_sev_init (uapi/asm/kvm.h)");
 _Static_assert(sizeof(struct kvm_sev_snp_launch_start) == 64, "kvm_sev_snp_launch_start (uapi/asm/kvm.h)");
@@ -294,5 +356,19 @@ struct vg_err;
  * 0, or -ENOTSUP with a message naming what the host lacks. (common/kvm_cc.c)
  */
 int vg_kvm_probe_private_memory(const struct vg_kvm_io *io, int kvm_fd, struct vg_err *err);
+/*
+ * Private memory slots (common/kvm_cc.c). A platform with private memory backs every
+ * slot it may launch into or the guest may access privately with a guest_memfd:
+ * RAM, and the firmware image too (KVM's snp_launch_update and TDX's
+ * kvm_gmem_populate refuse a slot without one; QEMU backs the BIOS with guest_memfd
+ * whenever it is required). vg_kvm_gmem_create: a guest_memfd of size bytes (the fd).
+ * vg_kvm_private_slot: KVM_SET_USER_MEMORY_REGION2 bound to [gmem_off, gmem_off+size)
+ * of gmem_fd, then the whole range marked private (KVM_SET_MEMORY_ATTRIBUTES), as
+ * QEMU does when it creates a guest_memfd slot: a guest that accepts its RAM by a
+ * private access (TDVF, an SNP guest's PVALIDATE) must not meet a shared page.
+ */
+int vg_kvm_gmem_create(const struct vg_kvm_io *io, int vm_fd, uint64_t size, struct vg_err *err);
+int vg_kvm_private_slot(const struct vg_kvm_io *io, int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size,
+			void *host, int gmem_fd, uint64_t gmem_off, struct vg_err *err);
 
 #endif /* VIGIL_LINUX_KVM_CC_H */

@@ -49,5 +49,10 @@
  * 48-byte digest to extend it with (FW_ABI_GREQ_RTMR_EXTEND_LEN bytes). */
 #define FW_ABI_GREQ_REPORT_DATA_SIZE 64u
 #define FW_ABI_GREQ_RTMR_EXTEND_LEN 52u
+/* sim-snp extended request: REPORT_DATA, u32 VMPL, u32 flags; with
+ * FW_ABI_GREQ_SNP_FLAG_EXTENDED the certificate table (sev.h) follows the report in the
+ * response, as SNP_GET_EXT_REPORT returns it. */
+#define FW_ABI_GREQ_SNP_EXT_REQ_LEN 72u
+#define FW_ABI_GREQ_SNP_FLAG_EXTENDED 1u
 
 #endif /* VIGIL_FIRMWARE_GUEST_ABI_H */

@@ -29,6 +29,7 @@ static void add(struct sev_launch_plan *p, const char *name, uint64_t gpa, uint6
 		const uint8_t *data, uint32_t vcpu)
 {
 	p->steps[p->n++] = (struct sev_launch_step){
+		.kind = type == SEV_SNP_PAGE_VMSA ? SEV_STEP_VMSA : SEV_STEP_SECTION,
 		.name = name, .gpa = gpa, .len = len, .page_type = type, .data = data, .vcpu = vcpu};
 }
 
@@ -67,6 +68,7 @@ static int build_vmsas(const struct fw_image *fw, const struct sev_launch_opts *
 	if ((rc = sev_vcpu_reset_state(o->vmm, fw->sev_es_reset_eip, o->vcpu_sig, &st, err)))
 		return rc;
 	sev_vmsa_build(&st, o->guest_features, p->vmsa_ap);
+	p->ap_eip = fw->sev_es_reset_eip;
 	for (uint32_t i = 0; i < o->vcpus; i++)
 		add(p, "VMSA", SEV_SNP_VMSA_GPA, PAGE, SEV_SNP_PAGE_VMSA, i ? p->vmsa_ap : p->vmsa_bsp, i);
 	return 0;
@@ -130,6 +132,7 @@ static int build_snp(const struct fw_image *fw, const struct sev_launch_opts *o,
 	if (fw->len % PAGE)
 		return vg_err_set(err, EBADMSG, "firmware image of %zu bytes is not a whole number of 4 KiB pages", fw->len);
 	add(p, "firmware", fw->gpa, fw->len, SEV_SNP_PAGE_NORMAL, fw->data, 0);
+	p->steps[p->n - 1].kind = SEV_STEP_IMAGE;
 	if (o->firmware_only)
 		return 0;
 	struct fw_sev_metadata md;
@@ -159,6 +162,7 @@ static int build_sev(const struct fw_image *fw, const struct sev_launch_opts *o,
 {
 	int rc;
 	add(p, "firmware", fw->gpa, fw->len, SEV_SNP_PAGE_NORMAL, fw->data, 0);
+	p->steps[p->n - 1].kind = SEV_STEP_IMAGE;
 	if (o->mode == SEV_MODE_SEV_ES && (rc = need_reset_block(fw, err)))
 		return rc;
 	if (o->kernel) {

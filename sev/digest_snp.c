@@ -80,36 +80,48 @@ int sev_snp_digest_update_pages(struct sev_snp_digest *d, uint64_t gpa, unsigned
 	return rc ? vg_err_set(err, -rc, "SNP launch digest: hashing failed") : 0;
 }
 
+/* The prediction's sink: every step hashed into the digest (the seed stands for the
+ * firmware image). */
+struct digest_sink {
+	struct sev_snp_digest d;
+	const uint8_t *seed;
+	uint8_t bsp_hash[48], ap_hash[48];
+	uint8_t (*after)[SEV_DIGEST_MAX];
+};
+
+static int digest_step(void *ctx, size_t i, const struct sev_launch_step *s, struct vg_err *err)
+{
+	struct digest_sink *k = ctx;
+	int rc = 0;
+	if (s->kind == SEV_STEP_IMAGE && k->seed)
+		; /* the seed stands for the firmware pages */
+	else if (s->kind == SEV_STEP_VMSA)
+		sev_snp_digest_update_hashed(&k->d, s->gpa, s->page_type, s->vcpu == 0 ? k->bsp_hash : k->ap_hash);
+	else
+		rc = sev_snp_digest_update_pages(&k->d, s->gpa, s->page_type, s->data, s->len, err);
+	if (!rc && k->after)
+		memcpy(k->after[i], k->d.ld, 48);
+	return rc;
+}
+
 static int snp_plan_digest(const struct sev_launch_plan *p, const uint8_t *seed, uint8_t *out,
 			   uint8_t (*after)[SEV_DIGEST_MAX], struct vg_err *err)
 {
-	struct sev_snp_digest d;
-	uint8_t bsp_hash[48], ap_hash[48];
+	struct digest_sink k = { .seed = seed, .after = after };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = ctx ? 0 : -ENOMEM;
-	sev_snp_digest_init(&d, seed);
+	sev_snp_digest_init(&k.d, seed);
 	if (!rc)
-		rc = sev_sha384_ctx(ctx, p->vmsa_bsp, PAGE, bsp_hash);
+		rc = sev_sha384_ctx(ctx, p->vmsa_bsp, PAGE, k.bsp_hash);
 	if (!rc)
-		rc = sev_sha384_ctx(ctx, p->vmsa_ap, PAGE, ap_hash);
+		rc = sev_sha384_ctx(ctx, p->vmsa_ap, PAGE, k.ap_hash);
 	EVP_MD_CTX_free(ctx);
 	if (rc)
 		return vg_err_set(err, -rc, "SNP launch digest: hashing failed");
-	for (size_t i = 0; i < p->n; i++) {
-		const struct sev_launch_step *s = &p->steps[i];
-		if (seed && !strcmp(s->name, "firmware")) {
-			/* the seed stands for the firmware pages */
-		} else if (s->page_type == SEV_SNP_PAGE_VMSA) {
-			sev_snp_digest_update_hashed(&d, s->gpa, s->page_type, s->vcpu == 0 ? bsp_hash : ap_hash);
-		} else {
-			rc = sev_snp_digest_update_pages(&d, s->gpa, s->page_type, s->data, s->len, err);
-			if (rc)
-				return vg_err_prefix(err, "%s", s->name);
-		}
-		if (after)
-			memcpy(after[i], d.ld, 48);
-	}
-	memcpy(out, d.ld, 48);
+	struct sev_plan_sink sink = { .ctx = &k, .step = digest_step };
+	if ((rc = sev_launch_plan_walk(p, &sink, err)))
+		return rc;
+	memcpy(out, k.d.ld, 48);
 	return 0;
 }
 

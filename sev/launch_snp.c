@@ -3,6 +3,7 @@
  * the vg_kvm_io seam; see sev.h section 3 for the order and
  * Documentation/virt/kvm/x86/amd-memory-encryption.rst for the protocol.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/linux_kvm_cc.h"
@@ -10,10 +11,17 @@
 
 enum { ST_NEW = 0, ST_PROBED, ST_INIT, ST_STARTED, ST_FINISHED };
 
-/* Bits KVM 6.11 accepts in SNP_LAUNCH_START's policy (SNP_POLICY_MASK_VALID). */
+/* arch/x86/kvm/svm/sev.c SNP_POLICY_MASK_VALID (KVM_SNP_POLICY_MASK_VALID since the
+ * policy bits moved to include/linux/psp-sev.h): ABI minor and major, SMT, the
+ * must-be-one bit, DEBUG, SINGLE_SOCKET. MIGRATE_MA (bit 18) was never valid. */
 #define SNP_POLICY_KVM_VALID                                                                       \
-	(0xffffull | SEV_SNP_POLICY_SMT | SEV_SNP_POLICY_RESERVED1 | SEV_SNP_POLICY_MIGRATE_MA |   \
-	 SEV_SNP_POLICY_DEBUG | SEV_SNP_POLICY_SINGLE_SOCKET)
+	(0xffffull | SEV_SNP_POLICY_SMT | SEV_SNP_POLICY_RESERVED1 | SEV_SNP_POLICY_DEBUG |        \
+	 SEV_SNP_POLICY_SINGLE_SOCKET)
+
+/* include/uapi/linux/psp-sev.h SEV_RET_INVALID_PARAM: what SNP_LAUNCH_UPDATE reports
+ * when the firmware rejects a CPUID page (svm/sev.c sev_gmem_post_populate then copies
+ * the firmware's corrected page back to uaddr). */
+#define SEV_RET_INVALID_PARAM 0x16u
 
 /* Upper bound on LAUNCH_UPDATE calls that make no progress (-EAGAIN storms). */
 #define SNP_MAX_STALLS 10000u
@@ -29,20 +37,19 @@ void sev_snp_launch_init(struct sev_snp_launch *l, const struct vg_kvm_io *io)
 
 int sev_snp_policy_check(uint64_t policy, struct vg_err *err)
 {
+	/* Same order as snp_launch_start: unknown bits, the must-be-one bit, SINGLE_SOCKET. */
+	if (policy & ~SNP_POLICY_KVM_VALID)
+		return vg_err_set(err, EINVAL,
+				  "SNP policy 0x%llx: bits 0x%llx are outside KVM's SNP_POLICY_MASK_VALID%s",
+				  (unsigned long long)policy, (unsigned long long)(policy & ~SNP_POLICY_KVM_VALID),
+				  policy & SEV_SNP_POLICY_MIGRATE_MA ? " (MIGRATE_MA, bit 18, is not supported by KVM)"
+								     : "");
 	if (!(policy & SEV_SNP_POLICY_RESERVED1))
 		return vg_err_set(err, EINVAL, "SNP policy 0x%llx: bit 17 (reserved, must be one) is clear",
 				  (unsigned long long)policy);
 	if (policy & SEV_SNP_POLICY_SINGLE_SOCKET)
-		return vg_err_set(err, ENOTSUP,
+		return vg_err_set(err, EINVAL,
 				  "SNP policy 0x%llx: SINGLE_SOCKET (bit 20) is refused by upstream KVM",
-				  (unsigned long long)policy);
-	if (policy & ~SNP_POLICY_KVM_VALID)
-		return vg_err_set(err, ENOTSUP, "SNP policy 0x%llx: bits 0x%llx are not accepted by KVM 6.11",
-				  (unsigned long long)policy,
-				  (unsigned long long)(policy & ~SNP_POLICY_KVM_VALID));
-	if (!(policy & SEV_SNP_POLICY_SMT))
-		return vg_err_set(err, ENOTSUP,
-				  "SNP policy 0x%llx: SMT (bit 16) must be allowed; KVM 6.11 refuses policies without it",
 				  (unsigned long long)policy);
 	return 0;
 }
@@ -126,8 +133,11 @@ int sev_snp_launch_start(struct sev_snp_launch *l, struct vg_err *err)
 	struct kvm_sev_snp_launch_start start = { .policy = l->policy };
 	int rc = sev_cmd(l, KVM_SEV_SNP_LAUNCH_START, &start);
 	if (rc < 0)
-		return vg_err_set(err, -rc, "SNP_LAUNCH_START (policy 0x%llx) failed: %s (firmware error 0x%x)",
-				  (unsigned long long)l->policy, strerror(-rc), l->fw_error);
+		return vg_err_set(err, -rc, "SNP_LAUNCH_START (policy 0x%llx) failed: %s (firmware error 0x%x)%s",
+				  (unsigned long long)l->policy, strerror(-rc), l->fw_error,
+				  rc == -EINVAL && !(l->policy & SEV_SNP_POLICY_SMT)
+					  ? "; Linux 6.11-6.1x refuse SNP policies without SMT (bit 16)"
+					  : "");
 	l->state = ST_STARTED;
 	return 0;
 }
@@ -149,6 +159,14 @@ int sev_snp_launch_update(struct sev_snp_launch *l, uint64_t gpa, const void *hv
 		return vg_err_set(err, -rc, "KVM_SET_MEMORY_ATTRIBUTES(private) 0x%llx+0x%llx failed: %s",
 				  (unsigned long long)gpa, (unsigned long long)len, strerror(-rc));
 
+	/* A CPUID page the firmware rejects comes back corrected: keep ours to compare. */
+	static _Thread_local uint8_t cpuid_ours[4096];
+	if (type == SEV_SNP_PAGE_CPUID) {
+		if (len != 4096)
+			return vg_err_set(err, EINVAL, "SNP_LAUNCH_UPDATE: a CPUID section is one page, not 0x%llx bytes",
+					  (unsigned long long)len);
+		memcpy(cpuid_ours, hva, sizeof(cpuid_ours));
+	}
 	struct kvm_sev_snp_launch_update up = {
 		.gfn_start = gpa >> 12,
 		.uaddr = (uint64_t)(uintptr_t)hva,
@@ -163,16 +181,22 @@ int sev_snp_launch_update(struct sev_snp_launch *l, uint64_t gpa, const void *hv
 		rc = sev_cmd(l, KVM_SEV_SNP_LAUNCH_UPDATE, &up);
 		l->ioctl_calls++;
 		if (rc < 0 && rc != -EAGAIN) {
-			if (type == SEV_SNP_PAGE_CPUID && l->fw_error)
-				return vg_err_set(err, -rc,
+			if (type == SEV_SNP_PAGE_CPUID && l->fw_error == SEV_RET_INVALID_PARAM) {
+				/* As QEMU does: name what the firmware corrected, then fail. */
+				struct vg_err why = { 0 };
+				int d = sev_snp_cpuid_page_diff(cpuid_ours, hva, &why);
+				return vg_err_set(err, EIO,
 						  "SNP_LAUNCH_UPDATE: the firmware rejected the CPUID page at 0x%llx "
-						  "(firmware error 0x%x); it wrote the values it accepts back",
-						  (unsigned long long)(up.gfn_start << 12), l->fw_error);
+						  "(firmware error 0x%x): %s",
+						  (unsigned long long)(up.gfn_start << 12), l->fw_error,
+						  d ? why.msg : "no differing entry written back");
+			}
 			return vg_err_set(err, -rc,
 					  "SNP_LAUNCH_UPDATE (%s) at 0x%llx, 0x%llx bytes left, failed: %s "
-					  "(firmware error 0x%x)",
+					  "(firmware error 0x%x)%s",
 					  sev_snp_page_type_name(type), (unsigned long long)(up.gfn_start << 12),
-					  (unsigned long long)up.len, strerror(-rc), l->fw_error);
+					  (unsigned long long)up.len, strerror(-rc), l->fw_error,
+					  rc == -EINVAL ? "; KVM needs the range in a guest_memfd memslot, private" : "");
 		}
 		if (up.len > before || (up.len & 0xfff))
 			return vg_err_set(err, EIO, "SNP_LAUNCH_UPDATE: KVM reported an inconsistent remaining length");
@@ -233,6 +257,20 @@ static int convert(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_end, uint
 	return 0;
 }
 
+/* The page-size hint of KVM_HC_MAP_GPA_RANGE (attrs bits 3:0,
+ * Documentation/virt/kvm/x86/hypercalls.rst): the range must be aligned to it. KVM's
+ * SNP page-state-change path (svm/sev.c snp_begin_psc) forwards 2 MiB entries as
+ * 512 pages with KVM_MAP_GPA_RANGE_PAGE_SZ_2M; Linux guests use them when aligned. */
+static uint64_t hint_bytes(uint64_t attrs)
+{
+	switch (attrs & 0xf) {
+	case KVM_MAP_GPA_RANGE_PAGE_SZ_4K: return 1ull << 12;
+	case KVM_MAP_GPA_RANGE_PAGE_SZ_2M: return 1ull << 21;
+	case KVM_MAP_GPA_RANGE_PAGE_SZ_1G: return 1ull << 30;
+	}
+	return 0;
+}
+
 int sev_cc_conversion_exit(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_end, struct kvm_run *run,
 			struct vg_err *err)
 {
@@ -241,15 +279,26 @@ int sev_cc_conversion_exit(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_e
 			return 0;
 		uint64_t gpa = run->hypercall.args[0], npages = run->hypercall.args[1];
 		uint64_t attrs = run->hypercall.args[2];
-		/* Only 4 KiB granularity is announced to the guest (attrs bits 3:0 = 0). */
-		if ((attrs & 0xf) != KVM_MAP_GPA_RANGE_PAGE_SZ_4K || npages > (ram_end >> 12)) {
-			run->hypercall.ret = (uint64_t)-EINVAL;
+		uint64_t align = hint_bytes(attrs);
+		/* A bad request is the guest's error: it gets EINVAL and runs on. */
+		if (!align || (attrs & ~(0xfull | KVM_MAP_GPA_RANGE_ENCRYPTED)) || npages > (ram_end >> 12) ||
+		    ((gpa | (npages << 12)) & (align - 1))) {
+			run->hypercall.ret = VG_KVM_HC_RET_EINVAL;
 			return 1;
 		}
 		int rc = convert(io, vm_fd, ram_end, gpa, npages << 12, attrs & KVM_MAP_GPA_RANGE_ENCRYPTED, err);
-		/* A bad request is the guest's error: it gets -EINVAL and runs on. */
-		run->hypercall.ret = rc == -EINVAL ? (uint64_t)-EINVAL : 0;
-		return rc == -EINVAL ? 1 : (rc < 0 ? rc : 1);
+		if (rc == -EINVAL) {
+			run->hypercall.ret = VG_KVM_HC_RET_EINVAL;
+			return 1;
+		}
+		if (rc == -EAGAIN) { /* KVM_SET_MEMORY_ATTRIBUTES interrupted: the guest retries */
+			run->hypercall.ret = VG_KVM_HC_RET_EAGAIN;
+			return 1;
+		}
+		if (rc < 0)
+			return rc;
+		run->hypercall.ret = VG_KVM_HC_RET_OK;
+		return 1;
 	}
 	if (run->exit_reason == KVM_EXIT_MEMORY_FAULT) {
 		const struct kvm_cc_exit_memory_fault *mf = kvm_cc_run_exit(run);
@@ -262,4 +311,79 @@ int sev_cc_conversion_exit(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_e
 		return rc < 0 ? rc : 1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------- CPUID page */
+
+int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_t page[4096], struct vg_err *err)
+{
+	_Static_assert(sizeof(struct sev_snp_cpuid_page) == 4096, "one page");
+	struct sev_snp_cpuid_page t;
+	memset(&t, 0, sizeof(t));
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		/* All-zero leaves are left out: a guest reads a leaf inside the valid ranges
+		 * that the table lacks as zeros (Linux arch/x86/coco/sev snp_cpuid: "some
+		 * hypervisors don't include zero'd out leaves"). */
+		if (!(e[i].eax | e[i].ebx | e[i].ecx | e[i].edx))
+			continue;
+		if (k == SEV_SNP_CPUID_MAX)
+			return vg_err_set(err, E2BIG, "SNP CPUID page: more than %d non-zero CPUID entries",
+					  SEV_SNP_CPUID_MAX);
+		struct sev_snp_cpuid_fn *f = &t.fn[k++];
+		f->eax_in = e[i].function;
+		if (e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
+			f->ecx_in = e[i].index;
+		f->eax = e[i].eax;
+		f->ebx = e[i].ebx;
+		f->ecx = e[i].ecx;
+		f->edx = e[i].edx;
+		/* The guest computes the XSAVE size of its XCR0 from the 0xD subleaves:
+		 * subleaves 0 and 1 carry only the base size for XCR0 = 1 (x87). */
+		if (f->eax_in == 0xd && (f->ecx_in == 0 || f->ecx_in == 1)) {
+			f->ebx = 0x240;
+			f->xcr0_in = 1;
+			f->xss_in = 0;
+		}
+	}
+	t.count = k;
+	memcpy(page, &t, sizeof(t));
+	return 0;
+}
+
+int sev_snp_cpuid_page_diff(const uint8_t ours[4096], const uint8_t theirs[4096], struct vg_err *err)
+{
+	struct sev_snp_cpuid_page a, b;
+	memcpy(&a, ours, sizeof(a));
+	memcpy(&b, theirs, sizeof(b));
+	char msg[sizeof(err->msg)];
+	size_t off = 0;
+	unsigned diffs = 0;
+	msg[0] = 0;
+	if (a.count != b.count) {
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, "count: ours %u firmware %u; ", a.count, b.count);
+		diffs++;
+	}
+	unsigned n = VG_MIN(a.count, (uint32_t)SEV_SNP_CPUID_MAX);
+	static const char *const reg[] = { "EAX", "EBX", "ECX", "EDX" };
+	for (unsigned i = 0; i < n; i++) {
+		const uint32_t ra[4] = { a.fn[i].eax, a.fn[i].ebx, a.fn[i].ecx, a.fn[i].edx };
+		const uint32_t rb[4] = { b.fn[i].eax, b.fn[i].ebx, b.fn[i].ecx, b.fn[i].edx };
+		for (int k = 0; k < 4; k++) {
+			if (ra[k] == rb[k])
+				continue;
+			diffs++;
+			if (off < sizeof(msg))
+				off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+							"leaf 0x%x subleaf 0x%x %s: ours 0x%08x firmware 0x%08x; ",
+							a.fn[i].eax_in, a.fn[i].ecx_in, reg[k], ra[k], rb[k]);
+		}
+	}
+	if (!diffs)
+		return 0;
+	if (off >= sizeof(msg))
+		off = sizeof(msg) - 1;
+	while (off && (msg[off - 1] == ' ' || msg[off - 1] == ';'))
+		msg[--off] = 0;
+	return vg_err_set(err, EIO, "%u CPUID value(s) corrected by the firmware: %s", diffs, msg);
 }

@@ -157,6 +157,7 @@ void sev_snp_report_serialize(const struct sev_snp_report *r, uint8_t out[SEV_SN
  */
 struct fw_image;
 struct fw_kernel_hashes;
+struct kvm_cpuid_entry2;
 
 enum sev_mode {
 	SEV_MODE_SEV = 1,
@@ -301,7 +302,11 @@ int sev_snp_digest_update_pages(struct sev_snp_digest *d, uint64_t gpa, unsigned
 /* One launch command, in order. SNP: SNP_LAUNCH_UPDATE of len/4096 pages of
  * page_type at gpa (VMSA steps: one vCPU, measured at SEV_SNP_VMSA_GPA).
  * SEV/SEV-ES: LAUNCH_UPDATE_DATA of len bytes at gpa, or LAUNCH_UPDATE_VMSA. */
+/* What a step launches: the firmware image the VMM loaded, a section the launch
+ * prepares in guest memory (SEV metadata sections, the hashes table), or a VMSA. */
+enum sev_step_kind { SEV_STEP_IMAGE = 0, SEV_STEP_SECTION = 1, SEV_STEP_VMSA = 2 };
 struct sev_launch_step {
+	enum sev_step_kind kind;
 	const char *name;    /* "firmware", "SEC_MEM", "SECRETS", "CPUID", "SVSM_CAA",
 				"KERNEL_HASHES", "hashes table", "VMSA" */
 	uint64_t gpa;        /* VMSA steps: SEV_SNP_VMSA_GPA */
@@ -331,6 +336,7 @@ struct sev_launch_plan {
 	size_t hashes_len;
 	uint8_t vmsa_bsp[SEV_VMSA_SIZE];
 	uint8_t vmsa_ap[SEV_VMSA_SIZE];
+	uint32_t ap_eip; /* SEV-ES/SNP: the APs' start (the firmware's SEV-ES reset block) */
 };
 
 /*
@@ -355,6 +361,39 @@ void sev_launch_plan_free(struct sev_launch_plan *plan);
  */
 int sev_launch_digest(const struct sev_launch_plan *plan, const uint8_t *seed, uint8_t out[SEV_DIGEST_MAX],
 		      size_t *out_len, uint8_t (*after)[SEV_DIGEST_MAX], struct vg_err *err);
+
+/*
+ * One walk of the launch plan, shared by the prediction (sev_launch_digest), the
+ * simulated secure processor (sim-snp) and the KVM backend: each supplies a sink
+ * that receives every step in launch order. The walk stops at the first error
+ * (prefixed with the step's name).
+ */
+struct sev_plan_sink {
+	void *ctx;
+	int (*step)(void *ctx, size_t index, const struct sev_launch_step *st, struct vg_err *err);
+};
+int sev_launch_plan_walk(const struct sev_launch_plan *plan, const struct sev_plan_sink *sink, struct vg_err *err);
+
+/*
+ * What a launch in guest memory needs from the VMM (sim-snp and the KVM backend):
+ * the host view of guest memory, the vCPU CPUID set (the CPUID page is filled from
+ * it), and, for sim-snp, the VMSA of the registers the VMM actually programmed into
+ * a vCPU (NULL: the plan's predicted VMSA).
+ */
+struct sev_guest_mem {
+	void *ctx;
+	uint8_t *(*gpa)(void *ctx, uint64_t gpa, uint64_t len);
+	const struct kvm_cpuid_entry2 *cpuid;
+	unsigned ncpuid;
+	int (*vmsa)(void *ctx, uint32_t vcpu, uint64_t sev_features, uint8_t page[SEV_VMSA_SIZE],
+		    struct vg_err *err);
+};
+/* Puts a step's contents into guest memory as the launch does: the image must
+ * already be there (the VMM loaded it) and is checked; ZERO and UNMEASURED pages
+ * are zeroed, the CPUID page filled (sev_snp_cpuid_page_fill), NORMAL data (the
+ * hashes page) copied; SECRETS left to the caller. *mem: the step's host view. */
+int sev_snp_step_prepare(const struct sev_guest_mem *m, const struct sev_launch_step *st, uint8_t **mem,
+			 struct vg_err *err);
 
 
 /* ========================= 3. KVM launch flow and simulated platform ====== */
@@ -406,9 +445,47 @@ struct sev_snp_launch {
 
 /* Fills l with defaults (policy SEV_SNP_POLICY_VIGIL_DEFAULT, features 0x1, fds -1). */
 void sev_snp_launch_init(struct sev_snp_launch *l, const struct vg_kvm_io *io);
-/* Checks a policy before any KVM call: reserved-1 bit set, no bits upstream KVM
- * refuses (SINGLE_SOCKET, unknown), SMT allowed (KVM 6.11 requires it). */
+/* Checks a policy before any KVM call as KVM's snp_launch_start does
+ * (arch/x86/kvm/svm/sev.c): only SNP_POLICY_MASK_VALID bits (ABI minor/major, SMT,
+ * reserved-1, DEBUG, SINGLE_SOCKET; MIGRATE_MA bit 18 is not among them), the
+ * reserved-1 bit set, SINGLE_SOCKET refused. SMT is not required (newer kernels
+ * dropped that check; Linux 6.11 still refuses a policy without it, and says so). */
 int sev_snp_policy_check(uint64_t policy, struct vg_err *err);
+
+/*
+ * The SNP CPUID page (SNP firmware ABI 56860, "CPUID Reporting" / SNP_CPUID_FUNCTION;
+ * the guest's view: Linux arch/x86/include/asm/sev.h struct snp_cpuid_table): a
+ * count, then up to 64 functions. Linux's setup_cpuid_table terminates a guest
+ * whose page has count 0.
+ */
+#define SEV_SNP_CPUID_MAX 64
+struct sev_snp_cpuid_fn {
+	uint32_t eax_in, ecx_in;
+	uint64_t xcr0_in, xss_in;
+	uint32_t eax, ebx, ecx, edx;
+	uint64_t reserved;
+} __attribute__((packed));
+VG_ASSERT_SIZE(struct sev_snp_cpuid_fn, 48, "SNP ABI SNP_CPUID_FUNCTION entry");
+struct sev_snp_cpuid_page {
+	uint32_t count;
+	uint32_t reserved1;
+	uint64_t reserved2;
+	struct sev_snp_cpuid_fn fn[SEV_SNP_CPUID_MAX];
+	uint8_t pad[4096 - 16 - SEV_SNP_CPUID_MAX * 48];
+} __attribute__((packed));
+VG_ASSERT_SIZE(struct sev_snp_cpuid_page, 4096, "SNP ABI CPUID page");
+struct kvm_cpuid_entry2;
+/* Fills the CPUID page from the vCPU CPUID set as QEMU's sev_snp_cpuid_info_fill
+ * does: one function per entry (ECX_IN only for entries with a significant index),
+ * and for leaf 0xD subleaves 0 and 1 EBX 0x240 with XCR0_IN 1 (the initial XCR0 = 1
+ * state). All-zero entries are left out (the guest reads absent leaves as zeros);
+ * more than 64 others: -E2BIG. */
+int sev_snp_cpuid_page_fill(const struct kvm_cpuid_entry2 *e, unsigned n, uint8_t page[4096],
+			    struct vg_err *err);
+/* After the firmware rejected a CPUID page (and KVM wrote the firmware's values
+ * back): 0 when the pages agree, else -EIO with every differing register named
+ * ("leaf 0x7 subleaf 0x0 EBX: ours 0x.. firmware 0x.."). */
+int sev_snp_cpuid_page_diff(const uint8_t ours[4096], const uint8_t theirs[4096], struct vg_err *err);
 /* Probes /dev/kvm: KVM_CAP_VM_TYPES offers KVM_X86_SNP_VM, guest_memfd, memory
  * attributes with PRIVATE, KVM_CAP_EXIT_HYPERCALL with MAP_GPA_RANGE, and the
  * requested SEV_FEATURES (minus SNPActive) within KVM_X86_SEV_VMSA_FEATURES.
@@ -431,10 +508,18 @@ int sev_snp_launch_update(struct sev_snp_launch *l, uint64_t gpa, const void *hv
 int sev_snp_launch_finish(struct sev_snp_launch *l, const uint8_t host_data[32],
 			  const uint8_t *id_block, const uint8_t *id_auth, bool auth_key_en,
 			  struct vg_err *err);
-/* Private/shared conversion at run time: KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE)
- * and KVM_EXIT_MEMORY_FAULT. Returns 1 handled, 0 not a conversion exit, -errno.
- * ram_end bounds the GPAs a guest may convert. Shared with TDX (MapGPA arrives
- * the same way). */
+/* The KVM backend's walk of a launch plan: every IMAGE and SECTION step prepared in
+ * guest memory (sev_snp_step_prepare) and issued as SNP_LAUNCH_UPDATE with its page
+ * type; VMSA steps are KVM's own at SNP_LAUNCH_FINISH (from the vCPUs' registers). */
+int sev_snp_launch_plan(struct sev_snp_launch *l, const struct sev_launch_plan *plan, const struct sev_guest_mem *m,
+			struct vg_err *err);
+/* Private/shared conversion at run time: KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE,
+ * page-size hint 4K, 2M or 1G; the count is always in 4 KiB pages,
+ * Documentation/virt/kvm/x86/hypercalls.rst) and KVM_EXIT_MEMORY_FAULT (which
+ * KVM_RUN reports with -1/EFAULT: vg_kvm_run_result). A guest's invalid request gets
+ * hypercall.ret = EINVAL (positive, as KVM requires). Returns 1 handled, 0 not a
+ * conversion exit, -errno. ram_end bounds the GPAs a guest may convert. Shared with
+ * TDX (MapGPA arrives the same way). */
 int sev_cc_conversion_exit(const struct vg_kvm_io *io, int vm_fd, uint64_t ram_end,
 			struct kvm_run *run, struct vg_err *err);
 
@@ -529,5 +614,43 @@ int sev_sim_snp_secrets_fill(uint8_t page[4096]);
  * ID_KEY_DIGEST, AUTHOR_KEY_DIGEST, FAMILY_ID, IMAGE_ID, GUEST_SVN, AUTHOR_KEY_EN. */
 int sev_sim_snp_id_check(struct sev_sim_snp_guest *g, const uint8_t id_block[96], const uint8_t id_auth[4096],
 			 bool author_key_en, struct vg_err *err);
+
+
+/* ================================================ SNP certificate table ======== */
+/* The certificate table of the extended guest request (GHCB specification 2.03,
+ * 4.1.8.1 MSG_REPORT_REQ; SNP_GET_EXT_REPORT; configfs-tsm auxblob): 24-byte entries
+ * {GUID (16 bytes, RFC 4122 byte order), offset u32 LE, length u32 LE} ending with an
+ * all-zero entry, offsets counted from the start of the table, certificates (DER) after. */
+enum sev_cert_type { SEV_CERT_VCEK = 1, SEV_CERT_VLEK, SEV_CERT_ASK, SEV_CERT_ARK, SEV_CERT_OTHER };
+const char *sev_cert_type_name(enum sev_cert_type t); /* "vcek", "vlek", "ask", "ark", "other" */
+struct sev_cert {
+	enum sev_cert_type type;
+	const uint8_t *data; /* a view into the table */
+	size_t len;
+};
+#define SEV_CERT_TABLE_MAX 16
+/* Bounds-checked: every entry and certificate inside len, a terminator, no certificate
+ * overlapping the entry array, no zero length, no duplicate known type. Unknown GUIDs (CRL,
+ * extra platform info) come back as SEV_CERT_OTHER. -EBADMSG with the reason. */
+int sev_snp_cert_table_parse(const uint8_t *table, size_t len, struct sev_cert out[SEV_CERT_TABLE_MAX],
+			     size_t *n, struct vg_err *err);
+/* Builds a table of known types (malloc'd). */
+int sev_snp_cert_table_build(const struct sev_cert *certs, size_t n, uint8_t **out, size_t *len,
+			     struct vg_err *err);
+/* sim-snp: the table its secure processor returns with an extended report: VCEK, ASK,
+ * ARK (DER) from the simulated identity (malloc'd). */
+int sev_sim_snp_cert_table(const struct sev_sim_snp *s, uint8_t **out, size_t *len, struct vg_err *err);
+
+/* sim-snp's walk of a launch plan: every step prepared in guest memory
+ * (sev_snp_step_prepare; SECRETS filled with fresh VMPCKs) and measured into d as the
+ * secure processor does, NORMAL pages from what is in guest memory, VMSAs from
+ * m->vmsa (the registers programmed) or the plan's prediction. *pages counts them. */
+int sev_sim_snp_launch_plan(struct sev_snp_digest *d, const struct sev_launch_plan *plan,
+			    const struct sev_guest_mem *m, uint64_t *pages, struct vg_err *err);
+/* Pre-computes n (at most 256) ECDSA signing nonces on a thread that may use the RNG.
+ * From then on reports are signed without any randomness, as a sandboxed vCPU thread
+ * needs (OpenSSL's RNG checks getpid(), which the vCPU seccomp filter does not allow);
+ * once the n nonces are used up, reports fail with a clear error. */
+int sev_sim_snp_presign(struct sev_sim_snp *s, unsigned n, struct vg_err *err);
 
 #endif /* VIGIL_SEV_H */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/linux_kvm_cc.h"
-#include "tdx/tdx.h"
+#include "tdx/quote_priv.h"
 
 #define QGS_MSG_HDR 16u
 #define QGS_GET_QUOTE_REQ 0u
@@ -112,23 +112,35 @@ out:
 	return rc;
 }
 
-static void get_quote(struct kvm_cc_exit_tdx *t, tdx_gpa_fn gpa_fn, void *gpa_ctx, tdx_quote_fn quote_fn,
-		      void *quote_ctx)
+uint8_t *tdx_get_quote_buffer(struct kvm_cc_exit_tdx *t, tdx_gpa_fn gpa_fn, void *gpa_ctx, uint64_t *size,
+			      bool *hdr_ok)
 {
-	uint64_t gpa = t->get_quote.gpa, size = t->get_quote.size;
+	uint64_t gpa = t->get_quote.gpa;
+	*size = t->get_quote.size;
 	t->get_quote.ret = KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND;
-	/* The shared buffer: 4 KiB aligned, at least the header, at most 4 MiB. */
-	if ((gpa & 0xfff) || size < TDX_GET_QUOTE_HDR_SIZE || size > (4u << 20))
-		return;
-	uint8_t *buf = gpa_fn(gpa_ctx, gpa, size);
+	if ((gpa & 0xfff) || *size < TDX_GET_QUOTE_HDR_SIZE || *size > (4u << 20))
+		return NULL;
+	uint8_t *buf = gpa_fn(gpa_ctx, gpa, *size);
 	if (!buf)
-		return;
+		return NULL;
 	t->get_quote.ret = KVM_CC_TDVMCALL_STATUS_SUCCESS;
 	uint64_t version = vg_le64(buf);
 	uint32_t in_len = vg_le32(buf + 16);
+	*hdr_ok = version == 1 && in_len == TDX_REPORT_SIZE && in_len <= *size - TDX_GET_QUOTE_HDR_SIZE;
+	return buf;
+}
+
+static void get_quote(struct kvm_cc_exit_tdx *t, tdx_gpa_fn gpa_fn, void *gpa_ctx, tdx_quote_fn quote_fn,
+		      void *quote_ctx)
+{
+	uint64_t size;
+	bool hdr_ok;
+	uint8_t *buf = tdx_get_quote_buffer(t, gpa_fn, gpa_ctx, &size, &hdr_ok);
+	if (!buf)
+		return;
 	uint64_t status = TDX_GET_QUOTE_ERROR;
 	uint32_t out_len = 0;
-	if (version != 1 || in_len != TDX_REPORT_SIZE || in_len > size - TDX_GET_QUOTE_HDR_SIZE) {
+	if (!hdr_ok) {
 		status = TDX_GET_QUOTE_ERROR;
 	} else if (!quote_fn) {
 		status = TDX_GET_QUOTE_SERVICE_UNAVAILABLE;

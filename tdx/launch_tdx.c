@@ -12,12 +12,21 @@ enum { ST_NEW = 0, ST_PROBED, ST_CAPS, ST_INIT_VM, ST_FINALIZED };
 
 #define TDX_MAX_STALLS 10000u
 #define TDX_MAX_CPUID 256u
+/* QEMU target/i386/kvm/tdx.c retries KVM_TDX_INIT_VM this often on -EAGAIN. */
+#define TDX_INIT_VM_RETRIES 10000u
 
 void tdx_launch_init(struct tdx_launch *l, const struct vg_kvm_io *io)
 {
 	memset(l, 0, sizeof(*l));
 	l->io = io;
 	l->kvm_fd = l->vm_fd = -1;
+}
+
+void tdx_launch_release(struct tdx_launch *l)
+{
+	free(l->cpuid);
+	l->cpuid = NULL;
+	l->ncpuid = 0;
 }
 
 void tdx_caps_free(struct tdx_caps *c)
@@ -102,6 +111,42 @@ static const struct kvm_cpuid_entry2 *caps_leaf(const struct tdx_caps *caps, uin
 	return NULL;
 }
 
+int tdx_td_cpuid(const struct tdx_caps *caps, const struct kvm_cpuid_entry2 *want, unsigned n,
+		 struct kvm_cpuid_entry2 **out, unsigned *nout, struct vg_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n > TDX_MAX_CPUID)
+		return vg_err_set(err, EINVAL, "too many CPUID entries (%u)", n);
+	struct kvm_cpuid_entry2 *e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	bool have_pa = false;
+	for (unsigned i = 0; i < n; i++) {
+		e[i] = want[i];
+		const struct kvm_cpuid_entry2 *c = caps_leaf(caps, want[i].function, want[i].index);
+		if (c) { /* configurable: only the bits the TDX module lets the VMM set */
+			e[i].eax &= c->eax;
+			e[i].ebx &= c->ebx;
+			e[i].ecx &= c->ecx;
+			e[i].edx &= c->edx;
+		}
+		if (e[i].function == 0x80000008 && e[i].index == 0) {
+			/* GuestPhysAddrSize: vmx/tdx.c setup_tdparams_eptp_controls accepts 48 or
+			 * 52 only; KVM_GET_SUPPORTED_CPUID may report anything (or 0). */
+			e[i].eax = (e[i].eax & ~0x00ff0000u) | (TDX_GUEST_PA_BITS << 16);
+			have_pa = true;
+		}
+	}
+	if (!have_pa) {
+		free(e);
+		return vg_err_set(err, EINVAL, "the TD's CPUID lacks leaf 0x80000008, which KVM_TDX_INIT_VM requires");
+	}
+	*out = e;
+	*nout = n;
+	return 0;
+}
+
 int tdx_init_vm(struct tdx_launch *l, const struct tdx_caps *caps, const struct tdx_td_config *cfg,
 		struct vg_err *err)
 {
@@ -116,9 +161,11 @@ int tdx_init_vm(struct tdx_launch *l, const struct tdx_caps *caps, const struct 
 		return vg_err_set(err, ENOTSUP, "XFAM 0x%llx: bits 0x%llx not supported (host offers 0x%llx)",
 				  (unsigned long long)cfg->xfam, (unsigned long long)(cfg->xfam & ~caps->supported_xfam),
 				  (unsigned long long)caps->supported_xfam);
-	if (cfg->ncpuid > TDX_MAX_CPUID)
-		return vg_err_set(err, EINVAL, "too many CPUID entries (%u)", cfg->ncpuid);
-	size_t sz = sizeof(struct kvm_tdx_init_vm) + cfg->ncpuid * sizeof(struct kvm_cpuid_entry2);
+	tdx_launch_release(l);
+	int rc = tdx_td_cpuid(caps, cfg->cpuid, cfg->ncpuid, &l->cpuid, &l->ncpuid, err);
+	if (rc)
+		return rc;
+	size_t sz = sizeof(struct kvm_tdx_init_vm) + l->ncpuid * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_tdx_init_vm *iv = calloc(1, sz);
 	if (!iv)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -127,39 +174,126 @@ int tdx_init_vm(struct tdx_launch *l, const struct tdx_caps *caps, const struct 
 	memcpy(iv->mrconfigid, cfg->mrconfigid, 48);
 	memcpy(iv->mrowner, cfg->mrowner, 48);
 	memcpy(iv->mrownerconfig, cfg->mrownerconfig, 48);
-	/* Only configurable leaves go in, each masked to what the TDX module lets us set. */
-	unsigned n = 0;
-	for (unsigned i = 0; i < cfg->ncpuid; i++) {
-		const struct kvm_cpuid_entry2 *want = &cfg->cpuid[i];
-		const struct kvm_cpuid_entry2 *c = caps_leaf(caps, want->function, want->index);
-		if (!c)
-			continue;
-		struct kvm_cpuid_entry2 *e = &iv->cpuid.entries[n++];
-		*e = *want;
-		e->eax &= c->eax;
-		e->ebx &= c->ebx;
-		e->ecx &= c->ecx;
-		e->edx &= c->edx;
+	memcpy(iv->cpuid.entries, l->cpuid, l->ncpuid * sizeof(struct kvm_cpuid_entry2));
+	iv->cpuid.nent = l->ncpuid;
+	/* The TD's APIC timer runs at the TDX module's 25 MHz; KVM's default is 1 GHz.
+	 * Must precede INIT_VM and any vCPU (QEMU: tdx_kvm_init). */
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_APIC_BUS_CYCLES_NS };
+	cap.args[0] = TDX_APIC_BUS_CYCLES_NS;
+	rc = vg_kvm_ioctl(l->io, l->vm_fd, KVM_ENABLE_CAP, &cap);
+	if (rc < 0) {
+		free(iv);
+		return vg_err_set(err, -rc, "KVM_ENABLE_CAP(KVM_CAP_X86_APIC_BUS_CYCLES_NS, %u ns) failed: %s",
+				  TDX_APIC_BUS_CYCLES_NS, strerror(-rc));
 	}
-	iv->cpuid.nent = n;
-	int rc = tdx_cmd(l, l->vm_fd, KVM_TDX_INIT_VM, 0, (uint64_t)(uintptr_t)iv);
+	/* -EAGAIN: TDH.MNG.CREATE/KEY.CONFIG found no entropy (TDX_RND_NO_ENTROPY); retry. */
+	l->init_vm_tries = 0;
+	do {
+		rc = tdx_cmd(l, l->vm_fd, KVM_TDX_INIT_VM, 0, (uint64_t)(uintptr_t)iv);
+		l->init_vm_tries++;
+	} while (rc == -EAGAIN && l->init_vm_tries < TDX_INIT_VM_RETRIES);
 	free(iv);
 	if (rc < 0)
-		return vg_err_set(err, -rc, "KVM_TDX_INIT_VM failed: %s (TDX module status 0x%llx)", strerror(-rc),
+		return vg_err_set(err, -rc, "KVM_TDX_INIT_VM failed%s: %s (TDX module status 0x%llx)",
+				  rc == -EAGAIN ? " (no entropy after every retry)" : "", strerror(-rc),
 				  (unsigned long long)l->hw_error);
 	l->state = ST_INIT_VM;
 	return 0;
 }
 
-int tdx_init_vcpu(struct tdx_launch *l, int vcpu_fd, uint64_t hob_gpa, struct vg_err *err)
+static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid_entry2 *e, unsigned n, uint32_t fn, uint32_t idx)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == fn && e[i].index == idx)
+			return &e[i];
+	return NULL;
+}
+
+/* KVM_TDX_GET_CPUID (vCPU scope, after INIT_VCPU): what the TD actually sees. */
+static int cross_check_cpuid(struct tdx_launch *l, const struct tdx_caps *caps, int vcpu_fd,
+			     const struct kvm_cpuid_entry2 *ours, unsigned n, struct vg_err *err)
+{
+	struct kvm_cpuid2 *got = NULL;
+	int rc = 0;
+	for (uint32_t cap = 64;; cap *= 2) {
+		free(got);
+		got = calloc(1, sizeof(*got) + cap * sizeof(struct kvm_cpuid_entry2));
+		if (!got)
+			return vg_err_set(err, ENOMEM, "out of memory");
+		got->nent = cap;
+		rc = tdx_cmd(l, vcpu_fd, KVM_TDX_GET_CPUID, 0, (uint64_t)(uintptr_t)got);
+		if (rc == -E2BIG && cap < TDX_MAX_CPUID * 4)
+			continue;
+		break;
+	}
+	if (rc < 0) {
+		free(got);
+		return vg_err_set(err, -rc, "KVM_TDX_GET_CPUID failed: %s (TDX module status 0x%llx)", strerror(-rc),
+				  (unsigned long long)l->hw_error);
+	}
+	static const char *const reg[] = { "EAX", "EBX", "ECX", "EDX" };
+	for (unsigned i = 0; i < n && !rc; i++) {
+		const struct kvm_cpuid_entry2 *c = caps_leaf(caps, ours[i].function, ours[i].index);
+		if (!c)
+			continue; /* not configurable: the TDX module decides, KVM_SET_CPUID2 only informs KVM */
+		const struct kvm_cpuid_entry2 *t = find_leaf(got->entries, VG_MIN(got->nent, 4 * TDX_MAX_CPUID),
+							    ours[i].function, ours[i].index);
+		const uint32_t o[4] = { ours[i].eax, ours[i].ebx, ours[i].ecx, ours[i].edx };
+		const uint32_t m[4] = { c->eax, c->ebx, c->ecx, c->edx };
+		const uint32_t g[4] = { t ? t->eax : 0, t ? t->ebx : 0, t ? t->ecx : 0, t ? t->edx : 0 };
+		for (int k = 0; k < 4 && !rc; k++) {
+			uint32_t mask = m[k];
+			if (ours[i].function == 0x80000008 && k == 0)
+				mask &= 0xff00ffffu; /* GPAW: KVM's interface, not a TDX module value */
+			uint32_t want = o[k] & mask, have = g[k] & mask;
+			if (want & ~have)
+				rc = vg_err_set(err, EIO,
+						"TD CPUID leaf 0x%x subleaf 0x%x %s: ours 0x%08x, TDX module 0x%08x "
+						"(bits 0x%08x missing; KVM_TDX_GET_CPUID)",
+						ours[i].function, ours[i].index, reg[k], want, have, want & ~have);
+			else if (have & ~want)
+				vg_info("tdx: CPUID leaf 0x%x subleaf 0x%x %s: the TDX module sets bits 0x%08x itself",
+					ours[i].function, ours[i].index, reg[k], have & ~want);
+		}
+	}
+	free(got);
+	return rc;
+}
+
+int tdx_init_vcpu(struct tdx_launch *l, const struct tdx_caps *caps, int vcpu_fd, unsigned index,
+		  uint64_t hob_gpa, struct vg_err *err)
 {
 	if (l->state != ST_INIT_VM)
 		return vg_err_set(err, EINVAL, "KVM_TDX_INIT_VCPU before KVM_TDX_INIT_VM or after finalization");
-	int rc = tdx_cmd(l, vcpu_fd, KVM_TDX_INIT_VCPU, 0, hob_gpa);
-	if (rc < 0)
+	/* The same CPUID INIT_VM got, with this vCPU's APIC ID (leaf 1 EBX[31:24],
+	 * x2APIC ID in leaves 0xB/0x1F EDX). */
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + l->ncpuid * sizeof(struct kvm_cpuid_entry2));
+	if (!c)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	c->nent = l->ncpuid;
+	memcpy(c->entries, l->cpuid, l->ncpuid * sizeof(struct kvm_cpuid_entry2));
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | ((index & 0xffu) << 24);
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = index;
+	}
+	int rc = vg_kvm_ioctl(l->io, vcpu_fd, KVM_SET_CPUID2, c);
+	if (rc < 0) {
+		free(c);
+		return vg_err_set(err, -rc, "vCPU %u: KVM_SET_CPUID2 with the TD's CPUID failed: %s", index,
+				  strerror(-rc));
+	}
+	rc = tdx_cmd(l, vcpu_fd, KVM_TDX_INIT_VCPU, 0, hob_gpa);
+	if (rc < 0) {
+		free(c);
 		return vg_err_set(err, -rc, "KVM_TDX_INIT_VCPU failed: %s (TDX module status 0x%llx)", strerror(-rc),
 				  (unsigned long long)l->hw_error);
-	return 0;
+	}
+	rc = cross_check_cpuid(l, caps, vcpu_fd, c->entries, c->nent, err);
+	free(c);
+	return rc ? vg_err_prefix(err, "vCPU %u", index) : 0;
 }
 
 int tdx_init_mem_region(struct tdx_launch *l, int vcpu_fd, uint64_t gpa, const void *src, uint64_t nr_pages,

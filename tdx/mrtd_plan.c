@@ -58,23 +58,29 @@ static int extend_pages(struct tdx_mrtd *m, const struct tdx_launch_region *r, s
 	return 0;
 }
 
-static int region(struct tdx_mrtd *m, const struct tdx_launch_region *r, enum tdx_mrtd_order order,
-		  struct vg_err *err)
+int tdx_launch_plan_walk(const struct tdx_launch_plan *p, const struct tdx_plan_sink *sink, struct vg_err *err)
 {
-	int rc = 0;
-	if (!r->add)
-		return 0; /* PAGE.AUG: not part of MRTD */
-	if (order == TDX_ORDER_TWO_PASS) {
-		rc = add_pages(m, r, err);
-		if (!rc && r->measure)
-			rc = extend_pages(m, r, err);
-		return rc;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tdx_launch_region *r = &p->r[i];
+		if (!r->add)
+			continue; /* PAGE.AUG: accepted by the guest later, not part of MRTD */
+		for (uint64_t off = 0; off < r->len; off += TDX_PAGE_SIZE) {
+			int rc = sink->page(sink->ctx, r, r->gpa + off, r->data ? r->data + off : NULL, err);
+			if (rc)
+				return vg_err_prefix(err, "TDVF section %zu (%s)", i, r->name);
+		}
 	}
-	for (uint64_t off = 0; !rc && off < r->len; off += TDX_PAGE_SIZE) {
-		rc = tdx_mrtd_page_add(m, r->gpa + off, err);
-		if (!rc && r->measure)
-			rc = tdx_mrtd_extend_page(m, r->gpa + off, r->data ? r->data + off : NULL, err);
-	}
+	return 0;
+}
+
+/* The prediction's sink. */
+static int mrtd_page(void *ctx, const struct tdx_launch_region *r, uint64_t gpa, const uint8_t *src,
+		     struct vg_err *err)
+{
+	struct tdx_mrtd *m = ctx;
+	int rc = tdx_mrtd_page_add(m, gpa, err);
+	if (!rc && r->measure)
+		rc = tdx_mrtd_extend_page(m, gpa, src, err);
 	return rc;
 }
 
@@ -89,11 +95,22 @@ int tdx_mrtd_compute(const struct tdx_launch_plan *p, enum tdx_mrtd_order order,
 		tdx_mrtd_free(&m);
 		return vg_err_set(err, EINVAL, "unknown MRTD order %d", (int)order);
 	}
-	for (size_t i = 0; i < p->n; i++) {
-		if ((rc = region(&m, &p->r[i], order, err))) {
-			tdx_mrtd_free(&m);
-			return vg_err_prefix(err, "TDVF section %zu (%s)", i, p->r[i].name);
+	if (order == TDX_ORDER_KVM) {
+		struct tdx_plan_sink sink = { .ctx = &m, .page = mrtd_page };
+		rc = tdx_launch_plan_walk(p, &sink, err);
+	} else {
+		/* Older stacks: per section, PAGE.ADD of every page, then their MR.EXTENDs. */
+		for (size_t i = 0; !rc && i < p->n; i++) {
+			const struct tdx_launch_region *r = &p->r[i];
+			if (r->add && !(rc = add_pages(&m, r, err)) && r->measure)
+				rc = extend_pages(&m, r, err);
+			if (rc)
+				vg_err_prefix(err, "TDVF section %zu (%s)", i, r->name);
 		}
+	}
+	if (rc) {
+		tdx_mrtd_free(&m);
+		return rc;
 	}
 	if (counts) {
 		*counts = m;

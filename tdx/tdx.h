@@ -216,6 +216,19 @@ struct tdx_launch_plan {
  * PayloadParam, a Payload without raw data): -ENOTSUP.
  */
 int tdx_launch_plan_build(const struct fw_image *fw, struct tdx_launch_plan *plan, struct vg_err *err);
+/*
+ * One walk of a TDX launch plan, shared by the MRTD prediction, sim-tdx and the KVM
+ * backend, each with its own sink: every page TDH.MEM.PAGE.ADDed at launch, in KVM's
+ * order (sections in metadata order; one KVM_TDX_INIT_MEM_REGION per page: PAGE.ADD,
+ * then for MR.EXTEND sections its 16 MR.EXTENDs). src: the page's bytes in the plan
+ * (the image), or NULL (zeros, or contents the VMM builds: the TD HOB).
+ */
+struct tdx_plan_sink {
+	void *ctx;
+	int (*page)(void *ctx, const struct tdx_launch_region *r, uint64_t gpa, const uint8_t *src,
+		    struct vg_err *err);
+};
+int tdx_launch_plan_walk(const struct tdx_launch_plan *plan, const struct tdx_plan_sink *sink, struct vg_err *err);
 /* MRTD of a plan in the given order. */
 int tdx_mrtd_compute(const struct tdx_launch_plan *plan, enum tdx_mrtd_order order, uint8_t out[TDX_MRTD_LEN],
 		     struct tdx_mrtd *counts, struct vg_err *err);
@@ -269,25 +282,62 @@ struct tdx_launch {
 	uint64_t hw_error;     /* SEAMCALL status of the last failed command */
 	uint64_t pages_added;  /* pages KVM reported as added by INIT_MEM_REGION */
 	unsigned ioctl_calls;  /* INIT_MEM_REGION calls issued */
+	unsigned init_vm_tries; /* KVM_TDX_INIT_VM calls (retried on -EAGAIN) */
+	/* The TD's CPUID: built once by tdx_init_vm (tdx_td_cpuid), given to INIT_VM and
+	 * to every vCPU's KVM_SET_CPUID2, so the two cannot disagree. */
+	struct kvm_cpuid_entry2 *cpuid;
+	unsigned ncpuid;
 	int state;
 };
 
 void tdx_launch_init(struct tdx_launch *l, const struct vg_kvm_io *io);
+/* Frees what tdx_init_vm allocated (the TD's CPUID). */
+void tdx_launch_release(struct tdx_launch *l);
+
+/* TDX_APIC_BUS_CYCLES_NS: the TDX module runs a TD's APIC timer at 25 MHz; KVM must
+ * be told (KVM_CAP_X86_APIC_BUS_CYCLES_NS) before KVM_TDX_INIT_VM, as QEMU does. */
+#define TDX_APIC_BUS_CYCLES_NS 40u
+/* Guest physical address width KVM_TDX_INIT_VM accepts in CPUID 0x80000008
+ * EAX[23:16] (vmx/tdx.c setup_tdparams_eptp_controls: 48 or 52, 52 only with
+ * 5-level EPT). Vigil asks for 48. */
+#define TDX_GUEST_PA_BITS 48u
+/*
+ * The CPUID of a TD from the VMM's wanted set: every entry kept; entries the TDX
+ * module lets the VMM configure (caps) masked to the configurable bits; 0x80000008
+ * EAX[23:16] set to TDX_GUEST_PA_BITS (the leaf is required). *out is malloc'd.
+ */
+int tdx_td_cpuid(const struct tdx_caps *caps, const struct kvm_cpuid_entry2 *want, unsigned n,
+		 struct kvm_cpuid_entry2 **out, unsigned *nout, struct vg_err *err);
 /* Probes /dev/kvm: KVM_CAP_VM_TYPES offers KVM_X86_TDX_VM, guest_memfd, memory
  * attributes, split irqchip. Refuses with a message naming what the host lacks. */
 int tdx_probe(struct tdx_launch *l, struct vg_err *err);
 /* KVM_TDX_CAPABILITIES (VM scope), growing the CPUID array on -E2BIG. */
 int tdx_get_capabilities(struct tdx_launch *l, struct tdx_caps *caps, struct vg_err *err);
-/* KVM_TDX_INIT_VM: checks attributes and XFAM against caps first. */
+/* KVM_TDX_INIT_VM: checks attributes and XFAM against caps first, builds the TD's
+ * CPUID (tdx_td_cpuid), enables KVM_CAP_X86_APIC_BUS_CYCLES_NS (25 MHz), then issues
+ * INIT_VM, again while it fails with -EAGAIN (TDX_RND_NO_ENTROPY), as QEMU does. */
 int tdx_init_vm(struct tdx_launch *l, const struct tdx_caps *caps, const struct tdx_td_config *cfg,
 		struct vg_err *err);
-/* KVM_TDX_INIT_VCPU on a vCPU fd; RCX of the vCPU gets hob_gpa. */
-int tdx_init_vcpu(struct tdx_launch *l, int vcpu_fd, uint64_t hob_gpa, struct vg_err *err);
+/* For vCPU `index`: KVM_SET_CPUID2 with the TD's CPUID (APIC ID patched), then
+ * KVM_TDX_INIT_VCPU (RCX = hob_gpa), then KVM_TDX_GET_CPUID to cross-check: a
+ * configurable bit the VMM asked for that the TD lacks fails, naming leaf, subleaf,
+ * register, ours and the TDX module's; bits the module set on its own are logged. */
+int tdx_init_vcpu(struct tdx_launch *l, const struct tdx_caps *caps, int vcpu_fd, unsigned index,
+		  uint64_t hob_gpa, struct vg_err *err);
 /* Marks [gpa, gpa + nr_pages*4K) private, then KVM_TDX_INIT_MEM_REGION (vCPU scope)
  * until every page is added, re-issuing on partial progress, -EAGAIN and -EINTR.
  * measure: KVM_TDX_MEASURE_MEMORY_REGION (TDH.MR.EXTEND) for MR.EXTEND sections. */
 int tdx_init_mem_region(struct tdx_launch *l, int vcpu_fd, uint64_t gpa, const void *src,
 			uint64_t nr_pages, bool measure, struct vg_err *err);
+/* The KVM backend's walk of a plan: KVM_TDX_INIT_MEM_REGION of every page from guest
+ * memory (where the VMM loaded the image and wrote the TD HOB; gpa_fn NULL or
+ * unmapped: the plan's bytes, else zeros), MEASURE for MR.EXTEND sections. */
+typedef void *(*tdx_gpa_fn)(void *ctx, uint64_t gpa, uint64_t len);
+int tdx_launch_plan_mem(struct tdx_launch *l, int vcpu_fd, const struct tdx_launch_plan *plan, tdx_gpa_fn gpa_fn,
+			void *gpa_ctx, struct vg_err *err);
+/* sim-tdx's walk: the same pages measured into m as the TDX module does. */
+int tdx_sim_launch_plan(struct tdx_mrtd *m, const struct tdx_launch_plan *plan, tdx_gpa_fn gpa_fn, void *gpa_ctx,
+			struct vg_err *err);
 /* KVM_TDX_FINALIZE_VM: MRTD is final after this. */
 int tdx_finalize(struct tdx_launch *l, struct vg_err *err);
 
@@ -308,13 +358,29 @@ int tdx_finalize(struct tdx_launch *l, struct vg_err *err);
 /* Turns a TDREPORT into a quote: the QGS client below, or sim-tdx. */
 typedef int (*tdx_quote_fn)(void *ctx, const uint8_t *tdreport, size_t len, uint8_t **quote,
 			    size_t *quote_len, struct vg_err *err);
-/* Host view of a guest range (NULL when outside guest RAM). */
-typedef void *(*tdx_gpa_fn)(void *ctx, uint64_t gpa, uint64_t len);
+/* Host view of a guest range (NULL when outside guest RAM): tdx_gpa_fn, above. */
 /* Handles KVM_EXIT_TDX: GetQuote through quote_fn (NULL = no service),
  * GetTdVmCallInfo, anything else answered INVALID_OPERAND. 1 handled, 0 not a TDX
  * exit, -errno on a host failure. */
 int tdx_handle_exit(struct kvm_run *run, tdx_gpa_fn gpa_fn, void *gpa_ctx, tdx_quote_fn quote_fn,
 		    void *quote_ctx, struct vg_err *err);
+/*
+ * GetQuote served off the vCPU thread, asynchronously as the GHCI specifies: the
+ * vCPU validates the shared buffer, sets its status to IN_FLIGHT, queues the TDREPORT
+ * and runs on; a worker thread (whose own seccomp filter allows the quote service's
+ * socket, which the vCPU filter forbids) gets the quote and writes it, out_len and
+ * then the status into the shared buffer. thread_init runs first on the worker (its
+ * filter), NULL for none. Stop the service before guest memory goes away.
+ */
+struct tdx_quote_service;
+int tdx_quote_service_start(tdx_quote_fn fn, void *fn_ctx, int (*thread_init)(void *ctx, struct vg_err *err),
+			    void *init_ctx, struct tdx_quote_service **out, struct vg_err *err);
+void tdx_quote_service_stop(struct tdx_quote_service *s);
+/* Requests completed by the worker so far (tests). */
+unsigned tdx_quote_service_done(struct tdx_quote_service *s);
+/* tdx_handle_exit with GetQuote handed to svc (NULL: SERVICE_UNAVAILABLE). */
+int tdx_handle_exit_async(struct kvm_run *run, tdx_gpa_fn gpa_fn, void *gpa_ctx, struct tdx_quote_service *svc,
+			  struct vg_err *err);
 /* QGS client: sends the TDREPORT to the UNIX socket at ctx (a path), returns the quote. */
 int tdx_qgs_get_quote(void *path, const uint8_t *tdreport, size_t len, uint8_t **quote,
 		      size_t *quote_len, struct vg_err *err);

@@ -385,8 +385,10 @@ int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
 	int rc;
 	if (!c->firmware && !c->kernel)
 		return vg_err_set(err, EINVAL, "nothing to boot: give --firmware or --kernel");
-	if (c->firmware && c->kernel)
-		return vg_err_set(err, EINVAL, "--firmware and --kernel are exclusive (give one boot source)");
+	const struct vmm_platform_ops *plat = vmm_platform_find(c->platform ? c->platform : "none");
+	if (c->firmware && c->kernel && !(plat && (plat->flags & VMM_PLAT_MEASURED_KERNEL)))
+		return vg_err_set(err, EINVAL, "--firmware and --kernel are exclusive (give one boot source; "
+				  "measured direct boot of a kernel through the firmware is for snp and sim-snp)");
 	if ((c->initrd || c->cmdline) && !c->kernel)
 		return vg_err_set(err, EINVAL, "--initrd and --cmdline need --kernel");
 	if (c->firmware && (rc = need_file("firmware", c->firmware, err)))

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "firmware/firmware.h"
 #include "vmm/vmm.h"
 #include "vtpm/vtpm.h"
 
@@ -75,6 +76,11 @@ struct vmm_measurement {
 
 struct vmm {
 	const struct vmm_config *cfg;
+	/* The firmware image: read and parsed once (boot/load.c vmm_boot_read). */
+	uint8_t *fw_data, *kernel_data, *initrd_data; /* read once (vmm_boot_read) */
+	size_t fw_len;
+	struct fw_image fw_parsed;
+	struct vmm_launch_image launch_img;
 	const struct vmm_platform_ops *plat;
 	void *plat_state;
 	bool plat_inited;
@@ -137,6 +143,8 @@ int vmm_devices_setup(struct vmm *vm, struct vg_err *err);
 void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls);
 /* boot/: loads what the configuration names and fills vm->boot; prints
  * what measured boot recorded (--print-measurements). */
+/* Reads and parses cfg->firmware once into vm->launch_img (before launch_start). */
+int vmm_boot_read(struct vmm *vm, struct vg_err *err);
 int vmm_boot_load(struct vmm *vm, struct vg_err *err);
 void vmm_measurements_print(const struct vmm *vm, bool json);
 /* The i-th measurement, NULL past the last (the vTPM extends them at start). */

@@ -82,6 +82,9 @@ static void vm_free(struct vmm *vm)
 		vm->plat->destroy(vm, vm->plat_state);
 	devices_teardown(vm);
 	vmm_memory_teardown(vm);
+	free(vm->fw_data);
+	free(vm->kernel_data);
+	free(vm->initrd_data);
 	vmm_measurements_free(vm);
 	if (vm->accel && vm->accel->vm_destroy)
 		vm->accel->vm_destroy(vm);
@@ -107,9 +110,10 @@ static int vm_build(struct vmm *vm, struct vg_err *err)
 			return vg_err_prefix(err, "platform %s: init", vm->plat->name);
 	}
 	vm->plat_inited = true;
-	if ((rc = vmm_devices_setup(vm, err)))
+	/* The boot images are read once, before the devices that serve them (fw_cfg). */
+	if ((rc = vmm_boot_read(vm, err)) || (rc = vmm_devices_setup(vm, err)))
 		return rc;
-	if (vm->plat->launch_start && (rc = vm->plat->launch_start(vm, vm->plat_state, err)))
+	if (vm->plat->launch_start && (rc = vm->plat->launch_start(vm, vm->plat_state, &vm->launch_img, err)))
 		return vg_err_prefix(err, "platform %s: launch_start", vm->plat->name);
 	/* vm_ready after every memory region (kvm: the irqchip; slot changes
 	 * after it cost a slow SRCU grace period on some hosts). */
@@ -182,6 +186,31 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
 	int rc = sfd < 0 ? vg_err_set(err, errno, "signalfd: %s", strerror(errno)) : vm_build(vm, err);
+	if (!rc && c->launch_only) {
+		/* The whole launch ran; print what the platform measured and stop. */
+		uint8_t m[48];
+		const char *what = "";
+		char hex[97];
+		if (!vm->plat->launch_measurement)
+			rc = vg_err_set(err, ENOTSUP,
+					"--launch-only: platform %s cannot report a launch measurement (the host cannot "
+					"read one from hardware; use sim-snp or sim-tdx)", vm->plat->name);
+		else if (!(rc = vm->plat->launch_measurement(vm, vm->plat_state, m, &what, err))) {
+			vg_hex_encode(m, sizeof(m), hex);
+			if (c->json)
+				printf("{\"platform\":\"%s\",\"register\":\"%s\",\"measurement\":\"%s\",\"vcpus\":%u,"
+				       "\"simulated\":true}\n", vm->plat->name, what, hex, c->vcpus);
+			else
+				printf("%s\n", hex);
+			fflush(stdout);
+			res->status = 0;
+			snprintf(res->reason, sizeof(res->reason), "launch measured (%s); guest not started", what);
+		}
+		close(sfd);
+		vm_free(vm);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return rc;
+	}
 	if (!rc && c->print_measurements) {
 		vmm_measurements_print(vm, c->json);
 		if (c->event_log_out && vmm_measurements_write_log(vm, c->event_log_out, err))

@@ -50,7 +50,10 @@ static void usage(FILE *f)
 		"  --user USER[:GROUP]    run as USER after setup\n"
 		"  --no-sandbox           no seccomp, privileges kept (debugging only)\n"
 		"  --print-measurements   print what measured boot records, do not run\n"
-		"  --json                 with --print-measurements: JSON output\n"
+		"  --launch-only          run the whole launch on sim-snp / sim-tdx, print the launch\n"
+		"                         measurement (SNP MEASUREMENT, TDX MRTD) the simulated\n"
+		"                         platform computed, and stop without running a vCPU\n"
+		"  --json                 with --print-measurements or --launch-only: JSON output\n"
 		"  --event-log FILE       with --print-measurements and a vTPM: write the TCG event log\n"
 		"  --check-kvm            check /dev/kvm and its capabilities (with --platform, that\n"
 		"                         platform's probe too), then exit\n"
@@ -64,7 +67,7 @@ static void usage(FILE *f)
 }
 
 enum {
-	OPT_CONFIG = 256, OPT_NO_SANDBOX, OPT_PRINT, OPT_JSON, OPT_CHECK, OPT_VERSION, OPT_HUGE, OPT_VTPM, OPT_DUMP_ACPI, OPT_EVENT_LOG,
+	OPT_CONFIG = 256, OPT_LAUNCH_ONLY, OPT_NO_SANDBOX, OPT_PRINT, OPT_JSON, OPT_CHECK, OPT_VERSION, OPT_HUGE, OPT_VTPM, OPT_DUMP_ACPI, OPT_EVENT_LOG,
 	OPT_SET, /* OPT_SET + i: the i-th flag of vmm_config_flag_at */
 };
 
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
 		{"vtpm", no_argument, NULL, OPT_VTPM},
 		{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 		{"print-measurements", no_argument, NULL, OPT_PRINT},
+		{"launch-only", no_argument, NULL, OPT_LAUNCH_ONLY},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"check-kvm", no_argument, NULL, OPT_CHECK},
 		{"dump-acpi", required_argument, NULL, OPT_DUMP_ACPI},
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
 	vmm_config_init(&cfg);
 	struct vg_err err = {0};
 	const char *config_path = NULL, *dump_acpi = NULL, *event_log = NULL;
-	bool check = false, no_sandbox = false, huge = false, vtpm = false, print = false, json = false;
+	bool check = false, no_sandbox = false, huge = false, vtpm = false, print = false, json = false, launch_only = false;
 	int verbose = 0, c;
 	if (env_defaults(&cfg, &err)) {
 		fprintf(stderr, "vigil-vmm: %s\n", err.msg);
@@ -146,6 +150,7 @@ int main(int argc, char **argv)
 		case OPT_CONFIG: break;
 		case OPT_NO_SANDBOX: no_sandbox = true; break;
 		case OPT_PRINT: print = true; break;
+		case OPT_LAUNCH_ONLY: launch_only = true; break;
 		case OPT_JSON: json = true; break;
 		case OPT_CHECK: check = true; break;
 		case OPT_HUGE: huge = true; break;
@@ -178,8 +183,8 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	vg_log_set_level(verbose >= 2 ? VG_LOG_DEBUG : verbose ? VG_LOG_INFO : VG_LOG_WARN);
-	if (json && !print) {
-		fprintf(stderr, "vigil-vmm: --json goes with --print-measurements\n");
+	if (json && !print && !launch_only) {
+		fprintf(stderr, "vigil-vmm: --json goes with --print-measurements or --launch-only\n");
 		vmm_config_free(&cfg);
 		return VG_EXIT_USAGE;
 	}
@@ -228,6 +233,12 @@ int main(int argc, char **argv)
 	if (vtpm || cfg.vtpm_state)
 		cfg.vtpm = true;
 	cfg.print_measurements = print;
+	cfg.launch_only = launch_only;
+	if (launch_only && print) {
+		fprintf(stderr, "vigil-vmm: --launch-only and --print-measurements go separately\n");
+		vmm_config_free(&cfg);
+		return VG_EXIT_USAGE;
+	}
 	cfg.json = json;
 	cfg.event_log_out = event_log;
 	if (event_log && (!print || !cfg.vtpm)) {

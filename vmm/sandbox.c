@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +35,14 @@ static const char *const vcpu_allowed[] = {
 	"getpid", "getrandom", NULL,
 };
 
+/* The TDX GetQuote worker: one AF_UNIX connection to the quote-generation
+ * service per request (socket is allowed for AF_UNIX only), then the quote
+ * written into guest memory. */
+static const char *const quote_allowed[] = {
+	"connect", "read", "write", "close", "futex", "rt_sigreturn", "rt_sigprocmask", "brk", "mmap", "munmap",
+	"madvise", "mprotect", "clock_gettime", "gettid", "sched_yield", "restart_syscall", "exit", "getpid", NULL,
+};
+
 /* AddressSanitizer builds only (make sanitize): ASan tears down each
  * thread's alternate signal stack when the thread exits. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -50,7 +59,7 @@ static const char *const sanitizer_extras[] = {SANITIZER_EXTRAS NULL};
 
 const char *const *vmm_seccomp_allowed(enum vmm_thread_role role)
 {
-	return role == VMM_ROLE_VCPU ? vcpu_allowed : main_allowed;
+	return role == VMM_ROLE_VCPU ? vcpu_allowed : role == VMM_ROLE_QUOTE ? quote_allowed : main_allowed;
 }
 
 static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *list)
@@ -113,7 +122,12 @@ int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err)
 		rc = add_names(ctx, sanitizer_extras, err);
 	if (!rc && role == VMM_ROLE_VCPU)
 		rc = add_names(ctx, a->vcpu_syscalls, err);
-	if (!rc) {
+	if (!rc && role == VMM_ROLE_QUOTE) {
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFul, AF_UNIX));
+		if (r)
+			rc = vg_err_set(err, -r, "seccomp: socket rule: %s", strerror(-r));
+	}
+	if (!rc && role != VMM_ROLE_QUOTE) {
 		int r = add_ioctls(ctx, role == VMM_ROLE_VCPU ? a->vcpu_ioctls : a->main_ioctls);
 		if (!r && role == VMM_ROLE_VCPU)
 			r = add_ioctls(ctx, platform_ioctls);

@@ -81,7 +81,7 @@ bool vmm_vcpu_exit(struct vmm_vcpu *v, struct vmm_exit *e)
 		vmm_request_stop(vm, 0, "guest shut down");
 		return false;
 	case VMM_EXIT_RESET:
-		vmm_request_stop(vm, 0, "guest requested a reset; stopping (reboot is not supported)");
+		vmm_request_reset(vm, "KVM reset event");
 		return false;
 	case VMM_EXIT_CRASH:
 		stop_at(v, VMM_EXIT_GUEST_CRASH, e->reason, e);

@@ -80,6 +80,7 @@ struct vmm_config {
 	bool hugepages;        /* back guest RAM with MAP_HUGETLB */
 	bool vtpm;             /* serve a vTPM (implied by vtpm_state) */
 	bool print_measurements;
+	bool launch_only; /* --launch-only: launch on sim-snp/sim-tdx, print the launch measurement, stop */
 	bool json;             /* --print-measurements as JSON */
 	const char *event_log_out; /* --event-log FILE: with --print-measurements, the TCG log */
 	bool sandbox;          /* seccomp + no_new_privs + caps dropped (default true) */
@@ -220,8 +221,33 @@ enum vmm_image_kind {
 /* The vCPUs' initial state belongs to the platform (a TD's is set by the TDX
  * module): the core issues no KVM_SET_REGS, KVM_SET_SREGS or KVM_SET_MSRS. */
 #define VMM_PLAT_PROTECTED_REGS (1u << 4)
+/* Measured direct boot: with --firmware, --kernel/--initrd/--cmdline are for the
+ * firmware (the platform measures them, the firmware loads them); the core does not
+ * load the kernel itself. */
+#define VMM_PLAT_MEASURED_KERNEL (1u << 5)
 
 struct kvm_run;
+
+/* The firmware image of a launch (cfg->firmware), read once by the core before
+ * launch_start and parsed once: data/len/gpa are what the core copies into guest
+ * memory; fw is the parsed image (OVMF footer table, SEV and TDVF metadata), or NULL
+ * without --firmware or when the image is not firmware the parser recognises
+ * (fw_error says why). */
+struct fw_image;
+struct vmm_launch_image {
+	const uint8_t *data;
+	size_t len;
+	uint64_t gpa;
+	const struct fw_image *fw;
+	const char *path;
+	char fw_error[200];
+	/* Measured direct boot (VMM_PLAT_MEASURED_KERNEL with --kernel): the kernel,
+	 * initrd and command line, read once; the platform hashes these bytes and fw_cfg
+	 * serves the same bytes. kernel NULL otherwise. */
+	const uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	const char *cmdline;
+};
 
 struct vmm_platform_ops {
 	const char *name;
@@ -243,7 +269,9 @@ struct vmm_platform_ops {
 	/* After the VM and its memory exist, before any device or image. May
 	 * register devices (vmm_register_device) and read/write guest memory. */
 	int (*init)(struct vmm *vm, void **state, struct vg_err *err);
-	int (*launch_start)(struct vmm *vm, void *state, struct vg_err *err);
+	/* img: the firmware image the core loads, read once and parsed once (its
+	 * bytes are what reaches guest memory). */
+	int (*launch_start)(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err);
 	/* `bytes` is the host copy of [gpa, gpa+len) already in guest memory;
 	 * len is a multiple of 4096 (the core pads). */
 	int (*launch_update)(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
@@ -251,6 +279,11 @@ struct vmm_platform_ops {
 	/* After the core set registers, CPUID and MSRs of vCPU `index`. */
 	int (*vcpu_init)(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err);
 	int (*launch_finish)(struct vmm *vm, void *state, struct vg_err *err);
+	/* The launch measurement the (simulated) platform computed: SNP MEASUREMENT or
+	 * TDX MRTD, named by *what. Only platforms that can know it (sim-snp, sim-tdx);
+	 * a host cannot read a hardware launch measurement. For --launch-only. */
+	int (*launch_measurement)(struct vmm *vm, void *state, uint8_t out[48], const char **what,
+				  struct vg_err *err);
 	/* A guest's request to the (real or simulated) security processor:
 	 * request and response pages. Platforms without one leave it NULL. */
 	int (*guest_request)(struct vmm *vm, void *state, const void *req, size_t req_len, void *resp,
@@ -355,7 +388,9 @@ int vmm_acpi_dump(const struct vmm_acpi_opts *o, const char *dir, struct vg_err 
 
 /* ========================================================== 5. Sandbox */
 
-enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1 };
+/* VMM_ROLE_QUOTE: the TDX GetQuote worker (tdx_quote_service): AF_UNIX sockets to
+ * the quote-generation service, nothing the vCPU needs. */
+enum vmm_thread_role { VMM_ROLE_MAIN = 0, VMM_ROLE_VCPU = 1, VMM_ROLE_QUOTE = 2 };
 /* Builds the seccomp filter of a role (default action: kill the process) and
  * loads it in the calling thread. The same function the VMM uses; tests
  * install it in a child to prove a disallowed syscall kills. */
@@ -376,6 +411,10 @@ int vmm_drop_privileges(const char *chroot_dir, const char *user, struct vg_err 
  * debug-exit port makes the VMM exit N (0..255). */
 #define VMM_EXIT_GUEST_CRASH 1 /* triple fault, emulation failure, VMM-side guest error */
 #define VMM_EXIT_ERROR 2       /* usage, configuration, host or KVM error */
+/* A guest reset stops the VM with status 0 and says why: a confidential guest (a
+ * platform with a launch) cannot be reset; rebooting a plain one is not done yet. how:
+ * what the guest did. */
+void vmm_request_reset(struct vmm *vm, const char *how);
 
 struct vmm_result {
 	int status;        /* exit status of vigil-vmm */

@@ -7,6 +7,9 @@
  *   serial:  "attest: report_data <128 hex>"
  *            "attest: evidence <N> bytes"
  *            "EVIDENCE-BEGIN" / lines of 64 hex digits / "EVIDENCE-END"
+ *   sim-snp: an extended request (flags bit 0), so the platform's certificate table (VCEK,
+ *            ASK, ARK; sev.h) follows the report, as SNP_GET_EXT_REPORT gives it:
+ *            "attest: certificate table <N> bytes", "CERTTABLE-BEGIN" / hex / "CERTTABLE-END"
  *   exit:    0 evidence printed, 1 no device, 2 the platform refused the request
  * On sim-tdx it first extends RTMR2 with SHA-384("vigil attest guest v1"), as a TD's OS
  * measures what it runs (printed as "attest: rtmr2 extended with <96 hex>").
@@ -17,6 +20,7 @@
  * simulated platforms measure. sev/sim_guest.mk places the table so it ends 32 bytes
  * before 4 GiB, where firmware tables live.
  */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../guest_abi.h"
@@ -35,6 +39,21 @@ static const uint8_t APP_DIGEST[48] = {
 	0x50, 0x5f, 0xc9, 0x0a, 0xb4, 0x1f, 0x40, 0x16, 0xa4, 0xdd, 0xe1, 0x8a, 0xbe, 0x5c, 0x5a, 0x1a,
 	0x9e, 0x2a, 0x17, 0xb7, 0xde, 0xfe, 0x67, 0x7a, 0x5b, 0x35, 0xb7, 0xf0, 0xb3, 0x4d, 0x48, 0x91,
 };
+
+#define SNP_REPORT_LEN 1184u
+
+/* NAME-BEGIN, the bytes as lines of 64 hex digits, NAME-END. */
+static void print_block(const char *name, const uint8_t *p, uint32_t len)
+{
+	puts_serial(name);
+	puts_serial("-BEGIN\n");
+	for (uint32_t off = 0; off < len; off += 32) {
+		put_bytes_hex(p + off, len - off < 32 ? len - off : 32);
+		putc_serial('\n');
+	}
+	puts_serial(name);
+	puts_serial("-END\n");
+}
 
 /* One request through the device; returns STATUS. */
 static uint32_t request(uint32_t len)
@@ -79,23 +98,34 @@ int main(void)
 	puts_serial("attest: report_data ");
 	put_bytes_hex(req, 64);
 	puts_serial("\n");
-	uint32_t status = request(FW_ABI_GREQ_REPORT_DATA_SIZE);
+	bool snp = mmio_read32(GREQ + FW_ABI_GREQ_REG_PLATFORM) == FW_ABI_GREQ_PLATFORM_SIM_SNP;
+	uint32_t req_len = FW_ABI_GREQ_REPORT_DATA_SIZE;
+	if (snp) { /* u32 VMPL 0, u32 flags: an extended request */
+		uint32_t vmpl = 0, flags = FW_ABI_GREQ_SNP_FLAG_EXTENDED;
+		memcpy(req + FW_ABI_GREQ_REPORT_DATA_SIZE, &vmpl, 4);
+		memcpy(req + FW_ABI_GREQ_REPORT_DATA_SIZE + 4, &flags, 4);
+		req_len = FW_ABI_GREQ_SNP_EXT_REQ_LEN;
+	}
+	uint32_t status = request(req_len);
 	uint32_t len = mmio_read32(GREQ + FW_ABI_GREQ_REG_RESP_LEN);
-	if (status != FW_ABI_GREQ_ST_DONE || len == 0 || len > RESP_CAP) {
+	if (status != FW_ABI_GREQ_ST_DONE || len == 0 || len > RESP_CAP || (snp && len < SNP_REPORT_LEN)) {
 		puts_serial("attest: request failed, status ");
 		put_dec(status);
 		puts_serial("\n");
 		return 2;
 	}
-	puts_serial("attest: evidence ");
-	put_dec(len);
-	puts_serial(" bytes\nEVIDENCE-BEGIN\n");
 	const uint8_t *resp = (const uint8_t *)RESP_BUF;
-	for (uint32_t off = 0; off < len; off += 32) {
-		put_bytes_hex(resp + off, len - off < 32 ? len - off : 32);
-		putc_serial('\n');
+	uint32_t ev_len = snp ? SNP_REPORT_LEN : len;
+	puts_serial("attest: evidence ");
+	put_dec(ev_len);
+	puts_serial(" bytes\n");
+	print_block("EVIDENCE", resp, ev_len);
+	if (len > ev_len) {
+		puts_serial("attest: certificate table ");
+		put_dec(len - ev_len);
+		puts_serial(" bytes\n");
+		print_block("CERTTABLE", resp + ev_len, len - ev_len);
 	}
-	puts_serial("EVIDENCE-END\n");
 	return 0;
 }
 

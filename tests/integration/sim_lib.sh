@@ -1,6 +1,5 @@
 # Sourced by tests that run the attest guest on a simulated platform (after lib.sh).
-# Needs: BIN, GUEST, STATE, NONCE, TMP and the array VMM_EXTRA; VMM (default $BIN/vigil-vmm)
-# is the accelerator wrapper that lib.sh's use_accel makes.
+# Needs: BIN, GUEST, STATE, NONCE, TMP and the array VMM_EXTRA; VMM (lib.sh use_accel) when set.
 
 # Runs the attest guest with the nonce; extra vigil-vmm flags follow the output file.
 # The evidence the guest prints over serial is written (binary) to out_file.

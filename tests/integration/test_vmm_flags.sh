@@ -8,7 +8,7 @@ G=$BUILD/guest
 [[ -x $VMM ]] || { echo "vigil-vmm not built"; exit 1; }
 
 expect_exit 2 "--json without --print-measurements rejected" "$VMM" --firmware "$G/hello.bin" --json
-expect_match "... saying what it goes with" '^vigil-vmm: --json goes with --print-measurements$' "$ERR"
+expect_match "... saying what it goes with" '^vigil-vmm: --json goes with --print-measurements or --launch-only$' "$ERR"
 expect_exit 2 "unknown flag rejected" "$VMM" --frobnicate
 expect_eq "unknown flag: exactly one line" 1 "$(printf '%s\n' "$ERR" | wc -l)"
 expect_match "unknown flag named" '"--frobnicate"' "$ERR"

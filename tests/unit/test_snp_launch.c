@@ -1,9 +1,10 @@
 /*
- * Protocol tests for the SEV-SNP backend (sev/launch_snp.c): a recorder stands in
- * for /dev/kvm and the VM fd, plays KVM's documented behaviour (partial progress and
- * -EAGAIN on KVM_SEV_SNP_LAUNCH_UPDATE) and records every ioctl, and the tests check
- * order and arguments against Documentation/virt/kvm/x86/amd-memory-encryption.rst.
- * Not run on SNP hardware.
+ * Protocol tests for the SEV-SNP backend (sev/launch_snp.c) against a model of KVM's
+ * documented checks (tests/unit/kvm_model.c: memslots and guest_memfd, memory
+ * attributes, snp_launch_start's policy mask, snp_launch_update, the firmware's CPUID
+ * check, page-state changes, hypercall completion, memory-fault exits), which also
+ * logs every ioctl so order and arguments are checked against
+ * Documentation/virt/kvm/x86/amd-memory-encryption.rst. Not run on SNP hardware.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,166 +18,23 @@
 #include "common/linux_kvm_cc.h"
 #include "sev/sev.h"
 
-#define KVM_FD 3
-#define VM_FD 4
-#define SEV_FD 5
+#include "tests/unit/kvm_model.h"
 
-struct call {
-	int fd;
-	unsigned long req;
-	uint32_t sev_id;   /* KVM_MEMORY_ENCRYPT_OP sub-command */
-	uint32_t sev_fd;
-	uint64_t a[4];     /* decoded arguments, per call kind */
-	uint8_t type;
-	uint8_t host_data[32];
-};
-
-struct rec {
-	struct call calls[512];
-	unsigned n;
-	/* KVM behaviour */
-	int vm_types, hc_mask, mem_attrs;
-	uint64_t vmsa_features;
-	uint64_t pages_per_call;  /* LAUNCH_UPDATE processes at most this many pages */
-	unsigned eagain_calls;    /* bitmask over LAUNCH_UPDATE call index: return -EAGAIN */
-	unsigned update_calls;
-	int fail_update_rc;
-	uint32_t fw_error;
-	bool no_progress;
-	uint64_t priv_start, priv_end; /* last range made private */
-};
-
-static int rec_fn(void *ctx, int fd, unsigned long req, void *arg)
-{
-	struct rec *r = ctx;
-	static struct call overflow; /* stall tests issue thousands of calls */
-	struct call *c = r->n < 512 ? &r->calls[r->n] : &overflow;
-	r->n++;
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->req = req;
-	if (req == KVM_CHECK_EXTENSION) {
-		long cap = (long)(uintptr_t)arg;
-		c->a[0] = (uint64_t)cap;
-		if (cap == KVM_CAP_VM_TYPES)
-			return r->vm_types;
-		if (cap == KVM_CAP_EXIT_HYPERCALL)
-			return r->hc_mask;
-		if (cap == KVM_CAP_MEMORY_ATTRIBUTES)
-			return r->mem_attrs;
-		return 1;
-	}
-	if (req == KVM_GET_DEVICE_ATTR) {
-		struct kvm_device_attr *a = arg;
-		c->a[0] = a->group;
-		c->a[1] = a->attr;
-		*(uint64_t *)(uintptr_t)a->addr = r->vmsa_features;
-		return 0;
-	}
-	if (req == KVM_ENABLE_CAP) {
-		struct kvm_enable_cap *e = arg;
-		c->a[0] = e->cap;
-		c->a[1] = e->args[0];
-		return 0;
-	}
-	if (req == KVM_SET_MEMORY_ATTRIBUTES) {
-		struct kvm_memory_attributes *m = arg;
-		c->a[0] = m->address;
-		c->a[1] = m->size;
-		c->a[2] = m->attributes;
-		c->a[3] = m->flags;
-		if (m->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE) {
-			r->priv_start = m->address;
-			r->priv_end = m->address + m->size;
-		}
-		return 0;
-	}
-	assert_int_equal(req, KVM_MEMORY_ENCRYPT_OP);
-	struct kvm_sev_cmd *cmd = arg;
-	c->sev_id = cmd->id;
-	c->sev_fd = cmd->sev_fd;
-	switch (cmd->id) {
-	case KVM_SEV_INIT2: {
-		struct kvm_sev_init *i = (void *)(uintptr_t)cmd->data;
-		c->a[0] = i->vmsa_features;
-		c->a[1] = i->flags;
-		c->a[2] = i->ghcb_version;
-		return 0;
-	}
-	case KVM_SEV_SNP_LAUNCH_START: {
-		struct kvm_sev_snp_launch_start *s = (void *)(uintptr_t)cmd->data;
-		c->a[0] = s->policy;
-		c->a[1] = s->flags;
-		return 0;
-	}
-	case KVM_SEV_SNP_LAUNCH_UPDATE: {
-		struct kvm_sev_snp_launch_update *u = (void *)(uintptr_t)cmd->data;
-		c->a[0] = u->gfn_start;
-		c->a[1] = u->uaddr;
-		c->a[2] = u->len;
-		c->type = u->type;
-		unsigned idx = r->update_calls++;
-		if (!u->len || (u->len & 0xfff))
-			return -EINVAL; /* KVM: PAGE_ALIGNED(len), and nothing to do is refused */
-		/* KVM requires the range to be private already. */
-		assert_true((u->gfn_start << 12) >= r->priv_start);
-		assert_true((u->gfn_start << 12) + u->len <= r->priv_end);
-		if (r->fail_update_rc) {
-			cmd->error = r->fw_error;
-			return r->fail_update_rc;
-		}
-		if (r->no_progress)
-			return 0;
-		bool eagain = idx < 32 && (r->eagain_calls & (1u << idx));
-		uint64_t pages = u->len >> 12;
-		uint64_t done = VG_MIN(pages, r->pages_per_call);
-		if (eagain && idx % 2 == 0)
-			done = 0; /* interrupted before the first page */
-		u->gfn_start += done;
-		u->len -= done << 12;
-		if (u->type != KVM_SEV_SNP_PAGE_TYPE_ZERO)
-			u->uaddr += done << 12;
-		return eagain ? -EAGAIN : 0;
-	}
-	case KVM_SEV_SNP_LAUNCH_FINISH: {
-		struct kvm_sev_snp_launch_finish *f = (void *)(uintptr_t)cmd->data;
-		c->a[0] = f->id_block_uaddr;
-		c->a[1] = f->id_auth_uaddr;
-		c->a[2] = f->id_block_en | (f->auth_key_en << 8) | (f->vcek_disabled << 16);
-		c->a[3] = f->flags;
-		memcpy(c->host_data, f->host_data, 32);
-		return 0;
-	}
-	}
-	fail_msg("unexpected SEV command %u", cmd->id);
-	return -EINVAL;
-}
-
-static struct rec R;
-static struct vg_kvm_io IO = { .fn = rec_fn, .ctx = &R };
+/* The KVM model (tests/unit/kvm_model.c) stands in for /dev/kvm and the VM fd. */
+#define KVM_FD KM_KVM_FD
+#define VM_FD KM_VM_FD
+#define SEV_FD KM_SEV_FD
+#define R km
+#define IO km_io
 static uint8_t PAGES[16 * 4096] __attribute__((aligned(4096)));
 
-static void rec_reset(void)
-{
-	memset(&R, 0, sizeof(R));
-	R.vm_types = (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_SNP_VM);
-	R.hc_mask = 1 << KVM_HC_MAP_GPA_RANGE;
-	R.mem_attrs = KVM_MEMORY_ATTRIBUTE_PRIVATE;
-	R.vmsa_features = 0x3e; /* what a Genoa host reports without SNPActive */
-	R.pages_per_call = 1u << 20;
-}
+static void rec_reset(void) { km_reset(); }
 
 static void started(struct sev_snp_launch *l)
 {
 	rec_reset();
-	sev_snp_launch_init(l, &IO);
-	l->kvm_fd = KVM_FD;
-	l->vm_fd = VM_FD;
-	l->sev_fd = SEV_FD;
 	struct vg_err err = { 0 };
-	assert_int_equal(sev_snp_probe(l, &err), 0);
-	assert_int_equal(sev_snp_init(l, &err), 0);
-	assert_int_equal(sev_snp_launch_start(l, &err), 0);
+	assert_int_equal(km_snp_start(l, &err), 0);
 	R.n = 0;
 }
 
@@ -228,9 +86,66 @@ static void test_policy_checks(void **state)
 	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_SMT, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "bit 17"));
 	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_VIGIL_DEFAULT | SEV_SNP_POLICY_SINGLE_SOCKET, &err),
-			 -ENOTSUP);
-	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_VIGIL_DEFAULT | (1ull << 40), &err), -ENOTSUP);
-	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_RESERVED1, &err), -ENOTSUP);
+			 -EINVAL);
+	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_VIGIL_DEFAULT | (1ull << 40), &err), -EINVAL);
+	/* Finding 7: MIGRATE_MA is outside SNP_POLICY_MASK_VALID; SMT is not required. */
+	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_VIGIL_DEFAULT | SEV_SNP_POLICY_MIGRATE_MA, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "MIGRATE_MA"));
+	assert_int_equal(sev_snp_policy_check(SEV_SNP_POLICY_RESERVED1, &err), 0);
+}
+
+/* Finding 7: our policy check agrees with KVM's snp_launch_start (the model) on every
+ * policy bit, alone and with the defaults: what we accept, KVM accepts, and back. */
+static void test_policy_as_kvm(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	for (int newer = 0; newer < 2; newer++) {
+		for (int bit = -1; bit < 64; bit++) {
+			uint64_t pol = SEV_SNP_POLICY_RESERVED1 | (newer ? 0 : SEV_SNP_POLICY_SMT);
+			if (bit >= 0)
+				pol ^= 1ull << bit;
+			struct sev_snp_launch l;
+			km_reset();
+			sev_snp_launch_init(&l, &IO);
+			l.kvm_fd = KVM_FD;
+			l.vm_fd = VM_FD;
+			l.sev_fd = SEV_FD;
+			l.policy = pol;
+			assert_int_equal(sev_snp_probe(&l, &err), 0);
+			bool ours = sev_snp_policy_check(pol, &err) == 0;
+			bool kvm = false;
+			if (ours) {
+				assert_int_equal(sev_snp_init(&l, &err), 0);
+				kvm = sev_snp_launch_start(&l, &err) == 0;
+			} else {
+				/* what KVM would have said: issue LAUNCH_START directly */
+				struct kvm_sev_init init = { 0 };
+				struct kvm_sev_cmd c = { .id = KVM_SEV_INIT2, .data = (uintptr_t)&init };
+				assert_int_equal(km_io.fn(km_io.ctx, VM_FD, KVM_MEMORY_ENCRYPT_OP, &c), 0);
+				struct kvm_sev_snp_launch_start st = { .policy = pol };
+				c = (struct kvm_sev_cmd){ .id = KVM_SEV_SNP_LAUNCH_START, .data = (uintptr_t)&st };
+				kvm = km_io.fn(km_io.ctx, VM_FD, KVM_MEMORY_ENCRYPT_OP, &c) == 0;
+			}
+			if (ours != kvm)
+				fail_msg("policy 0x%llx: ours %s, KVM %s", (unsigned long long)pol,
+					 ours ? "accepts" : "refuses", kvm ? "accepts" : "refuses");
+		}
+	}
+	/* Linux 6.11 still refuses a policy without SMT: the error says so. */
+	struct sev_snp_launch l;
+	km_reset();
+	km.snp_require_smt = true;
+	sev_snp_launch_init(&l, &IO);
+	l.kvm_fd = KVM_FD;
+	l.vm_fd = VM_FD;
+	l.sev_fd = SEV_FD;
+	l.policy = SEV_SNP_POLICY_RESERVED1;
+	assert_int_equal(sev_snp_probe(&l, &err), 0);
+	assert_int_equal(sev_snp_init(&l, &err), 0);
+	assert_int_equal(sev_snp_launch_start(&l, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "without SMT"));
 }
 
 /* The whole launch, call for call. */
@@ -259,7 +174,10 @@ static void test_full_launch_order_and_arguments(void **state)
 	assert_int_equal(sev_snp_launch_update(&l, 0xffc00000, PAGES, 4 * 4096, SEV_SNP_PAGE_NORMAL, &err), 0);
 	assert_int_equal(sev_snp_launch_update(&l, 0x800000, PAGES, 2 * 4096, SEV_SNP_PAGE_ZERO, &err), 0);
 	assert_int_equal(sev_snp_launch_update(&l, 0x802000, PAGES, 4096, SEV_SNP_PAGE_SECRETS, &err), 0);
-	assert_int_equal(sev_snp_launch_update(&l, 0x803000, PAGES, 4096, SEV_SNP_PAGE_CPUID, &err), 0);
+	static uint8_t cpuid_page[4096] __attribute__((aligned(4096)));
+	struct kvm_cpuid_entry2 set[2] = { { .function = 0, .eax = 0xd }, { .function = 1, .eax = 0xa00f11 } };
+	assert_int_equal(sev_snp_cpuid_page_fill(set, 2, cpuid_page, &err), 0);
+	assert_int_equal(sev_snp_launch_update(&l, 0x803000, cpuid_page, 4096, SEV_SNP_PAGE_CPUID, &err), 0);
 	uint8_t hd[32];
 	for (int i = 0; i < 32; i++)
 		hd[i] = (uint8_t)(0xa0 + i);
@@ -267,9 +185,9 @@ static void test_full_launch_order_and_arguments(void **state)
 
 	/* INIT2, ENABLE_CAP, LAUNCH_START, then (attributes, update) x4, FINISH. */
 	assert_int_equal(R.n, 3 + 4 * 2 + 1);
-	struct call *c = R.calls;
+	struct km_call *c = R.calls;
 	assert_int_equal(c[0].fd, VM_FD);
-	assert_int_equal(c[0].sev_id, KVM_SEV_INIT2);
+	assert_int_equal(c[0].id, KVM_SEV_INIT2);
 	assert_int_equal(c[0].sev_fd, SEV_FD);
 	assert_int_equal(c[0].a[0], 0x4); /* vmsa_features without SNPActive */
 	assert_int_equal(c[0].a[1], 0);
@@ -277,7 +195,7 @@ static void test_full_launch_order_and_arguments(void **state)
 	assert_int_equal(c[1].req, KVM_ENABLE_CAP);
 	assert_int_equal(c[1].a[0], KVM_CAP_EXIT_HYPERCALL);
 	assert_int_equal(c[1].a[1], 1ull << KVM_HC_MAP_GPA_RANGE);
-	assert_int_equal(c[2].sev_id, KVM_SEV_SNP_LAUNCH_START);
+	assert_int_equal(c[2].id, KVM_SEV_SNP_LAUNCH_START);
 	assert_int_equal(c[2].a[0], 0x30000); /* SMT + reserved-1; debug and MA off */
 	assert_int_equal(c[2].a[1], 0);
 	static const struct {
@@ -290,25 +208,27 @@ static void test_full_launch_order_and_arguments(void **state)
 		{ 0x803000, 4096, KVM_SEV_SNP_PAGE_TYPE_CPUID },
 	};
 	for (unsigned i = 0; i < 4; i++) {
-		struct call *a = &c[3 + 2 * i], *u = &c[4 + 2 * i];
+		struct km_call *a = &c[3 + 2 * i], *u = &c[4 + 2 * i];
 		assert_int_equal(a->req, KVM_SET_MEMORY_ATTRIBUTES);
 		assert_int_equal(a->a[0], want[i].gpa);
 		assert_int_equal(a->a[1], want[i].len);
 		assert_int_equal(a->a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
 		assert_int_equal(a->a[3], 0);
-		assert_int_equal(u->sev_id, KVM_SEV_SNP_LAUNCH_UPDATE);
+		assert_int_equal(u->id, KVM_SEV_SNP_LAUNCH_UPDATE);
 		assert_int_equal(u->a[0], want[i].gpa >> 12);
-		assert_int_equal(u->a[1], (uint64_t)(uintptr_t)PAGES);
+		if (i < 3)
+			assert_int_equal(u->a[1], (uint64_t)(uintptr_t)PAGES);
 		assert_int_equal(u->a[2], want[i].len);
 		assert_int_equal(u->type, want[i].type);
 	}
-	struct call *f = &c[11];
-	assert_int_equal(f->sev_id, KVM_SEV_SNP_LAUNCH_FINISH);
+	struct km_call *f = &c[11];
+	assert_int_equal(f->id, KVM_SEV_SNP_LAUNCH_FINISH);
 	assert_int_equal(f->a[0], 0);
 	assert_int_equal(f->a[1], 0);
 	assert_int_equal(f->a[2], 0); /* no ID block, no author key, VCEK */
 	assert_memory_equal(f->host_data, hd, 32);
 	assert_int_equal(l.pages_updated, 8);
+	assert_string_equal(km.violation, "");
 }
 
 /* KVM may process only part of the range per call: the caller re-issues with the
@@ -325,8 +245,8 @@ static void test_update_partial_progress(void **state)
 	assert_int_equal(R.n, 5);
 	uint64_t left[] = { 10, 7, 4, 1 };
 	for (unsigned i = 0; i < 4; i++) {
-		struct call *u = &R.calls[1 + i];
-		assert_int_equal(u->sev_id, KVM_SEV_SNP_LAUNCH_UPDATE);
+		struct km_call *u = &R.calls[1 + i];
+		assert_int_equal(u->id, KVM_SEV_SNP_LAUNCH_UPDATE);
 		assert_int_equal(u->a[0], (0x100000 >> 12) + (10 - left[i]));
 		assert_int_equal(u->a[1], (uint64_t)(uintptr_t)PAGES + (10 - left[i]) * 4096);
 		assert_int_equal(u->a[2], left[i] * 4096);
@@ -443,7 +363,7 @@ static void test_conversion_exits(void **state)
 	struct kvm_run run;
 	uint64_t ram_end = 1ull << 30;
 
-	rec_reset();
+	km_reset();
 	memset(&run, 0, sizeof(run));
 	run.exit_reason = KVM_EXIT_HYPERCALL;
 	run.hypercall.nr = KVM_HC_MAP_GPA_RANGE;
@@ -453,6 +373,7 @@ static void test_conversion_exits(void **state)
 	run.hypercall.ret = 77;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
 	assert_int_equal(run.hypercall.ret, 0);
+	assert_int_equal(km_complete_hypercall(&run), 0);
 	assert_int_equal(R.n, 1);
 	assert_int_equal(R.calls[0].fd, VM_FD);
 	assert_int_equal(R.calls[0].req, KVM_SET_MEMORY_ATTRIBUTES);
@@ -463,40 +384,174 @@ static void test_conversion_exits(void **state)
 	run.hypercall.args[2] = KVM_MAP_GPA_RANGE_ENCRYPTED;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
 	assert_int_equal(R.calls[1].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	assert_true(km_is_private(0x200000) && km_is_private(0x20f000));
 
-	/* A range past RAM or misaligned is the guest's error: -EINVAL, no ioctl. */
+	/* A range past RAM or misaligned is the guest's error: EINVAL (positive, finding
+	 * 11: KVM fails KVM_RUN on anything but 0, EINVAL, EAGAIN), no ioctl. */
 	run.hypercall.args[0] = ram_end - 4096;
 	run.hypercall.args[1] = 2;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
-	assert_int_equal(run.hypercall.ret, (uint64_t)-EINVAL);
+	assert_int_equal(run.hypercall.ret, EINVAL);
+	assert_int_equal(km_complete_hypercall(&run), 0);
 	run.hypercall.args[0] = 0x200800;
 	run.hypercall.args[1] = 1;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
-	assert_int_equal(run.hypercall.ret, (uint64_t)-EINVAL);
-	run.hypercall.args[0] = 0x200000;
-	run.hypercall.args[2] = KVM_MAP_GPA_RANGE_ENCRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_2M;
-	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
-	assert_int_equal(run.hypercall.ret, (uint64_t)-EINVAL);
+	assert_int_equal(run.hypercall.ret, EINVAL);
+	assert_int_equal(km_complete_hypercall(&run), 0);
 	assert_int_equal(R.n, 2);
 
 	/* Other hypercalls are not ours. */
 	run.hypercall.nr = KVM_HC_KICK_CPU;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 0);
+	assert_string_equal(km.violation, "");
+}
 
-	/* KVM_EXIT_MEMORY_FAULT: the guest touched a page in the other state. */
-	memset(&run, 0, sizeof(run));
-	run.exit_reason = KVM_EXIT_MEMORY_FAULT;
-	struct kvm_cc_exit_memory_fault *mf = kvm_cc_run_exit(&run);
-	mf->flags = KVM_MEMORY_EXIT_FLAG_PRIVATE;
-	mf->gpa = 0x300000;
-	mf->size = 4096;
+/* Finding 4: 2 MiB page-state changes, as KVM forwards them (snp_begin_psc). */
+static void test_psc_2m(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct kvm_run run;
+	uint64_t ram_end = 1ull << 30;
+	km_reset();
+	km_psc_exit(&run, 0x400000, true, true);
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
-	assert_int_equal(R.calls[2].a[0], 0x300000);
-	assert_int_equal(R.calls[2].a[1], 4096);
-	assert_int_equal(R.calls[2].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	assert_int_equal(run.hypercall.ret, 0);
+	assert_int_equal(km_complete_hypercall(&run), 0);
+	assert_true(km_is_private(0x400000));
+	assert_true(km_is_private(0x5ff000));
+	assert_false(km_is_private(0x600000));
+	km_psc_exit(&run, 0x400000, true, false);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(run.hypercall.ret, 0);
+	assert_false(km_is_private(0x5ff000));
+	/* 4K entries still work; a 2M hint on an unaligned range is the guest's error. */
+	km_psc_exit(&run, 0x401000, false, true);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(run.hypercall.ret, 0);
+	assert_true(km_is_private(0x401000));
+	km_psc_exit(&run, 0x400000, true, true);
+	run.hypercall.args[0] = 0x401000;
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(run.hypercall.ret, EINVAL);
+	assert_int_equal(km_complete_hypercall(&run), 0);
+	/* 1 GiB hint, aligned */
+	km_psc_exit(&run, 0, false, true);
+	run.hypercall.args[1] = 1u << 18;
+	run.hypercall.args[2] = KVM_MAP_GPA_RANGE_ENCRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_1G;
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(run.hypercall.ret, 0);
+	assert_true(km_is_private(0x3ffff000));
+	assert_string_equal(km.violation, "");
+}
+
+/* Finding 2: KVM_EXIT_MEMORY_FAULT comes with KVM_RUN = -1/EFAULT; it is an exit to
+ * handle, not a failure, and converting the page lets the access through. */
+static void test_memory_fault_exit(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct kvm_run run;
+	uint64_t ram_end = 1ull << 30;
+	km_reset();
+	memset(&run, 0, sizeof(run));
+	int rc = km_guest_access(0x300000, true, &run); /* private access, page shared */
+	assert_int_equal(rc, -EFAULT);
+	assert_int_equal(vg_kvm_run_result(-1, EFAULT, &run), VG_KVM_RUN_EXIT);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(R.calls[0].a[0], 0x300000);
+	assert_int_equal(R.calls[0].a[1], 4096);
+	assert_int_equal(R.calls[0].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	assert_int_equal(km_guest_access(0x300000, true, &run), 0);
+	/* and back: a shared access to the now-private page */
+	assert_int_equal(km_guest_access(0x300000, false, &run), -EFAULT);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(km_guest_access(0x300000, false, &run), 0);
+	/* Other errors leave exit_reason stale: a real failure. EINTR: run again. */
+	run.exit_reason = KVM_EXIT_MEMORY_FAULT;
+	assert_int_equal(vg_kvm_run_result(-1, EIO, &run), VG_KVM_RUN_FAILED);
+	assert_int_equal(vg_kvm_run_result(-1, EINTR, &run), VG_KVM_RUN_AGAIN);
+	run.exit_reason = KVM_EXIT_IO;
+	assert_int_equal(vg_kvm_run_result(-1, EFAULT, &run), VG_KVM_RUN_FAILED);
+	/* Outside RAM: a host-side error. */
+	struct kvm_cc_exit_memory_fault *mf = kvm_cc_run_exit(&run);
+	run.exit_reason = KVM_EXIT_MEMORY_FAULT;
 	mf->flags = 0;
-	mf->gpa = ram_end; /* outside RAM: a host-side error */
+	mf->gpa = ram_end;
+	mf->size = 4096;
 	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), -EINVAL);
+}
+
+/* Finding 1 (model): LAUNCH_UPDATE on a slot without guest_memfd is refused by KVM
+ * (snp_launch_update / kvm_gmem_populate), and so is a range not yet private. */
+static void test_update_needs_private_gmem_slot(void **state)
+{
+	(void)state;
+	struct sev_snp_launch l;
+	struct vg_err err = { 0 };
+	started(&l);
+	km.nslots = 0;
+	km_add_slot(0, 2ull << 30, true);
+	km_add_slot(0xffc00000, 4u << 20, false); /* firmware mapped without guest_memfd */
+	assert_int_equal(sev_snp_launch_update(&l, 0xffc00000, PAGES, 4096, SEV_SNP_PAGE_NORMAL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "guest_memfd"));
+	assert_non_null(strstr(km.violation, "no guest_memfd"));
+	km.violation[0] = 0;
+	assert_int_equal(sev_snp_launch_update(&l, 0x100000, PAGES, 4096, SEV_SNP_PAGE_NORMAL, &err), 0);
+	assert_string_equal(km.violation, "");
+}
+
+/* Finding 5: the CPUID page is filled from the vCPU CPUID set as QEMU's
+ * sev_snp_cpuid_info_fill does; a rejection names what the firmware corrected. */
+static void test_cpuid_page(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	static uint8_t page[4096] __attribute__((aligned(4096)));
+	struct kvm_cpuid_entry2 set[4];
+	memset(set, 0, sizeof(set));
+	set[0] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 0x10, .ebx = 0x68747541 };
+	set[1] = (struct kvm_cpuid_entry2){ .function = 7, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+					    .ebx = 0xf1bf07ab };
+	set[2] = (struct kvm_cpuid_entry2){ .function = 0xd, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+					    .eax = 0xf, .ebx = 0x988 };
+	set[3] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .index = 3, .eax = 0x3030 }; /* index ignored */
+	assert_int_equal(sev_snp_cpuid_page_fill(set, 4, page, &err), 0);
+	struct sev_snp_cpuid_page t;
+	memcpy(&t, page, sizeof(t));
+	assert_int_equal(t.count, 4);
+	assert_int_equal(t.fn[0].eax_in, 0);
+	assert_int_equal(t.fn[0].ebx, 0x68747541);
+	assert_int_equal(t.fn[1].eax_in, 7);
+	assert_int_equal(t.fn[1].ebx, 0xf1bf07ab);
+	assert_int_equal(t.fn[2].ecx_in, 1);
+	assert_int_equal(t.fn[2].ebx, 0x240); /* XSAVE size for XCR0 = 1 */
+	assert_int_equal(t.fn[2].xcr0_in, 1);
+	assert_int_equal(t.fn[2].eax, 0xf);
+	assert_int_equal(t.fn[3].ecx_in, 0);
+	struct kvm_cpuid_entry2 many[70];
+	memset(many, 0, sizeof(many));
+	assert_int_equal(sev_snp_cpuid_page_fill(many, 70, page, &err), 0); /* all zero: left out */
+	memcpy(&t, page, sizeof(t));
+	assert_int_equal(t.count, 0);
+	for (int i = 0; i < 70; i++)
+		many[i].eax = 1;
+	assert_int_equal(sev_snp_cpuid_page_fill(many, 70, page, &err), -E2BIG);
+
+	/* The firmware refuses leaf 7 EBX as given and writes its value back. */
+	struct sev_snp_launch l;
+	started(&l);
+	km.fw_cpuid[0] = (struct km_fw_cpuid_rule){ 7, 0, 1, 0xf1bf03ab };
+	km.n_fw_cpuid = 1;
+	assert_int_equal(sev_snp_cpuid_page_fill(set, 4, page, &err), 0);
+	assert_int_equal(sev_snp_launch_update(&l, 0x803000, page, 4096, SEV_SNP_PAGE_CPUID, &err), -EIO);
+	assert_non_null(strstr(err.msg, "rejected the CPUID page"));
+	assert_non_null(strstr(err.msg, "leaf 0x7 subleaf 0x0 EBX: ours 0xf1bf07ab firmware 0xf1bf03ab"));
+	/* An empty page is what a Linux guest cannot boot with: the model says so. */
+	started(&l);
+	memset(page, 0, sizeof(page));
+	assert_int_equal(sev_snp_launch_update(&l, 0x803000, page, 4096, SEV_SNP_PAGE_CPUID, &err), 0);
+	assert_non_null(strstr(km.violation, "count 0"));
 }
 
 int main(void)
@@ -511,6 +566,11 @@ int main(void)
 		cmocka_unit_test(test_order_enforced),
 		cmocka_unit_test(test_finish_id_block),
 		cmocka_unit_test(test_conversion_exits),
+		cmocka_unit_test(test_policy_as_kvm),
+		cmocka_unit_test(test_psc_2m),
+		cmocka_unit_test(test_memory_fault_exit),
+		cmocka_unit_test(test_update_needs_private_gmem_slot),
+		cmocka_unit_test(test_cpuid_page),
 	};
 	return cmocka_run_group_tests_name("snp_launch (protocol tests)", tests, NULL, NULL);
 }

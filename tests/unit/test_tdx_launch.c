@@ -1,9 +1,10 @@
 /*
- * Protocol tests for the TDX backend (tdx/launch_*.c, tdx/hob.c): a recorder stands
- * in for /dev/kvm, the VM fd and the vCPU fds, plays KVM's documented behaviour
- * (-E2BIG on KVM_TDX_CAPABILITIES, partial progress and -EINTR/-EAGAIN on
- * KVM_TDX_INIT_MEM_REGION) and records every ioctl; the tests check order and
- * arguments against Documentation/virt/kvm/x86/intel-tdx.rst. Not run on TDX hardware.
+ * Protocol tests for the TDX backend (tdx/launch_*.c, tdx/hob.c) against a model of
+ * KVM's documented checks (tests/unit/kvm_model.c: -E2BIG on KVM_TDX_CAPABILITIES,
+ * INIT_VM's CPUID rules and -EAGAIN, guest_memfd slots and private pages for
+ * INIT_MEM_REGION with partial progress and -EINTR/-EAGAIN, GET_CPUID), which logs
+ * every ioctl so order and arguments are checked against
+ * Documentation/virt/kvm/x86/intel-tdx.rst. Not run on TDX hardware.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,132 +22,29 @@
 
 #include "common/linux_kvm_cc.h"
 #include "tdx/tdx.h"
+#include "vmm/vmm.h"
 
-#define KVM_FD 3
-#define VM_FD 4
-#define VCPU_FD 7
+#include "tests/unit/kvm_model.h"
 
-struct call {
-	int fd;
-	unsigned long req;
-	uint32_t id, flags;
-	uint64_t data;
-	uint64_t a[4];
-	struct kvm_cpuid_entry2 cpuid[4];
-	unsigned ncpuid;
-	uint8_t mrconfigid[48];
-};
-
-struct rec {
-	struct call calls[256];
-	unsigned n;
-	int vm_types;
-	unsigned caps_nent;    /* CPUID entries KVM wants to return */
-	uint64_t pages_per_call;
-	unsigned intr_calls;   /* bitmask over INIT_MEM_REGION calls: -EINTR */
-	unsigned mem_calls;
-	int fail_rc;
-	uint64_t hw_error;
-	uint64_t priv_start, priv_end;
-};
-
-static struct rec R;
-
-static int rec_fn(void *ctx, int fd, unsigned long req, void *arg)
-{
-	struct rec *r = ctx;
-	static struct call overflow;
-	struct call *c = r->n < 256 ? &r->calls[r->n] : &overflow;
-	r->n++;
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->req = req;
-	if (req == KVM_CHECK_EXTENSION) {
-		c->a[0] = (uint64_t)(uintptr_t)arg;
-		if (c->a[0] == KVM_CAP_MEMORY_ATTRIBUTES)
-			return KVM_MEMORY_ATTRIBUTE_PRIVATE;
-		return c->a[0] == KVM_CAP_VM_TYPES ? r->vm_types : 1;
-	}
-	if (req == KVM_SET_MEMORY_ATTRIBUTES) {
-		struct kvm_memory_attributes *m = arg;
-		c->a[0] = m->address;
-		c->a[1] = m->size;
-		c->a[2] = m->attributes;
-		r->priv_start = m->address;
-		r->priv_end = m->address + m->size;
-		return 0;
-	}
-	assert_int_equal(req, KVM_MEMORY_ENCRYPT_OP);
-	struct kvm_tdx_cmd *cmd = arg;
-	c->id = cmd->id;
-	c->flags = cmd->flags;
-	c->data = cmd->data;
-	if (r->fail_rc) {
-		cmd->hw_error = r->hw_error;
-		return r->fail_rc;
-	}
-	switch (cmd->id) {
-	case KVM_TDX_CAPABILITIES: {
-		struct kvm_tdx_capabilities *caps = (void *)(uintptr_t)cmd->data;
-		c->a[0] = caps->cpuid.nent;
-		if (caps->cpuid.nent < r->caps_nent) {
-			caps->cpuid.nent = r->caps_nent;
-			return -E2BIG;
-		}
-		caps->supported_attrs = TDX_ATTR_DEBUG | TDX_ATTR_SEPT_VE_DISABLE;
-		caps->supported_xfam = 0x6e7;
-		caps->cpuid.nent = r->caps_nent;
-		for (unsigned i = 0; i < r->caps_nent; i++) {
-			struct kvm_cpuid_entry2 *e = &caps->cpuid.entries[i];
-			memset(e, 0, sizeof(*e));
-			e->function = i == 0 ? 1 : 0x80000000 + i;
-			e->eax = e->ebx = e->ecx = e->edx = 0x0000ffff;
-		}
-		return 0;
-	}
-	case KVM_TDX_INIT_VM: {
-		struct kvm_tdx_init_vm *iv = (void *)(uintptr_t)cmd->data;
-		c->a[0] = iv->attributes;
-		c->a[1] = iv->xfam;
-		memcpy(c->mrconfigid, iv->mrconfigid, 48);
-		c->ncpuid = iv->cpuid.nent;
-		for (unsigned i = 0; i < iv->cpuid.nent && i < 4; i++)
-			c->cpuid[i] = iv->cpuid.entries[i];
-		return 0;
-	}
-	case KVM_TDX_INIT_VCPU:
-		return 0;
-	case KVM_TDX_INIT_MEM_REGION: {
-		struct kvm_tdx_init_mem_region *m = (void *)(uintptr_t)cmd->data;
-		c->a[0] = m->source_addr;
-		c->a[1] = m->gpa;
-		c->a[2] = m->nr_pages;
-		assert_true(m->gpa >= r->priv_start && m->gpa + (m->nr_pages << 12) <= r->priv_end);
-		unsigned idx = r->mem_calls++;
-		bool intr = idx < 32 && (r->intr_calls & (1u << idx));
-		uint64_t done = intr && idx % 2 == 0 ? 0 : VG_MIN(m->nr_pages, r->pages_per_call);
-		m->source_addr += done << 12;
-		m->gpa += done << 12;
-		m->nr_pages -= done;
-		return intr ? (idx % 4 < 2 ? -EINTR : -EAGAIN) : 0;
-	}
-	case KVM_TDX_FINALIZE_VM:
-		return 0;
-	}
-	fail_msg("unexpected TDX command %u", cmd->id);
-	return -EINVAL;
-}
-
-static struct vg_kvm_io IO = { .fn = rec_fn, .ctx = &R };
+/* The KVM model (tests/unit/kvm_model.c) stands in for /dev/kvm, the VM and vCPU fds. */
+#define KVM_FD KM_KVM_FD
+#define VM_FD KM_VM_FD
+#define VCPU_FD KM_VCPU_FD
+#define R km
+#define IO km_io
 static uint8_t SRC[16 * 4096] __attribute__((aligned(4096)));
 
 static void rec_reset(void)
 {
-	memset(&R, 0, sizeof(R));
-	R.vm_types = (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_TDX_VM);
-	R.caps_nent = 3;
-	R.pages_per_call = 1u << 20;
+	km_reset();
+	km.tdx_mode = true;
 }
+
+/* A minimal CPUID for a TD: leaf 1 and the address-size leaf INIT_VM needs. */
+static const struct kvm_cpuid_entry2 TD_CPUID[2] = {
+	{ .function = 1, .eax = 0x806f8, .ecx = 0x1234 },
+	{ .function = 0x80000008, .eax = 0x302e },
+};
 
 static void new_launch(struct tdx_launch *l)
 {
@@ -174,13 +72,29 @@ static void test_probe(void **state)
 		assert_int_equal(R.calls[i].req, KVM_CHECK_EXTENSION);
 }
 
+/* A fresh model and launch with the capabilities read. */
+static void caps_only(struct tdx_launch *l, struct tdx_caps *caps)
+{
+	struct vg_err err = { 0 };
+	rec_reset();
+	new_launch(l);
+	assert_int_equal(tdx_get_capabilities(l, caps, &err), 0);
+}
+
+static void done(struct tdx_launch *l, struct tdx_caps *caps)
+{
+	tdx_caps_free(caps);
+	tdx_launch_release(l);
+}
+
 static void caps_and_init(struct tdx_launch *l, struct tdx_caps *caps)
 {
 	struct vg_err err = { 0 };
 	rec_reset();
 	new_launch(l);
 	assert_int_equal(tdx_get_capabilities(l, caps, &err), 0);
-	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_SEPT_VE_DISABLE };
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_SEPT_VE_DISABLE,
+				     .cpuid = TD_CPUID, .ncpuid = 2 };
 	assert_int_equal(tdx_init_vm(l, caps, &cfg, &err), 0);
 	R.n = 0;
 }
@@ -203,30 +117,37 @@ static void test_full_launch_order_and_arguments(void **state)
 	assert_int_equal(caps.ncpuid, 100);
 	assert_int_equal(caps.supported_xfam, 0x6e7);
 
-	struct kvm_cpuid_entry2 want[3];
+	struct kvm_cpuid_entry2 want[4];
 	memset(want, 0, sizeof(want));
 	want[0].function = 1;
 	want[0].eax = 0x12345678;
 	want[0].edx = 0xffffffff;
-	want[1].function = 0x40000000; /* not configurable: dropped */
+	want[1].function = 0x40000000; /* not configurable: passed, KVM ignores it */
 	want[2].function = 0x80000001;
 	want[2].ecx = 0xabcdef;
+	want[3].function = 0x80000008;
+	want[3].eax = 0x3030;
 	struct tdx_td_config cfg = {
 		.attributes = TDX_ATTR_SEPT_VE_DISABLE,
 		.xfam = TDX_XFAM_DEFAULT,
 		.cpuid = want,
-		.ncpuid = 3,
+		.ncpuid = 4,
 	};
 	memset(cfg.mrconfigid, 0x5c, 48);
 	R.n = 0;
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), 0);
-	assert_int_equal(tdx_init_vcpu(&l, VCPU_FD, 0x809000, &err), 0);
+	assert_int_equal(tdx_init_vcpu(&l, &caps, VCPU_FD, 0, 0x809000, &err), 0);
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0xffc00000, SRC, 4, true, &err), 0);
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x800000, SRC, 2, false, &err), 0);
 	assert_int_equal(tdx_finalize(&l, &err), 0);
 
-	struct call *c = R.calls;
-	assert_int_equal(R.n, 1 + 1 + 2 + 2 + 1);
+	struct km_call *c = R.calls;
+	/* ENABLE_CAP(APIC bus), INIT_VM, SET_CPUID2, INIT_VCPU, GET_CPUID, (attrs, region) x2, FINALIZE */
+	assert_int_equal(R.n, 1 + 1 + 3 + 2 + 2 + 1);
+	assert_int_equal(c[0].req, KVM_ENABLE_CAP);
+	assert_int_equal(c[0].a[0], KVM_CAP_X86_APIC_BUS_CYCLES_NS);
+	assert_int_equal(c[0].a[1], 40);
+	c++;
 	assert_int_equal(c[0].fd, VM_FD);
 	assert_int_equal(c[0].id, KVM_TDX_INIT_VM);
 	assert_int_equal(c[0].flags, 0);
@@ -235,36 +156,135 @@ static void test_full_launch_order_and_arguments(void **state)
 	uint8_t five[48];
 	memset(five, 0x5c, 48);
 	assert_memory_equal(c[0].mrconfigid, five, 48);
-	assert_int_equal(c[0].ncpuid, 2);
+	assert_int_equal(c[0].ncpuid, 4);
 	assert_int_equal(c[0].cpuid[0].function, 1);
 	assert_int_equal(c[0].cpuid[0].eax, 0x5678); /* masked by the configurable bits */
 	assert_int_equal(c[0].cpuid[0].edx, 0xffff);
-	assert_int_equal(c[0].cpuid[1].function, 0x80000001);
-	assert_int_equal(c[0].cpuid[1].ecx, 0xcdef);
+	assert_int_equal(c[0].cpuid[1].function, 0x40000000);
+	assert_int_equal(c[0].cpuid[2].function, 0x80000001);
+	assert_int_equal(c[0].cpuid[2].ecx, 0xcdef);
+	assert_int_equal(c[0].cpuid[3].eax, 0x303030); /* GuestPhysAddrSize 48 */
 
+	assert_int_equal(c[1].req, KVM_SET_CPUID2);
 	assert_int_equal(c[1].fd, VCPU_FD);
-	assert_int_equal(c[1].id, KVM_TDX_INIT_VCPU);
-	assert_int_equal(c[1].data, 0x809000); /* RCX = TD HOB */
+	assert_int_equal(c[1].ncpuid, 4);
+	assert_memory_equal(&c[1].cpuid[2], &c[0].cpuid[2], sizeof(c[0].cpuid[2])); /* the same CPUID */
+	assert_int_equal(c[2].fd, VCPU_FD);
+	assert_int_equal(c[2].id, KVM_TDX_INIT_VCPU);
+	assert_int_equal(c[2].data, 0x809000); /* RCX = TD HOB */
+	assert_int_equal(c[3].id, KVM_TDX_GET_CPUID);
+	assert_int_equal(c[3].fd, VCPU_FD);
 
-	assert_int_equal(c[2].req, KVM_SET_MEMORY_ATTRIBUTES);
-	assert_int_equal(c[2].fd, VM_FD);
-	assert_int_equal(c[2].a[0], 0xffc00000);
-	assert_int_equal(c[2].a[1], 4 * 4096);
-	assert_int_equal(c[2].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	assert_int_equal(c[3].fd, VCPU_FD); /* vCPU-scoped */
-	assert_int_equal(c[3].id, KVM_TDX_INIT_MEM_REGION);
-	assert_int_equal(c[3].flags, KVM_TDX_MEASURE_MEMORY_REGION);
-	assert_int_equal(c[3].a[0], (uint64_t)(uintptr_t)SRC);
-	assert_int_equal(c[3].a[1], 0xffc00000);
-	assert_int_equal(c[3].a[2], 4);
-	assert_int_equal(c[5].flags, 0); /* not MR.EXTEND: added, not measured */
-	assert_int_equal(c[6].fd, VM_FD);
-	assert_int_equal(c[6].id, KVM_TDX_FINALIZE_VM);
-	assert_int_equal(c[6].data, 0);
+	assert_int_equal(c[4].req, KVM_SET_MEMORY_ATTRIBUTES);
+	assert_int_equal(c[4].fd, VM_FD);
+	assert_int_equal(c[4].a[0], 0xffc00000);
+	assert_int_equal(c[4].a[1], 4 * 4096);
+	assert_int_equal(c[4].a[2], KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	assert_int_equal(c[5].fd, VCPU_FD); /* vCPU-scoped */
+	assert_int_equal(c[5].id, KVM_TDX_INIT_MEM_REGION);
+	assert_int_equal(c[5].flags, KVM_TDX_MEASURE_MEMORY_REGION);
+	assert_int_equal(c[5].a[0], (uint64_t)(uintptr_t)SRC);
+	assert_int_equal(c[5].a[1], 0xffc00000);
+	assert_int_equal(c[5].a[2], 4);
+	assert_int_equal(c[7].flags, 0); /* not MR.EXTEND: added, not measured */
+	assert_int_equal(c[8].fd, VM_FD);
+	assert_int_equal(c[8].id, KVM_TDX_FINALIZE_VM);
+	assert_int_equal(c[8].data, 0);
 	assert_int_equal(l.pages_added, 6);
+	assert_string_equal(km.violation, "");
 	/* After finalization nothing more may be added. */
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x800000, SRC, 1, false, &err), -EINVAL);
-	tdx_caps_free(&caps);
+	done(&l, &caps);
+}
+
+/* Finding 8: INIT_VM is retried while the TDX module has no entropy (-EAGAIN). */
+static void test_init_vm_retries_eagain(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	caps_only(&l, &caps);
+	km.init_vm_eagain = 3;
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .cpuid = TD_CPUID, .ncpuid = 2 };
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), 0);
+	assert_int_equal(km.init_vm_calls, 4);
+	assert_true(km.tdx_inited);
+	done(&l, &caps);
+
+	caps_only(&l, &caps);
+	km.init_vm_eagain = 1u << 30; /* never */
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EAGAIN);
+	assert_non_null(strstr(err.msg, "no entropy"));
+	assert_non_null(strstr(err.msg, "0x8000020300000000"));
+	done(&l, &caps);
+}
+
+/* Finding 9: the APIC bus runs at the TDX module's 25 MHz, set before INIT_VM. */
+static void test_apic_bus_cycles(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	caps_and_init(&l, &caps);
+	assert_int_equal(km.apic_bus_ns, 40);
+	assert_string_equal(km.violation, "");
+	done(&l, &caps);
+}
+
+/* Finding 10: one CPUID for INIT_VM and KVM_SET_CPUID2, 0x80000008 EAX[23:16] 48,
+ * cross-checked with KVM_TDX_GET_CPUID. */
+static void test_td_cpuid(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	/* Missing 0x80000008: refused before any ioctl (KVM would say -EINVAL). */
+	caps_only(&l, &caps);
+	R.n = 0;
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .cpuid = TD_CPUID, .ncpuid = 1 };
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "0x80000008"));
+	assert_int_equal(R.n, 0);
+	/* A GuestPhysAddrSize KVM_GET_SUPPORTED_CPUID left at 0x2e is made 48. */
+	cfg.ncpuid = 2;
+	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), 0);
+	assert_string_equal(km.violation, "");
+	assert_int_equal(tdx_init_vcpu(&l, &caps, VCPU_FD, 3, 0x809000, &err), 0);
+	/* Every vCPU gets INIT_VM's CPUID, with its APIC ID. */
+	assert_int_equal(km.vcpu_ncpuid, 2);
+	assert_int_equal(km.vcpu_cpuid[0].ebx >> 24, 3);
+	assert_int_equal(km.vcpu_cpuid[0].ecx, km.td_cpuid[0].ecx);
+	assert_int_equal(km.vcpu_cpuid[1].eax, 0x30302e);
+	done(&l, &caps);
+
+	/* The TDX module clears a configurable bit we asked for: named, and fatal. */
+	caps_and_init(&l, &caps);
+	km.tdx_fixed0_leaf1_ecx = 0x0004;
+	assert_int_equal(tdx_init_vcpu(&l, &caps, VCPU_FD, 0, 0x809000, &err), -EIO);
+	assert_non_null(strstr(err.msg, "leaf 0x1 subleaf 0x0 ECX: ours 0x00001234, TDX module 0x00001230"));
+	/* Bits the module forces on are only logged. */
+	km.tdx_fixed0_leaf1_ecx = 0;
+	km.tdx_fixed1_leaf1_ecx = 0x0001;
+	assert_int_equal(tdx_init_vcpu(&l, &caps, VCPU_FD, 0, 0x809000, &err), 0);
+	done(&l, &caps);
+}
+
+/* Finding 1 (model): INIT_MEM_REGION into a slot without guest_memfd is refused. */
+static void test_mem_region_needs_gmem_slot(void **state)
+{
+	(void)state;
+	struct tdx_launch l;
+	struct tdx_caps caps;
+	struct vg_err err = { 0 };
+	caps_and_init(&l, &caps);
+	km.nslots = 0;
+	km_add_slot(0, 2ull << 30, true);
+	km_add_slot(0xffc00000, 4u << 20, false);
+	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0xffc00000, SRC, 1, true, &err), -EINVAL);
+	assert_non_null(strstr(km.violation, "no guest_memfd"));
+	done(&l, &caps);
 }
 
 static void test_init_vm_refusals(void **state)
@@ -275,7 +295,8 @@ static void test_init_vm_refusals(void **state)
 	struct vg_err err = { 0 };
 	rec_reset();
 	new_launch(&l);
-	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_PERFMON };
+	struct tdx_td_config cfg = { .xfam = TDX_XFAM_DEFAULT, .attributes = TDX_ATTR_PERFMON,
+				     .cpuid = TD_CPUID, .ncpuid = 2 };
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EINVAL); /* no capabilities yet */
 	assert_int_equal(tdx_get_capabilities(&l, &caps, &err), 0);
 	R.n = 0;
@@ -291,7 +312,7 @@ static void test_init_vm_refusals(void **state)
 	cfg.xfam = TDX_XFAM_DEFAULT;
 	assert_int_equal(tdx_init_vm(&l, &caps, &cfg, &err), -EIO);
 	assert_non_null(strstr(err.msg, "0xc000010000000000"));
-	tdx_caps_free(&caps);
+	done(&l, &caps);
 }
 
 static void test_mem_region_partial_and_interrupted(void **state)
@@ -306,7 +327,7 @@ static void test_mem_region_partial_and_interrupted(void **state)
 	assert_int_equal(R.n, 1 + 4);
 	uint64_t left[] = { 10, 7, 4, 1 };
 	for (unsigned i = 0; i < 4; i++) {
-		struct call *c = &R.calls[1 + i];
+		struct km_call *c = &R.calls[1 + i];
 		assert_int_equal(c->a[0], (uint64_t)(uintptr_t)SRC + (10 - left[i]) * 4096);
 		assert_int_equal(c->a[1], 0x100000 + (10 - left[i]) * 4096);
 		assert_int_equal(c->a[2], left[i]);
@@ -331,7 +352,7 @@ static void test_mem_region_partial_and_interrupted(void **state)
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300800, SRC, 1, true, &err), -EINVAL);
 	assert_int_equal(tdx_init_mem_region(&l, VCPU_FD, 0x300000, SRC, 0, true, &err), -EINVAL);
 	assert_int_equal(R.n, before);
-	tdx_caps_free(&caps);
+	done(&l, &caps);
 }
 
 /* ---------------------------------------------------------------- GetQuote */
@@ -513,6 +534,139 @@ static void test_qgs_client(void **state)
 	rmdir(dir);
 }
 
+/* ------------------------------------------- GetQuote off the vCPU thread */
+
+/* A stand-in QGS that answers every request with one real quote (Trustee's vector). */
+struct qgs_real {
+	int lfd;
+	uint8_t *quote;
+	size_t len;
+	unsigned served;
+};
+
+static void *qgs_real_thread(void *arg)
+{
+	struct qgs_real *q = arg;
+	int fd = accept(q->lfd, NULL, NULL);
+	uint8_t lenb[4];
+	if (fd < 0 || vg_read_full(fd, lenb, 4) != 4)
+		return NULL;
+	uint32_t n = vg_be32(lenb);
+	uint8_t *m = malloc(n);
+	if (vg_read_full(fd, m, n) != (ssize_t)n || vg_le32(m + 16) != TDX_REPORT_SIZE)
+		return NULL;
+	free(m);
+	size_t rl = 16 + 8 + q->len;
+	uint8_t *resp = calloc(1, 4 + rl);
+	vg_put_be32(resp, (uint32_t)rl);
+	vg_put_le16(resp + 4, 1);
+	vg_put_le16(resp + 6, 1);
+	vg_put_le32(resp + 8, 1); /* GET_QUOTE_RESP */
+	vg_put_le32(resp + 12, (uint32_t)rl);
+	vg_put_le32(resp + 20, 0);              /* no selected id */
+	vg_put_le32(resp + 24, (uint32_t)q->len);
+	memcpy(resp + 28, q->quote, q->len);
+	vg_write_full(fd, resp, 4 + rl);
+	free(resp);
+	close(fd);
+	q->served++;
+	return NULL;
+}
+
+static int quote_filter(void *ctx, struct vg_err *err)
+{
+	(void)ctx;
+	return vmm_seccomp_install(VMM_ROLE_QUOTE, err);
+}
+
+struct vcpu_arg {
+	struct tdx_quote_service *svc;
+	int rc;
+	uint64_t ret;
+	uint64_t status_after_exit;
+};
+
+/* A vCPU thread: its filter forbids socket/connect. It takes the GetQuote exit and
+ * runs on; the worker does the rest. */
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_arg *a = arg;
+	struct vg_err err = { 0 };
+	if (vmm_seccomp_install(VMM_ROLE_VCPU, &err)) {
+		a->rc = -1;
+		return NULL;
+	}
+	struct kvm_run run;
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	a->rc = tdx_handle_exit_async(&run, gpa_fn, NULL, a->svc, &err);
+	a->ret = kvm_cc_run_exit(&run) ? ((struct kvm_cc_exit_tdx *)kvm_cc_run_exit(&run))->get_quote.ret : 99;
+	a->status_after_exit = vg_le64(GUEST + 8);
+	return NULL;
+}
+
+static void test_get_quote_async(void **state)
+{
+	(void)state;
+	const char *v = getenv("VIGIL_VECTORS");
+	char qpath[4096];
+	snprintf(qpath, sizeof(qpath), "%s/tdx/trustee/tdx_quote_4.dat", v ? v : "../shared/vectors");
+	struct qgs_real q = { 0 };
+	if (access(qpath, R_OK) || vg_read_file(qpath, 1 << 20, &q.quote, &q.len, NULL)) {
+		printf("SKIP: %s not found\n", qpath);
+		skip();
+	}
+	char dir[] = "/tmp/vigil-qgs.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/qgs.sock", dir);
+	q.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(q.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(q.lfd, 1), 0);
+	pthread_t qt, vt;
+	pthread_create(&qt, NULL, qgs_real_thread, &q);
+
+	struct vg_err err = { 0 };
+	struct tdx_quote_service *svc = NULL;
+	assert_int_equal(tdx_quote_service_start(tdx_qgs_get_quote, path, quote_filter, NULL, &svc, &err), 0);
+	guest_request(1024);
+	struct vcpu_arg a = { .svc = svc };
+	pthread_create(&vt, NULL, vcpu_thread, &a);
+	pthread_join(vt, NULL);
+	assert_int_equal(a.rc, 1);
+	assert_int_equal(a.ret, KVM_CC_TDVMCALL_STATUS_SUCCESS);
+	/* The vCPU went on before the quote existed (or just as it arrived). */
+	assert_true(a.status_after_exit == TDX_GET_QUOTE_IN_FLIGHT || a.status_after_exit == TDX_GET_QUOTE_SUCCESS);
+	for (int i = 0; i < 5000 && tdx_quote_service_done(svc) < 1; i++)
+		usleep(1000);
+	assert_int_equal(tdx_quote_service_done(svc), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SUCCESS);
+	assert_int_equal(vg_le32(GUEST + 20), q.len);
+	assert_memory_equal(GUEST + 24, q.quote, q.len);
+	struct tdx_quote parsed;
+	assert_int_equal(tdx_quote_parse(GUEST + 24, q.len, &parsed, &err), 0);
+	assert_int_equal(parsed.version, 4);
+	pthread_join(qt, NULL);
+	assert_int_equal(q.served, 1);
+
+	/* No service: SERVICE_UNAVAILABLE at once; a malformed header: ERROR. */
+	struct kvm_run run;
+	guest_request(1024);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit_async(&run, gpa_fn, NULL, NULL, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_SERVICE_UNAVAILABLE);
+	guest_request(1000);
+	get_quote_exit(&run, 0x10000, 2 * 4096);
+	assert_int_equal(tdx_handle_exit_async(&run, gpa_fn, NULL, svc, &err), 1);
+	assert_int_equal(vg_le64(GUEST + 8), TDX_GET_QUOTE_ERROR);
+	tdx_quote_service_stop(svc);
+	free(q.quote);
+	close(q.lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_hob(void **state)
 {
 	(void)state;
@@ -559,9 +713,14 @@ int main(void)
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_full_launch_order_and_arguments),
 		cmocka_unit_test(test_init_vm_refusals),
+		cmocka_unit_test(test_init_vm_retries_eagain),
+		cmocka_unit_test(test_apic_bus_cycles),
+		cmocka_unit_test(test_td_cpuid),
+		cmocka_unit_test(test_mem_region_needs_gmem_slot),
 		cmocka_unit_test(test_mem_region_partial_and_interrupted),
 		cmocka_unit_test(test_get_quote),
 		cmocka_unit_test(test_qgs_client),
+		cmocka_unit_test(test_get_quote_async),
 		cmocka_unit_test(test_hob),
 	};
 	return cmocka_run_group_tests_name("tdx_launch (protocol tests)", tests, NULL, NULL);

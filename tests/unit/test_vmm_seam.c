@@ -115,7 +115,7 @@ static int p_init(struct vmm *vm, void **state, struct vg_err *err)
 		 vmm_ram_size(vm) == 64ull << 20;
 	return vmm_register_device(vm, VMM_SPACE_PIO, 0x1234, 1, &test_dev, NULL, err);
 }
-static int p_start(struct vmm *vm, void *state, struct vg_err *err)
+static int p_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
 	(void)vm, (void)err;
 	record(state == (void *)0x1234 ? "launch_start" : "launch_start-badstate");

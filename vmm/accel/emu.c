@@ -233,9 +233,11 @@ static int emu_thread_init(struct vmm_vcpu *v, struct vg_err *err)
 			ev->rom_len = r->size;
 			ev->rom_pristine = r->host;
 			host = ev->rom;
-			if (r->gpa < hole_end && r->gpa >= VMM_MMIO_HOLE_START)
-				hole_end = r->gpa;
 		}
+		/* The hole ends where the firmware starts (ROM, or RAM for platforms that
+		 * launch it into RAM: VMM_PLAT_NO_ROM). */
+		if (r->gpa < hole_end && r->gpa >= VMM_MMIO_HOLE_START)
+			hole_end = r->gpa;
 		if ((e = vmm_uc.mem_map_ptr(uc, r->gpa, r->size, UC_PROT_ALL, host)) != UC_ERR_OK)
 			return uc_fail(err, e, "mapping guest memory");
 	}

@@ -152,23 +152,39 @@ static int set_slot(struct vmm *vm, struct vmm_region *r, int gmem_fd, struct vg
 	return 0;
 }
 
-/* RAM of a platform with private memory is backed by one guest_memfd (created
- * with the first RAM region); the ROM never is. */
+static const struct vg_kvm_io sys_io = {.fn = vg_kvm_sys_ioctl};
+
+int vmm_kvm_map_region(const struct vg_kvm_io *io, struct vmm *vm, struct vmm_region *r, int *ram_gmem,
+		       struct vg_err *err)
+{
+	/* Without private memory: plain slots (the firmware read-only). */
+	if (r->rom || !(vm->plat->flags & VMM_PLAT_GUEST_MEMFD))
+		return io == &sys_io ? set_slot(vm, r, -1, err)
+				     : vg_err_set(err, EINVAL, "plain slots go through the system ioctl");
+	if (vg_kvm_ioctl(io, vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_GUEST_MEMFD) <= 0)
+		return vg_err_set(err, ENOTSUP, "platform %s needs guest_memfd, which this kernel lacks", vm->plat->name);
+	bool ram = r->slot < 2; /* slots 0 and 1: the RAM mapping; 2: the firmware image */
+	int fd;
+	if (ram) {
+		/* RAM: one guest_memfd for the whole RAM mapping, offset = RAM offset. */
+		if (*ram_gmem < 0 && (*ram_gmem = vg_kvm_gmem_create(io, vm->vm_fd, vm->ram_size, err)) < 0)
+			return *ram_gmem;
+		fd = *ram_gmem;
+	} else if ((fd = vg_kvm_gmem_create(io, vm->vm_fd, r->size, err)) < 0) {
+		return fd; /* the firmware: a guest_memfd of its own (finding 1 of issue 14) */
+	}
+	int rc = vg_kvm_private_slot(io, vm->vm_fd, r->slot, r->gpa, r->size, r->host, fd, ram ? r->ram_off : 0, err);
+	if (!ram && io == &sys_io)
+		close(fd); /* the memslot holds its own reference */
+	return rc;
+}
+
+/* Memory of a platform with private memory: guest_memfd slots, private from the
+ * start (vmm_kvm_map_region); the RAM's guest_memfd is closed in vm_ready. */
 static int kvm_mem_map(struct vmm *vm, struct vmm_region *r, struct vg_err *err)
 {
 	struct vmm_kvm *k = vm->accel_state;
-	if (r->rom || !(vm->plat->flags & VMM_PLAT_GUEST_MEMFD))
-		return set_slot(vm, r, -1, err);
-	if (k->gmem_fd < 0) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
-			return vg_err_set(err, ENOTSUP, "platform %s needs guest_memfd, which this kernel lacks",
-					  vm->plat->name);
-		struct kvm_create_guest_memfd g = {.size = vm->ram_size};
-		k->gmem_fd = ioctl(vm->vm_fd, KVM_CREATE_GUEST_MEMFD, &g);
-		if (k->gmem_fd < 0)
-			return vg_err_set(err, errno, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	}
-	return set_slot(vm, r, k->gmem_fd, err);
+	return vmm_kvm_map_region(&sys_io, vm, r, &k->gmem_fd, err);
 }
 
 /* After the memory slots, before any vCPU: the in-kernel interrupt

@@ -17,6 +17,14 @@ const char *vmm_kvm_device(void);
 /* 0 when the KVM device opens with every capability the core needs. */
 int vmm_kvm_available(struct vg_err *err);
 
+/* kvm.c: one memory region as a KVM slot, through io (the system's ioctl, or a
+ * model in tests). Platforms with private memory: RAM in one guest_memfd (*ram_gmem,
+ * created on first use), the firmware in its own; every such slot private from the
+ * start. Others: plain slots, the firmware read-only. */
+struct vg_kvm_io;
+int vmm_kvm_map_region(const struct vg_kvm_io *io, struct vmm *vm, struct vmm_region *r, int *ram_gmem,
+		       struct vg_err *err);
+
 /* kvm_cpuid.c */
 int vmm_kvm_cpuid_setup(struct vmm *vm, struct vg_err *err);
 int vmm_kvm_cpuid_apply(struct vmm *vm, struct vmm_vcpu *v, struct vg_err *err);

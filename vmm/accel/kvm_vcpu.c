@@ -2,6 +2,8 @@
  * state as KVM registers, KVM_RUN and its exits in the core's terms. */
 #include "vmm/accel/kvm.h"
 
+#include "common/linux_kvm_cc.h" /* vg_kvm_run_result, KVM_EXIT_MEMORY_FAULT */
+
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
@@ -125,12 +127,17 @@ void vmm_kvm_vcpu_run(struct vmm_vcpu *v, struct vmm_exit *e)
 {
 	struct kvm_run *run = v->run;
 	memset(e, 0, sizeof(*e));
-	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-		if (errno == EINTR || errno == EAGAIN) {
-			run->immediate_exit = 0;
-			e->kind = VMM_EXIT_NONE;
-			return;
-		}
+	int rc = ioctl(v->fd, KVM_RUN, 0);
+	/* -1/EFAULT with KVM_EXIT_MEMORY_FAULT is an exit (api.rst), handled below
+	 * as the platform's; any other failure leaves exit_reason stale. */
+	switch (vg_kvm_run_result(rc, errno, run)) {
+	case VG_KVM_RUN_EXIT:
+		break;
+	case VG_KVM_RUN_AGAIN:
+		run->immediate_exit = 0;
+		e->kind = VMM_EXIT_NONE;
+		return;
+	case VG_KVM_RUN_FAILED:
 		e->kind = VMM_EXIT_HOST;
 		snprintf(e->reason, sizeof(e->reason), "KVM_RUN: %s", strerror(errno));
 		return;

@@ -4,6 +4,7 @@
 
 #include "vmm/boot/boot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,48 @@ static int vmm_rom_device(struct vmm *vm, uint64_t base, uint64_t len, struct vg
 	return vmm_register_device(vm, VMM_SPACE_MMIO, base, len, &rom_ops, &rom_dev, err);
 }
 
+int vmm_boot_read(struct vmm *vm, struct vg_err *err)
+{
+	const struct vmm_config *c = vm->cfg;
+	struct vmm_launch_image *li = &vm->launch_img;
+	memset(li, 0, sizeof(*li));
+	if (!c->firmware)
+		return 0;
+	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, &vm->fw_data, &vm->fw_len, err);
+	if (rc)
+		return vg_err_prefix(err, "firmware");
+	if ((rc = vmm_firmware_check(vm->fw_len, err)))
+		return vg_err_prefix(err, "%s", c->firmware);
+	li->data = vm->fw_data;
+	li->len = vm->fw_len;
+	li->gpa = vmm_firmware_base(vm->fw_len);
+	li->path = c->firmware;
+	/* Measured direct boot: the blobs are read here once, hashed by the platform and
+	 * served by fw_cfg from the same bytes. */
+	if (c->kernel && (vm->plat->flags & VMM_PLAT_MEASURED_KERNEL)) {
+		size_t n = 0;
+		if ((rc = vg_read_file(c->kernel, 1u << 30, &vm->kernel_data, &n, err)))
+			return vg_err_prefix(err, "kernel");
+		li->kernel = vm->kernel_data;
+		li->kernel_len = n;
+		if (c->initrd) {
+			if ((rc = vg_read_file(c->initrd, 1u << 30, &vm->initrd_data, &n, err)))
+				return vg_err_prefix(err, "initrd");
+			li->initrd = vm->initrd_data;
+			li->initrd_len = n;
+		}
+		li->cmdline = c->cmdline;
+	}
+	/* Parsed once for every platform that needs its tables; not every image the
+	 * core boots is firmware the parser knows (the test guests are plain code). */
+	struct vg_err perr = {0};
+	if (fw_parse(vm->fw_data, vm->fw_len, &vm->fw_parsed, &perr) == 0)
+		li->fw = &vm->fw_parsed;
+	else
+		snprintf(li->fw_error, sizeof(li->fw_error), "%s", perr.msg);
+	return 0;
+}
+
 int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 {
 	const struct vmm_config *c = vm->cfg;
@@ -54,15 +97,9 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 		mb->evlog_on = true;
 	}
 	if (c->firmware) {
-		uint8_t *img;
-		size_t len;
-		if ((rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, &img, &len, err)))
-			return vg_err_prefix(err, "firmware");
-		if ((rc = vmm_firmware_check(len, err))) {
-			free(img);
-			return vg_err_prefix(err, "%s", c->firmware);
-		}
-		uint64_t base = vmm_firmware_base(len);
+		const uint8_t *img = vm->fw_data;
+		size_t len = vm->fw_len;
+		uint64_t base = vm->launch_img.gpa;
 		rc = vmm_memory_add_rom(vm, base, img, len, err);
 		if (!rc)
 			rc = vmm_rom_device(vm, base, len, err);
@@ -70,12 +107,13 @@ int vmm_boot_load(struct vmm *vm, struct vg_err *err)
 			rc = vmm_measure(vm, VMM_IMAGE_FIRMWARE, c->firmware, img, len);
 		if (!rc)
 			rc = vmm_load_region(vm, base, img, len, VMM_PAGE_NORMAL, err);
-		free(img);
 		if (rc)
 			return rc;
 		vm->boot = (struct vmm_boot_state){.mode = VMM_BOOT_RESET};
 	}
-	if (c->kernel) {
+	/* Measured direct boot: the platform measured the kernel; the firmware loads it. */
+	bool by_firmware = c->firmware && (vm->plat->flags & VMM_PLAT_MEASURED_KERNEL);
+	if (c->kernel && !by_firmware) {
 		if ((rc = vmm_linux_load(vm, err)))
 			return rc;
 	}

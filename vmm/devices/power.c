@@ -1,7 +1,8 @@
 /* Small devices that stop the VM: the debug-exit port (like QEMU's
  * isa-debug-exit, but the VMM exits with the value written, 0..255), the ACPI
  * PM1a blocks (S5 = clean shutdown), the reset control register 0xCF9 and the
- * i8042 reset command (0xFE on port 0x64). A reset stops the VM. */
+ * i8042 reset command (0xFE on port 0x64). A reset stops the VM (a confidential one
+ * says it cannot be reset). */
 #include "vmm/devices/devices.h"
 
 #include <stdio.h>
@@ -58,7 +59,7 @@ static void reset_write(void *opaque, uint64_t off, unsigned size, uint64_t valu
 {
 	(void)off, (void)size;
 	if (value & 0x04)
-		vmm_request_stop(opaque, 0, "guest requested a reset; stopping (reboot is not supported)");
+		vmm_request_reset(opaque, "0xCF9");
 }
 const struct vmm_dev_ops vmm_reset_ops = {.name = "reset-control", .read = zero_read, .write = reset_write};
 
@@ -66,7 +67,7 @@ static void i8042_write(void *opaque, uint64_t off, unsigned size, uint64_t valu
 {
 	(void)off, (void)size;
 	if ((value & 0xFF) == 0xFE)
-		vmm_request_stop(opaque, 0, "guest requested a reset through the i8042; stopping (reboot is not supported)");
+		vmm_request_reset(opaque, "i8042");
 }
 const struct vmm_dev_ops vmm_i8042_ops = {.name = "i8042-reset", .read = zero_read, .write = i8042_write};
 

@@ -7,6 +7,8 @@ static const struct vmm_device_ops *const device_list[] = {
 	&vmm_serial_device, /* COM1 16550A: output to the serial setting, input from a terminal */
 	&vmm_power_device,  /* debug exit, ACPI PM1a, reset control, i8042 reset */
 	&vmm_crb_device,    /* TPM CRB + vTPM, with --vtpm */
+	&vmm_cmos_device,   /* MC146818 RTC/CMOS: clock and memory size */
+	&vmm_fw_cfg_device, /* QEMU fw_cfg, with --firmware: e820, CPUs, direct-boot blobs */
 };
 
 int vmm_devices_setup(struct vmm *vm, struct vg_err *err)

@@ -18,6 +18,7 @@
 
 struct sim_tdx {
 	struct tdx_sim *sim;
+	struct tdx_launch_plan plan; /* built at launch_start */
 	struct vmm_greq *greq;
 	struct tdx_sim_td td;
 	bool started, finished;
@@ -67,52 +68,35 @@ static int sim_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, sim_init_steps, sim_destroy);
 }
 
-static int sim_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+static int sim_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
 	(void)vm;
-	(void)err;
-	((struct sim_tdx *)state)->started = true; /* KVM_TDX_INIT_VM */
+	struct sim_tdx *s = state;
+	int rc = vmm_tdx_plan(img, &s->plan, err);
+	if (rc)
+		return vg_err_prefix(err, "sim-tdx");
+	s->started = true; /* KVM_TDX_INIT_VM */
 	return 0;
 }
+
+static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
 
 static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct sim_tdx *s = state;
-	uint8_t *img = NULL;
-	struct tdx_launch_plan plan;
+	const struct tdx_launch_plan *plan = &s->plan;
 	struct tdx_mrtd m;
 	bool m_live = false;
 	uint64_t hob_gpa = 0;
-	int rc = vmm_tdx_plan(vm, &plan, &img, err);
-	if (rc) {
-		vg_err_prefix(err, "sim-tdx");
-		goto out;
-	}
-	if ((rc = vmm_tdx_write_hob(vm, &plan, &hob_gpa, err)) || (rc = tdx_mrtd_init(&m, err)))
+	int rc;
+	if ((rc = vmm_tdx_write_hob(vm, plan, &hob_gpa, err)) || (rc = tdx_mrtd_init(&m, err)))
 		goto out;
 	m_live = true;
-	/* KVM_TDX_INIT_MEM_REGION per section, in metadata order: per page PAGE.ADD, then
-	 * for MR.EXTEND sections its 16 MR.EXTENDs, over the bytes now in guest memory. */
-	static const uint8_t zero[4096];
-	for (size_t i = 0; i < plan.n && !rc; i++) {
-		const struct tdx_launch_region *r = &plan.r[i];
-		if (!r->add)
-			continue;
-		for (uint64_t off = 0; off < r->len && !rc; off += 4096) {
-			uint8_t page[4096];
-			uint64_t gpa = r->gpa + off;
-			if (vmm_mem_read(vm, gpa, page, sizeof(page), err)) {
-				/* Not backed by RAM or ROM here: TDX would add a zero page. */
-				vg_err_clear(err);
-				memcpy(page, zero, sizeof(page));
-			}
-			rc = tdx_mrtd_page_add(&m, gpa, err);
-			if (!rc && r->measure)
-				rc = tdx_mrtd_extend_page(&m, gpa, page, err);
-			s->pages_added++;
-			s->pages_extended += r->measure;
-		}
-	}
+	/* The plan walked over guest memory (the image, the TD HOB just written),
+	 * measured as the TDX module does. */
+	rc = tdx_sim_launch_plan(&m, plan, gpa_fn, vm, err);
+	s->pages_added = m.page_adds;
+	s->pages_extended = m.extends / 16;
 	if (!rc) {
 		rc = tdx_mrtd_final(&m, s->td.mrtd, err); /* TDH.MR.FINALIZE */
 		m_live = false;
@@ -129,7 +113,6 @@ static int sim_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 out:
 	if (m_live)
 		tdx_mrtd_free(&m);
-	free(img);
 	return rc;
 }
 
@@ -167,13 +150,26 @@ static int sim_guest_request(struct vmm *vm, void *state, const void *req, size_
 	return 0;
 }
 
+static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const char **what, struct vg_err *err)
+{
+	(void)vm;
+	struct sim_tdx *s = state;
+	if (!s->finished)
+		return vg_err_set(err, EINVAL, "sim-tdx: no launch finished");
+	memcpy(out, s->td.mrtd, 48);
+	*what = "MRTD";
+	return 0;
+}
+
 const struct vmm_platform_ops vmm_platform_sim_tdx = {
 	.name = "sim-tdx",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
+	.flags = VMM_PLAT_NO_ROM, /* as in a TD: the firmware is private RAM */
 	.config_section = "tdx",
 	.init = sim_init,
 	.launch_start = sim_launch_start,
 	.launch_finish = sim_launch_finish,
+	.launch_measurement = sim_measurement,
 	.guest_request = sim_guest_request,
 	.destroy = sim_destroy,
 };

@@ -41,32 +41,53 @@ int vmm_snp_id_files(const struct vmm_config *c, uint8_t **id_block, uint8_t **i
 	return 0;
 }
 
-/* The SNP launch plan (sev.h section 2) of the configured firmware for this VM, as
- * `vigil measure snp --vmm-type vigil` builds it. *img holds the bytes the plan's
- * steps point into; free it after sev_launch_plan_free. Shared with sim-snp. */
-int vmm_snp_plan(struct vmm *vm, uint64_t guest_features, uint32_t vcpu_sig, struct sev_launch_plan *plan,
-		 uint8_t **img, struct vg_err *err)
+/* The SNP launch plan (sev.h section 2) of the image the core loaded, for this VM,
+ * as `vigil measure snp --vmm-type vigil` builds it. Shared with sim-snp. */
+int vmm_snp_plan(struct vmm *vm, const struct vmm_launch_image *img, uint64_t guest_features, uint32_t vcpu_sig,
+		 struct sev_launch_plan *plan, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	size_t len = 0;
-	struct fw_image fw;
+	struct fw_kernel_hashes kh;
+	bool has_kernel = false;
+	int rc = vmm_snp_kernel_hashes(img, &kh, &has_kernel, err);
+	if (rc)
+		return rc;
 	struct sev_launch_opts o = {
+		.kernel = has_kernel ? &kh : NULL,
 		.mode = SEV_MODE_SNP,
 		.vmm = SEV_VMM_VIGIL,
-		.vcpus = vmm_vcpu_count(vm),
+		.vcpus = c->vcpus,
 		.vcpu_sig = vcpu_sig,
 		.guest_features = guest_features,
 	};
 	memset(plan, 0, sizeof(*plan));
-	*img = NULL;
-	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
-	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = sev_launch_plan_build(&fw, &o, plan, err))))
-		vg_err_prefix(err, "%s", c->firmware);
-	return rc;
+	if (!img->fw)
+		return vg_err_set(err, EINVAL, "%s: %s", img->path ? img->path : "no firmware",
+				  img->path ? img->fw_error : "an SNP launch needs --firmware");
+	rc = sev_launch_plan_build(img->fw, &o, plan, err);
+	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
+}
+
+int vmm_snp_kernel_hashes(const struct vmm_launch_image *img, struct fw_kernel_hashes *h, bool *has,
+			  struct vg_err *err)
+{
+	*has = false;
+	if (!img->kernel)
+		return 0;
+	int rc = fw_kernel_hashes_from_buffers(img->kernel, img->kernel_len, img->initrd, img->initrd_len, img->cmdline,
+					       h, err);
+	if (rc)
+		return vg_err_prefix(err, "measured direct boot");
+	*has = true;
+	return 0;
 }
 
 struct plat_snp {
 	struct sev_snp_launch l;
+	uint32_t vcpu_sig; /* snp.vcpu_type's CPUID signature: RDX at reset */
+	struct sev_launch_plan plan; /* built at launch_start */
+	struct vmm_plat_loaded loaded[VMM_PLAT_MAX_LOADED];
+	size_t nloaded;
 	uint8_t host_data[32];
 	uint8_t *id_block, *id_auth; /* snp.id_block / snp.id_auth contents, or NULL */
 	bool author_key;             /* snp.author_key: the ID auth carries an author key */
@@ -80,6 +101,7 @@ static void snp_destroy(struct vmm *vm, void *state)
 		return;
 	if (p->l.sev_fd >= 0)
 		close(p->l.sev_fd);
+	sev_launch_plan_free(&p->plan);
 	free(p->id_block);
 	free(p->id_auth);
 	free(p);
@@ -88,9 +110,9 @@ static void snp_destroy(struct vmm *vm, void *state)
 static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	if (c->kernel || !c->firmware)
-		return vg_err_set(err, ENOTSUP, "snp boots SNP-capable firmware (--firmware); measured direct boot "
-				  "of a kernel (kernel hashes) is not wired yet");
+	if (!c->firmware)
+		return vg_err_set(err, ENOTSUP, "snp boots SNP-capable firmware (--firmware), with --kernel for "
+				  "measured direct boot");
 	struct plat_snp *p = calloc(1, sizeof(*p));
 	if (!p)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -100,6 +122,9 @@ static int snp_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	p->l.vm_fd = vmm_vm_fd(vm);
 	int rc;
 	p->l.policy = c->snp.policy;
+	if ((rc = sev_vcpu_type_lookup(c->snp.vcpu_type ? c->snp.vcpu_type : SEV_DEFAULT_VCPU_TYPE, &p->vcpu_sig,
+				       err)))
+		return rc;
 	p->l.guest_features = c->snp.guest_features;
 	memcpy(p->host_data, c->snp.host_data, sizeof(p->host_data));
 	p->author_key = c->snp.author_key;
@@ -136,55 +161,58 @@ static int snp_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, snp_init_steps, snp_destroy);
 }
 
-static int snp_launch_start(struct vmm *vm, void *state, struct vg_err *err)
+static int snp_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img, struct vg_err *err)
 {
-	(void)vm;
-	return sev_snp_launch_start(&((struct plat_snp *)state)->l, err);
+	struct plat_snp *p = state;
+	/* The plan: the firmware image, its SEV metadata sections, and the vCPUs' start
+	 * state (KVM measures the VMSAs from the registers vcpu_init programs). */
+	int rc = vmm_snp_plan(vm, img, p->l.guest_features, p->vcpu_sig, &p->plan, err);
+	return rc ? rc : sev_snp_launch_start(&p->l, err);
 }
 
+/* The core loads the firmware image into guest memory; it is launched, with the
+ * rest of the plan, at launch_finish. Shared regions stay shared. */
 static int snp_launch_update(struct vmm *vm, void *state, uint64_t gpa, const void *bytes, size_t len,
 			     enum vmm_page_type type, struct vg_err *err)
 {
 	(void)vm;
-	static const unsigned map[] = {
-		[VMM_PAGE_NORMAL] = SEV_SNP_PAGE_NORMAL,         [VMM_PAGE_ZERO] = SEV_SNP_PAGE_ZERO,
-		[VMM_PAGE_UNMEASURED] = SEV_SNP_PAGE_UNMEASURED, [VMM_PAGE_SECRETS] = SEV_SNP_PAGE_SECRETS,
-		[VMM_PAGE_CPUID] = SEV_SNP_PAGE_CPUID,           [VMM_PAGE_SHARED] = 0,
-	};
-	unsigned t = (unsigned)type < VG_ARRAY_SIZE(map) ? map[type] : 0;
-	if (!t)
-		return 0; /* stays shared */
-	return sev_snp_launch_update(&((struct plat_snp *)state)->l, gpa, bytes, len, t, err);
+	(void)bytes;
+	struct plat_snp *p = state;
+	if (type == VMM_PAGE_SHARED)
+		return 0;
+	if (p->nloaded >= VMM_PLAT_MAX_LOADED)
+		return vg_err_set(err, ENOSPC, "snp: too many loaded regions");
+	p->loaded[p->nloaded++] = (struct vmm_plat_loaded){ gpa, len };
+	return 0;
+}
+
+int vmm_snp_vcpu_regs(int vcpu_fd, unsigned index, uint32_t ap_eip, uint32_t vcpu_sig, struct vg_err *err)
+{
+	struct sev_vcpu_reset st;
+	int rc = sev_vcpu_reset_state(SEV_VMM_VIGIL, index ? ap_eip : SEV_BSP_RESET_EIP, vcpu_sig, &st, err);
+	if (!rc)
+		rc = vmm_plat_sev_regs_set(vcpu_fd, &st, err);
+	return rc ? vg_err_prefix(err, "vCPU %u start state", index) : 0;
+}
+
+static int snp_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
+{
+	(void)vm;
+	struct plat_snp *p = state;
+	return vmm_snp_vcpu_regs(vcpu_fd, index, p->plan.ap_eip, p->vcpu_sig, err);
 }
 
 static int snp_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_snp *p = state;
-	uint8_t *img = NULL;
-	struct sev_launch_plan plan;
-	/* VMSA contents come from KVM here (the registers the core set): only the
-	 * section steps of the plan are used, so the vCPU signature does not matter. */
-	int rc = vmm_snp_plan(vm, p->l.guest_features, 0x00800f12, &plan, &img, err);
-	for (size_t i = 0; !rc && i < plan.n; i++) {
-		const struct sev_launch_step *st = &plan.steps[i];
-		if (!strcmp(st->name, "firmware") || st->page_type == SEV_SNP_PAGE_VMSA)
-			continue; /* the core loaded the firmware; KVM adds the VMSAs at FINISH */
-		uint8_t *mem = vmm_gpa_ptr(vm, st->gpa, st->len);
-		if (!mem) {
-			rc = vg_err_set(err, EFAULT, "%s section 0x%llx+0x%llx is outside guest RAM", st->name,
-					(unsigned long long)st->gpa, (unsigned long long)st->len);
-			break;
-		}
-		if (st->page_type == SEV_SNP_PAGE_NORMAL && st->data)
-			memcpy(mem, st->data, st->len);
-		else if (st->page_type == SEV_SNP_PAGE_CPUID)
-			memset(mem, 0, st->len); /* an empty CPUID table (count 0): see docs/platforms.md */
-		rc = sev_snp_launch_update(&p->l, st->gpa, mem, st->len, st->page_type, err);
-	}
+	const struct sev_launch_step *img = &p->plan.steps[0];
+	struct sev_guest_mem m;
+	vmm_plat_guest_mem(vm, &m);
+	int rc = vmm_plat_loaded_check(p->loaded, p->nloaded, img->gpa, img->len, "snp", err);
+	if (!rc)
+		rc = sev_snp_launch_plan(&p->l, &p->plan, &m, err);
 	if (!rc)
 		rc = sev_snp_launch_finish(&p->l, p->host_data, p->id_block, p->id_auth, p->author_key, err);
-	sev_launch_plan_free(&plan);
-	free(img);
 	return rc;
 }
 
@@ -206,13 +234,14 @@ static const unsigned long snp_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
 const struct vmm_platform_ops vmm_platform_snp = {
 	.name = "snp",
 	.vm_type = KVM_X86_SNP_VM,
-	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM,
+	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM | VMM_PLAT_MEASURED_KERNEL,
 	.vcpu_ioctls = snp_vcpu_ioctls,
 	.config_section = "snp",
 	.probe = snp_probe,
 	.init = snp_init,
 	.launch_start = snp_launch_start,
 	.launch_update = snp_launch_update,
+	.vcpu_init = snp_vcpu_init,
 	.launch_finish = snp_launch_finish,
 	.handle_exit = snp_handle_exit,
 	.destroy = snp_destroy,

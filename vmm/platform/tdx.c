@@ -21,18 +21,16 @@
 
 static const struct vg_kvm_io sys_io = { .fn = vg_kvm_sys_ioctl };
 
-/* The TDX launch plan (tdx.h section 2) of the configured firmware, as `vigil measure
- * tdx` builds it. *img holds the bytes the plan points into. Shared with sim-tdx. */
-int vmm_tdx_plan(struct vmm *vm, struct tdx_launch_plan *plan, uint8_t **img, struct vg_err *err)
+/* The TDX launch plan (tdx.h section 2) of the image the core loaded, as `vigil
+ * measure tdx` builds it. The plan points into img. Shared with sim-tdx. */
+int vmm_tdx_plan(const struct vmm_launch_image *img, struct tdx_launch_plan *plan, struct vg_err *err)
 {
-	const struct vmm_config *c = vmm_get_config(vm);
-	size_t len = 0;
-	struct fw_image fw;
-	*img = NULL;
-	int rc = vg_read_file(c->firmware, VMM_FIRMWARE_MAX, img, &len, err);
-	if (!rc && ((rc = fw_parse(*img, len, &fw, err)) || (rc = tdx_launch_plan_build(&fw, plan, err))))
-		vg_err_prefix(err, "%s", c->firmware);
-	return rc;
+	memset(plan, 0, sizeof(*plan));
+	if (!img->fw)
+		return vg_err_set(err, EINVAL, "%s: %s", img->path ? img->path : "no firmware",
+				  img->path ? img->fw_error : "a TDX launch needs --firmware");
+	int rc = tdx_launch_plan_build(img->fw, plan, err);
+	return rc ? vg_err_prefix(err, "%s", img->path) : 0;
 }
 
 /* The TD HOB: RAM the launch adds is accepted, the rest of RAM unaccepted. */
@@ -83,11 +81,11 @@ int vmm_tdx_write_hob(struct vmm *vm, const struct tdx_launch_plan *plan, uint64
 struct plat_tdx {
 	struct tdx_launch l;
 	struct tdx_caps caps;
-	struct tdx_launch_plan plan;
-	uint8_t *img;
+	struct tdx_launch_plan plan; /* built at launch_start */
 	uint64_t hob_gpa;
 	int vcpu0_fd;
 	const char *qgs;
+	struct tdx_quote_service *qsvc; /* GetQuote worker, with a quote service configured */
 };
 
 static void tdx_destroy(struct vmm *vm, void *state)
@@ -96,8 +94,9 @@ static void tdx_destroy(struct vmm *vm, void *state)
 	struct plat_tdx *p = state;
 	if (!p)
 		return;
+	tdx_quote_service_stop(p->qsvc);
 	tdx_caps_free(&p->caps);
-	free(p->img);
+	tdx_launch_release(&p->l);
 	free(p);
 }
 
@@ -121,12 +120,10 @@ static int tdx_plat_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 	memcpy(cfg.mrconfigid, c->tdx.mrconfigid, 48);
 	memcpy(cfg.mrowner, c->tdx.mrowner, 48);
 	memcpy(cfg.mrownerconfig, c->tdx.mrownerconfig, 48);
-	if ((rc = vmm_tdx_plan(vm, &p->plan, &p->img, err)))
-		return rc;
 	if ((rc = tdx_probe(&p->l, err)) || (rc = tdx_get_capabilities(&p->l, &p->caps, err)))
 		return rc;
-	/* The CPUID the TD sees: what KVM supports, masked by tdx_init_vm to the bits the
-	 * TDX module lets the VMM configure. */
+	/* The CPUID the TD sees: what KVM supports, made into the TD's CPUID by
+	 * tdx_init_vm (tdx_td_cpuid); every vCPU gets the same in tdx_init_vcpu. */
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(struct kvm_cpuid_entry2));
 	if (!cpuid)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -168,6 +165,13 @@ static int tdx_plat_init(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_plat_init_or_undo(vm, state, err, tdx_plat_init_steps, tdx_destroy);
 }
 
+static int tdx_plat_launch_start(struct vmm *vm, void *state, const struct vmm_launch_image *img,
+				 struct vg_err *err)
+{
+	(void)vm;
+	return vmm_tdx_plan(img, &((struct plat_tdx *)state)->plan, err);
+}
+
 static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int vcpu_fd, struct vg_err *err)
 {
 	struct plat_tdx *p = state;
@@ -177,35 +181,30 @@ static int tdx_plat_vcpu_init(struct vmm *vm, void *state, unsigned index, int v
 			return rc;
 		p->vcpu0_fd = vcpu_fd;
 	}
-	return tdx_init_vcpu(&p->l, vcpu_fd, p->hob_gpa, err);
+	return tdx_init_vcpu(&p->l, &p->caps, vcpu_fd, index, p->hob_gpa, err);
+}
+
+static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
+
+static int quote_sandbox(void *ctx, struct vg_err *err)
+{
+	(void)ctx;
+	return vmm_seccomp_install(VMM_ROLE_QUOTE, err);
 }
 
 static int tdx_plat_launch_finish(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct plat_tdx *p = state;
-	static uint8_t zero[4096] __attribute__((aligned(4096)));
-	int rc = 0;
-	for (size_t i = 0; i < p->plan.n && !rc; i++) {
-		const struct tdx_launch_region *r = &p->plan.r[i];
-		if (!r->add)
-			continue;
-		/* Source: the image for BFV/CFV, guest memory for TD_HOB (the HOB), zeros else. */
-		for (uint64_t off = 0; off < r->len && !rc; off += 4096) {
-			const uint8_t *src = zero;
-			uint8_t *mem = vmm_gpa_ptr(vm, r->gpa + off, 4096);
-			if (r->data)
-				src = r->data + off;
-			else if (mem)
-				src = mem;
-			static uint8_t page[4096] __attribute__((aligned(4096)));
-			memcpy(page, src, sizeof(page)); /* page-aligned source, as KVM requires */
-			rc = tdx_init_mem_region(&p->l, p->vcpu0_fd, r->gpa + off, page, 1, r->measure, err);
-		}
-	}
-	return rc ? rc : tdx_finalize(&p->l, err);
+	int rc = tdx_launch_plan_mem(&p->l, p->vcpu0_fd, &p->plan, gpa_fn, vm, err);
+	if (!rc)
+		rc = tdx_finalize(&p->l, err);
+	/* GetQuote is served by a worker thread with its own filter (started here, on
+	 * the main thread, before any filter is installed): the vCPU's forbids sockets. */
+	if (!rc && p->qgs)
+		rc = tdx_quote_service_start(tdx_qgs_get_quote, (void *)p->qgs,
+					     vmm_get_config(vm)->sandbox ? quote_sandbox : NULL, NULL, &p->qsvc, err);
+	return rc;
 }
-
-static void *gpa_fn(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
 
 static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, struct kvm_run *run)
 {
@@ -216,7 +215,7 @@ static int tdx_plat_handle_exit(struct vmm *vm, void *state, unsigned index, str
 	uint64_t ram_end = ram > low ? VMM_4GIB + (ram - low) : ram;
 	int rc = sev_cc_conversion_exit(&sys_io, p->l.vm_fd, ram_end, run, &err);
 	if (rc == 0)
-		rc = tdx_handle_exit(run, gpa_fn, vm, p->qgs ? tdx_qgs_get_quote : NULL, (void *)p->qgs, &err);
+		rc = tdx_handle_exit_async(run, gpa_fn, vm, p->qsvc, &err);
 	if (rc < 0)
 		vg_error("tdx: %s", err.msg);
 	return rc;
@@ -233,6 +232,7 @@ const struct vmm_platform_ops vmm_platform_tdx = {
 	.config_section = "tdx",
 	.probe = tdx_plat_probe,
 	.init = tdx_plat_init,
+	.launch_start = tdx_plat_launch_start,
 	.vcpu_init = tdx_plat_vcpu_init,
 	.launch_finish = tdx_plat_launch_finish,
 	.handle_exit = tdx_plat_handle_exit,
