@@ -19,7 +19,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vigil policy check POLICY.json\n"
 		"       vigil policy init [--simulated] > POLICY.json\n"
-		"       vigil policy add-workload POLICY.json --name NAME --from FILE [--resources GLOB]...\n\n"
+		"       vigil policy add-workload POLICY.json --name NAME --from FILE [--resources GLOB]...\n"
+		"                                [--allow-simulated]\n\n"
 		"  check         validate the whole policy and print a JSON summary; an error is one line\n"
 		"                starting with the JSON path (exit 2)\n"
 		"  init          print a starter production policy: no simulation, debug forbidden, TDX\n"
@@ -29,7 +30,10 @@ static void usage(FILE *f)
 		"                'vigil measure snp|tdx ... --json' output (the predicted measurement) or\n"
 		"                'vigil verify ... --json' output of a known-good guest (its measurements,\n"
 		"                HOST_DATA, ID key, VMPL; TDX MRTD, RTMRs, MRCONFIGID/MROWNER/MROWNERCONFIG,\n"
-		"                attributes, XFAM); each --resources GLOB (repository/type/tag) grants it a path\n\n"
+		"                attributes, XFAM); each --resources GLOB (repository/type/tag) grants it a path,\n"
+		"                joining an existing rule with the same glob and settings or adding one;\n"
+		"                --allow-simulated: those rules also release to simulated evidence\n"
+		"                (development only; the policy must say \"simulated\": true)\n\n"
 		"Exit status: 0 ok, 2 usage, I/O or an invalid policy.\n");
 }
 
@@ -90,12 +94,14 @@ static int cmd_add(int argc, char **argv)
 		{"name", required_argument, NULL, 'n'},
 		{"from", required_argument, NULL, 'f'},
 		{"resources", required_argument, NULL, 'r'},
+		{"allow-simulated", no_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *from = NULL;
 	const char **res = calloc((size_t)argc, sizeof(char *));
 	size_t nres = 0;
 	int c, rc = VG_EXIT_USAGE;
+	bool allow_sim = false;
 	json_t *doc = NULL, *fj = NULL;
 	if (!res)
 		return VG_EXIT_USAGE;
@@ -106,11 +112,16 @@ static int cmd_add(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'f': from = optarg; break;
 		case 'r': res[nres++] = optarg; break;
+		case 's': allow_sim = true; break;
 		default:
 			fprintf(stderr, PROG " add-workload: unknown or incomplete option '%s' (try --help)\n",
 				argv[optind - 1]);
 			goto out;
 		}
+	}
+	if (allow_sim && !nres) {
+		fprintf(stderr, PROG " add-workload: --allow-simulated applies to --resources rules; none given\n");
+		goto out;
 	}
 	if (argc - optind != 1 || !name || !from) {
 		fprintf(stderr, PROG " add-workload: expected POLICY.json --name NAME --from FILE (try --help)\n");
@@ -127,7 +138,7 @@ static int cmd_add(int argc, char **argv)
 	pol_free(p);
 	if (load_json(path, "policy", &doc) || load_json(from, "--from", &fj))
 		goto out;
-	if (pol_add_workload(doc, name, fj, res, nres, &e)) {
+	if (pol_add_workload(doc, name, fj, res, nres, allow_sim, &e)) {
 		fprintf(stderr, PROG ": %s: %s\n", path, e.msg);
 		goto out;
 	}

@@ -199,8 +199,38 @@ static int from_measure(const json_t *from, json_t **wl, struct vg_err *err)
 	return *wl ? 0 : vg_err_set(err, ENOMEM, "out of memory");
 }
 
+/* The rule an add-workload call with this glob would create: same path, the
+ * default minimum status and the same simulated opt-in (a "*" rule is left as is). */
+static json_t *same_rule(json_t *rs, const char *glob, bool allow_simulated)
+{
+	for (size_t i = 0; i < json_array_size(rs); i++) {
+		json_t *r = json_array_get(rs, i);
+		const char *path = json_string_value(json_object_get(r, "path"));
+		json_t *ms = json_object_get(r, "min_status"), *sim = json_object_get(r, "allow_simulated");
+		if (!path || strcmp(path, glob) || !json_is_array(json_object_get(r, "workloads")))
+			continue;
+		if (ms && !(json_is_string(ms) && !strcmp(json_string_value(ms), "affirming")))
+			continue;
+		if (json_is_true(sim) != allow_simulated)
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
+static bool has_workload(const json_t *rule, const char *name)
+{
+	const json_t *ws = json_object_get(rule, "workloads");
+	for (size_t i = 0; i < json_array_size(ws); i++) {
+		const char *w = json_string_value(json_array_get(ws, i));
+		if (w && (!strcmp(w, name) || !strcmp(w, "*")))
+			return true;
+	}
+	return false;
+}
+
 int pol_add_workload(json_t *doc, const char *name, const json_t *from, const char *const *resources,
-		     size_t nresources, struct vg_err *err)
+		     size_t nresources, bool allow_simulated, struct vg_err *err)
 {
 	if (!json_is_object(doc) || !name || !json_is_object(from))
 		return vg_err_set(err, EINVAL, "add-workload needs a policy document, a name and an input object");
@@ -237,8 +267,18 @@ int pol_add_workload(json_t *doc, const char *name, const json_t *from, const ch
 			json_decref(copy);
 			return vg_err_set(err, EINVAL, "resources: must be an array");
 		}
-		for (size_t i = 0; i < nresources; i++)
-			json_array_append_new(rs, json_pack("{s:s, s:[s]}", "path", resources[i], "workloads", name));
+		for (size_t i = 0; i < nresources; i++) {
+			json_t *same = same_rule(rs, resources[i], allow_simulated);
+			if (same) {
+				if (!has_workload(same, name))
+					json_array_append_new(json_object_get(same, "workloads"), json_string(name));
+				continue;
+			}
+			json_t *r = json_pack("{s:s, s:[s]}", "path", resources[i], "workloads", name);
+			if (r && allow_simulated)
+				json_object_set_new(r, "allow_simulated", json_true());
+			json_array_append_new(rs, r);
+		}
 	}
 	/* Validate the result exactly as a loader will. */
 	char *text = json_dumps(copy, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -57,11 +57,15 @@ json_t *pol_starter_json(bool simulated);
  * `doc` (edited in place; validated again before returning 0) from `from`,
  * the JSON output of `vigil measure --json` (predicted values) or of
  * `vigil verify --json` (values of a known-good guest). Each glob in
- * resources[] becomes a resource rule granting that workload the path.
+ * resources[] grants that workload the path: it joins an existing rule with
+ * the same path, the default min_status and the same allow_simulated, else a
+ * new rule is appended. allow_simulated sets "allow_simulated": true on the
+ * rules this call creates (joins only rules that already have it); the
+ * policy must accept simulation ("simulated": true) then.
  * Errors (-EINVAL; -EEXIST for a name already used) name what was wrong;
  * doc is unchanged then. */
 int pol_add_workload(json_t *doc, const char *name, const json_t *from, const char *const *resources,
-		     size_t nresources, struct vg_err *err);
+		     size_t nresources, bool allow_simulated, struct vg_err *err);
 
 /* ------------------------------------------------------------- appraisal */
 /* Status tiers, the values of the EAR draft (CBOR ear.status). */

@@ -119,13 +119,13 @@ release_flow() {
 	"$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 1 --json >"$T/snp.json" &&
 		"$BIN/vigil" measure tdx --firmware "$GUEST" --json >"$T/tdx.json" || { bad "vigil measure --json"; return; }
 	"$BIN/vigil" policy init --simulated >"$T/policy.json" 2>/dev/null || { bad "vigil policy init"; return; }
+	# Simulated evidence never receives a resource unless a rule says so: the tenant opts in
+	# (--allow-simulated), for this development policy only; the second call joins the first
+	# call's default/key/* rule, so both workloads are on one rule.
 	"$BIN/vigil" policy add-workload "$T/policy.json" --name payments-snp --from "$T/snp.json" \
-		--resources 'default/key/*' 2>/dev/null &&
+		--resources 'default/key/*' --allow-simulated 2>/dev/null &&
 		"$BIN/vigil" policy add-workload "$T/policy.json" --name payments-tdx --from "$T/tdx.json" \
-			--resources 'default/key/*' 2>/dev/null || { bad "vigil policy add-workload"; return; }
-	# Simulated evidence never receives a resource unless a rule says so: the tenant opts in,
-	# for this development policy only (one rule per path, both workloads on it).
-	"$PY" "$(dirname "$0")/policy-allow-simulated.py" "$T/policy.json" || { bad "policy edit"; return; }
+			--resources 'default/key/*' --allow-simulated 2>/dev/null || { bad "vigil policy add-workload"; return; }
 	local sum
 	if sum=$("$BIN/vigil" policy check "$T/policy.json" 2>/dev/null); then
 		ok "policy: workloads payments-snp (measurement $(claim digest "$(cat "$T/snp.json")" | cut -c1-16)...)" \

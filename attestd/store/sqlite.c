@@ -159,6 +159,23 @@ static void sq_close(struct ad_store *s)
 	free(s);
 }
 
+#define SQ_BUSY_MS 10000
+
+static int wal_mode(struct ad_store *s, struct vg_err *err)
+{
+	struct timespec t0, now, pause = {0, 5 * 1000 * 1000};
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int rc = exec(s, "PRAGMA journal_mode=WAL", err);
+		if (rc != -EBUSY)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= SQ_BUSY_MS)
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int sq_open(const char *target, struct ad_store **out, struct vg_err *err)
 {
 	char path[4096];
@@ -183,14 +200,19 @@ static int sq_open(const char *target, struct ad_store **out, struct vg_err *err
 		sq_close(s);
 		return -EIO;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	/* SQLite-only: journal and durability settings. */
+	/* The busy timeout first: every statement below may meet another opener. */
+	sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+	/* SQLite-only: journal and durability settings. Switching a new file to WAL
+	 * can report SQLITE_BUSY at once (without the busy handler) while another
+	 * process opens the same file: retried until the busy timeout is spent. */
+	rc = wal_mode(s, err);
 	char pragmas[256];
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
+		 "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
 		 "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
 		 sync);
-	rc = exec(s, pragmas, err);
+	if (!rc)
+		rc = exec(s, pragmas, err);
 	if (rc) {
 		vg_err_prefix(err, "%s", path);
 		sq_close(s);

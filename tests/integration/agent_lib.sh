@@ -23,10 +23,10 @@ trap _agent_cleanup EXIT
 
 sim_policy() { # FILE SNP_JSON [TDX_JSON]
 	"$BIN/vigil" policy init --simulated >"$1" 2>/dev/null &&
-		"$BIN/vigil" policy add-workload "$1" --name w-snp --from "$2" --resources 'default/key/*' 2>/dev/null &&
+		"$BIN/vigil" policy add-workload "$1" --name w-snp --from "$2" --resources 'default/key/*' \
+			--allow-simulated 2>/dev/null &&
 		{ [[ -z ${3:-} ]] || "$BIN/vigil" policy add-workload "$1" --name w-tdx --from "$3" \
-			--resources 'default/key/*' 2>/dev/null; } &&
-		/usr/bin/python3 "$ROOT/scripts/policy-allow-simulated.py" "$1"
+			--resources 'default/key/*' --allow-simulated 2>/dev/null; }
 }
 
 admin_keys() { # DIR

@@ -62,6 +62,26 @@ expect_exit 1 "snp: a debug guest is refused even under the simulation policy" "
 	--vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" --trust-sim-root "$SNPDIR/ark.pem" --policy "$TMP/dev.json" --nonce "$NONCE"
 expect_match "snp: ... naming bit 19" 'configuration: guest policy allows debug \(policy 0x000b0000, bit 19\)' "$OUT"
 
+# add-workload --allow-simulated, and two workloads on one glob share one rule
+"$V" policy init --simulated >"$TMP/dev4.json" 2>/dev/null
+check "rules: add-workload --allow-simulated" "$V" policy add-workload "$TMP/dev4.json" --name a \
+	--from "$TMP/m-snp.json" --resources 'dev/keys/*' --allow-simulated
+check "rules: a second workload on the same glob" "$V" policy add-workload "$TMP/dev4.json" --name b \
+	--from "$TMP/m-tdx.json" --resources 'dev/keys/*' --allow-simulated
+check "rules: the same glob without --allow-simulated" "$V" policy add-workload "$TMP/dev4.json" --name c \
+	--from "$TMP/m-tdx.json" --resources 'dev/keys/*'
+R=$(cat "$TMP/dev4.json")
+expect_eq "rules: two rules (same glob and settings joined, other settings apart)" 2 "$(jget "$R" 'len(d["resources"])')"
+expect_eq "rules: the joined rule names both workloads" "['a', 'b']" "$(jget "$R" 'd["resources"][0]["workloads"]')"
+expect_eq "rules: ... and accepts simulated evidence" True "$(jget "$R" 'd["resources"][0]["allow_simulated"]')"
+expect_eq "rules: the rule without the flag does not" False "$(jget "$R" 'd["resources"][1].get("allow_simulated", False)')"
+check "rules: the edited policy checks" "$V" policy check "$TMP/dev4.json"
+cp "$TMP/prod.json" "$TMP/prod-before.json"
+expect_exit 2 "rules: --allow-simulated on a production policy is refused" "$V" policy add-workload "$TMP/prod.json" \
+	--name d --from "$TMP/m-snp.json" --resources 'dev/keys/*' --allow-simulated
+expect_match "rules: ... naming allow_simulated" 'allow_simulated.*does not accept simulated platforms' "$ERR"
+check "rules: ... and the file is unchanged" cmp "$TMP/prod.json" "$TMP/prod-before.json"
+
 # ----------------------------------------------------------------- sim-tdx
 run_guest sim-tdx "$TMP/quote.bin"
 expect_eq "tdx: guest exits 0 after printing evidence" 0 $?

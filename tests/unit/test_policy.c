@@ -579,13 +579,13 @@ static void test_add_workload(void **state)
 	struct vg_err e = {0};
 	json_t *m = json_pack("{s:s, s:s, s:{}}", "mode", "snp", "digest", M_GOSEV, "inputs");
 	const char *globs[] = {"default/keys/*"};
-	assert_int_equal(pol_add_workload(doc, "payments", m, globs, 1, &e), 0);
-	assert_int_equal(pol_add_workload(doc, "payments", m, NULL, 0, &e), -EEXIST);
+	assert_int_equal(pol_add_workload(doc, "payments", m, globs, 1, false, &e), 0);
+	assert_int_equal(pol_add_workload(doc, "payments", m, NULL, 0, false, &e), -EEXIST);
 	assert_string_equal(e.msg, "workloads.payments: already exists (edit the file to change it)");
 	json_t *bad = json_pack("{s:s, s:s, s:{}}", "mode", "sev", "digest", M_GOSEV, "inputs");
-	assert_int_equal(pol_add_workload(doc, "x", bad, NULL, 0, &e), -EINVAL);
+	assert_int_equal(pol_add_workload(doc, "x", bad, NULL, 0, false, &e), -EINVAL);
 	const char *badglob[] = {"nope"};
-	assert_int_equal(pol_add_workload(doc, "y", m, badglob, 1, &e), -EINVAL);
+	assert_int_equal(pol_add_workload(doc, "y", m, badglob, 1, false, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "resources[1].path"));
 	assert_null(json_object_get(json_object_get(doc, "workloads"), "y")); /* unchanged on error */
 	char *t = json_dumps(doc, 0);
@@ -599,6 +599,53 @@ static void test_add_workload(void **state)
 	json_decref(bad);
 	json_decref(m);
 	json_decref(doc);
+}
+
+/* Two add-workload calls with one glob share one rule (else only the first rule
+ * is evaluated and the second workload is denied); --allow-simulated marks the
+ * rules it creates and never joins a rule with other settings. */
+static void test_add_workload_rules(void **state)
+{
+	(void)state;
+	struct vg_err e = {0};
+	json_t *m = json_pack("{s:s, s:s, s:{}}", "mode", "snp", "digest", M_GOSEV, "inputs");
+	const char *g[] = {"dev/keys/*"}, *g2[] = {"dev/keys/*", "dev/other/*"};
+	/* a production policy refuses the simulated opt-in, naming the field */
+	json_t *prod = pol_starter_json(false);
+	assert_int_equal(pol_add_workload(prod, "a", m, g, 1, true, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "allow_simulated"));
+	json_decref(prod);
+
+	json_t *doc = pol_starter_json(true);
+	assert_int_equal(pol_add_workload(doc, "a", m, g, 1, true, &e), 0);
+	assert_int_equal(pol_add_workload(doc, "b", m, g2, 2, true, &e), 0);
+	assert_int_equal(pol_add_workload(doc, "c", m, g, 1, false, &e), 0); /* other settings: own rule */
+	json_t *rs = json_object_get(doc, "resources");
+	assert_int_equal(json_array_size(rs), 3);
+	json_t *r0 = json_array_get(rs, 0), *r1 = json_array_get(rs, 1), *r2 = json_array_get(rs, 2);
+	assert_string_equal(json_string_value(json_object_get(r0, "path")), "dev/keys/*");
+	assert_true(json_is_true(json_object_get(r0, "allow_simulated")));
+	assert_int_equal(json_array_size(json_object_get(r0, "workloads")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r0, "workloads"), 1)), "b");
+	assert_string_equal(json_string_value(json_object_get(r1, "path")), "dev/other/*");
+	assert_true(json_is_true(json_object_get(r1, "allow_simulated")));
+	assert_null(json_object_get(r2, "allow_simulated"));
+	/* and the loaded policy releases dev/keys/x to a simulated "b" appraisal */
+	char *t = json_dumps(doc, 0);
+	struct pol_policy *p = load_ok(t);
+	struct pol_appraisal a;
+	memset(&a, 0, sizeof(a));
+	a.status = POL_AFFIRMING;
+	a.simulated = true;
+	snprintf(a.workload, sizeof(a.workload), "b");
+	pol_digest(p, a.policy_digest);
+	assert_int_equal(pol_resource_allowed(p, &a, "dev/keys/x", &e), 0);
+	snprintf(a.workload, sizeof(a.workload), "c");
+	assert_int_equal(pol_resource_allowed(p, &a, "dev/keys/x", &e), -EACCES);
+	pol_free(p);
+	free(t);
+	json_decref(doc);
+	json_decref(m);
 }
 
 /* --------------------------------------------------------------- tokens */
@@ -741,7 +788,7 @@ int main(void)
 		cmocka_unit_test(test_snp_debug_contraindicated), cmocka_unit_test(test_snp_milan),
 		cmocka_unit_test(test_snp_vlek_vmpl1),	     cmocka_unit_test(test_tdx_q6_out_of_date),
 		cmocka_unit_test(test_tdx_gcp_ccel),	     cmocka_unit_test(test_tiers),
-		cmocka_unit_test(test_resources),	     cmocka_unit_test(test_add_workload),
+		cmocka_unit_test(test_resources),	     cmocka_unit_test(test_add_workload), cmocka_unit_test(test_add_workload_rules),
 		cmocka_unit_test(test_ear_jwt),		     cmocka_unit_test(test_ear_cwt),
 		cmocka_unit_test(test_token_key),
 	};

@@ -17,7 +17,8 @@
  * concurrent writers from several processes append one gap-free chain; a
  * session's nonce is consumed exactly once under concurrency; PostgreSQL
  * outage: calls fail cleanly, an interrupted transaction leaves nothing, the
- * same handle recovers by itself.
+ * same handle recovers by itself; several processes open one new SQLite file
+ * at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -503,6 +504,46 @@ static void test_concurrent_writers(void **state)
 	ad_db_close(&db);
 }
 
+/* Several processes open one NEW SQLite file at the same moment: each open
+ * succeeds (no "database is locked" from switching the file to WAL) and the
+ * schema is created once. Bounded: every child has an alarm. */
+#define FIRST_OPENERS 8
+static void test_sqlite_first_open(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		char spec[700];
+		snprintf(spec, sizeof(spec), "sqlite:%s/first-%d.db", tmpdir, round);
+		int gate[2];
+		assert_int_equal(pipe(gate), 0);
+		pid_t pids[FIRST_OPENERS];
+		for (int i = 0; i < FIRST_OPENERS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				alarm(30);
+				close(gate[1]);
+				char c;
+				if (read(gate[0], &c, 1) != 0) /* released together when the parent closes it */
+					_exit(4);
+				struct ad_db db;
+				struct vg_err e = {0};
+				if (ad_db_open(spec, &db, &e)) {
+					fprintf(stderr, "first open %d: %s\n", i, e.msg);
+					_exit(3);
+				}
+				int64_t v = 0;
+				int rc = db.ops->schema_version(db.s, &v, &e);
+				ad_db_close(&db);
+				_exit(rc == 0 && v == 1 ? 0 : 5);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]);
+		wait_children(pids, FIRST_OPENERS);
+	}
+}
+
 /* The nonce of a session is consumed once, whichever instance gets there first. */
 #define RACERS 5
 static int racer_child(const struct backend *b, const char *sid, int id)
@@ -739,6 +780,7 @@ int main(void)
 		CASE(test_audit_tamper, be_sqlite),
 		CASE(test_concurrent_writers, be_sqlite),
 		CASE(test_nonce_once, be_sqlite),
+		CASE(test_sqlite_first_open, be_sqlite),
 		CASE(test_rows, be_pg),
 		CASE(test_transactions, be_pg),
 		CASE(test_session_across_connections, be_pg),
