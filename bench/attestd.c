@@ -7,7 +7,8 @@
  *
  * RATE (flows/s for all clients together, 0 = as fast as possible) paces each
  * client. Prints one line: flows/s, p50/p99 flow latency and p50/p99 request
- * latency (ms), errors.
+ * latency (ms), errors, flows, the generator's CPU time (client_cpu) and the part
+ * of it spent building and signing the simulated evidence (sign_cpu).
  */
 #include <pthread.h>
 #include <sys/resource.h>
@@ -29,6 +30,7 @@ struct client {
 	double *flow_lat, *req_lat;
 	size_t nflow, nreq, cap;
 	long errors;
+	double sign_cpu; /* thread CPU spent building and signing the simulated evidence */
 	char err[256];
 };
 
@@ -36,6 +38,13 @@ static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -73,9 +82,13 @@ static void *run(void *arg)
 		ad_http_resp_free(&r);
 		t1 = now_s();
 		uint8_t rd[64];
+		/* REPORT_DATA binds the fresh nonce: the evidence cannot be signed ahead of the
+		 * timed loop, so its cost is measured and reported separately instead. */
+		double c0 = thread_cpu_s();
 		if (att_kbs_report_data(nonce, jwk, "", rd, &e))
 			goto fail;
 		json_t *ev = ad_sim_evidence(&sim, "snp", rd, 0, &e);
+		c->sign_cpu += thread_cpu_s() - c0;
 		json_t *att = ev ? ad_cli_attestation(nonce, jwk, ev, NULL) : NULL;
 		if (!att)
 			goto fail;
@@ -159,12 +172,14 @@ int main(int argc, char **argv)
 	}
 	size_t nf = 0, nr = 0;
 	long errors = 0;
+	double sign_cpu = 0;
 	const char *lasterr = "";
 	for (int i = 0; i < n; i++) {
 		pthread_join(cs[i].th, NULL);
 		nf += cs[i].nflow;
 		nr += cs[i].nreq;
 		errors += cs[i].errors;
+		sign_cpu += cs[i].sign_cpu;
 		if (cs[i].err[0])
 			lasterr = cs[i].err;
 	}
@@ -184,8 +199,8 @@ int main(int argc, char **argv)
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 		     (double)ru.ru_stime.tv_usec / 1e6;
 	printf("%.1f flows/s p50 %.2f ms p99 %.2f ms (requests: p50 %.2f ms p99 %.2f ms) errors %ld flows %zu "
-	       "client_cpu %.2f s%s%s\n",
+	       "client_cpu %.2f s sign_cpu %.2f s%s%s\n",
 	       (double)nf / elapsed, pct(fl, nf, 0.5) * 1e3, pct(fl, nf, 0.99) * 1e3, pct(rl, nr, 0.5) * 1e3,
-	       pct(rl, nr, 0.99) * 1e3, errors, nf, cpu, errors ? " last: " : "", errors ? lasterr : "");
+	       pct(rl, nr, 0.99) * 1e3, errors, nf, cpu, sign_cpu, errors ? " last: " : "", errors ? lasterr : "");
 	return errors && !nf ? 1 : 0;
 }

@@ -17,6 +17,7 @@ enum {
 	Q_POL_INS, Q_POL_LATEST, Q_POL_DIGEST,
 	Q_RES_GET, Q_RES_INS, Q_RES_UPD, Q_RES_DEL, Q_RES_EACH,
 	Q_AUD_HEAD, Q_AUD_INS, Q_AUD_HEAD_UPD, Q_AUD_EACH,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
 	Q_COUNT
 };
 
@@ -50,6 +51,10 @@ static const char *const sql[Q_COUNT] = {
 	[Q_AUD_HEAD_UPD] = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
 	[Q_AUD_EACH] = "SELECT seq, ts, kind, actor, resource, outcome, detail, prev_hash, hash FROM audit "
 		       "WHERE seq >= ? ORDER BY seq LIMIT ?",
+	/* Transaction control is prepared once too (three write transactions per KBS flow). */
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
 };
 
 /* Numbered migrations; portable DDL. */
@@ -224,18 +229,26 @@ static int sq_open(const char *target, struct ad_store **out, struct vg_err *err
 
 static int sq_begin(struct ad_store *s, struct vg_err *err)
 {
-	int rc = exec(s, "BEGIN IMMEDIATE", err);
+	sqlite3_stmt *st = stmt(s, Q_BEGIN, err);
+	int rc = st ? run(s, st, err, "BEGIN IMMEDIATE") : -EIO;
 	if (!rc)
 		s->in_tx = true;
 	return rc;
 }
 
+static void rollback_now(struct ad_store *s)
+{
+	sqlite3_stmt *st = stmt(s, Q_ROLLBACK, NULL);
+	if (!st || run(s, st, NULL, "ROLLBACK"))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static int sq_commit(struct ad_store *s, struct vg_err *err)
 {
-	int rc = exec(s, "COMMIT", err);
-	if (rc) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
+	sqlite3_stmt *st = stmt(s, Q_COMMIT, err);
+	int rc = st ? run(s, st, err, "COMMIT") : -EIO;
+	if (rc && !sqlite3_get_autocommit(s->db))
+		rollback_now(s);
 	s->in_tx = false;
 	return rc;
 }
@@ -243,7 +256,7 @@ static int sq_commit(struct ad_store *s, struct vg_err *err)
 static void sq_rollback(struct ad_store *s)
 {
 	if (s->in_tx)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		rollback_now(s);
 	s->in_tx = false;
 }
 
