@@ -132,17 +132,8 @@ int ad_admin_token(EVP_PKEY *key, long ttl, char **jwt, struct vg_err *err)
 
 int ad_load_private_key(const char *file, EVP_PKEY **out, struct vg_err *err)
 {
-	uint8_t *b = NULL;
-	size_t n = 0;
-	int rc = vg_read_file(file, 1 << 16, &b, &n, err);
-	if (rc)
-		return rc;
-	BIO *bio = BIO_new_mem_buf(b, (int)n);
-	*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	vg_secure_zero(b, n);
-	free(b);
-	return *out ? 0 : vg_err_set(err, EINVAL, "%s: not a PEM private key", file);
+	*out = vg_pem_read_key_file(file, 0, err);
+	return *out ? 0 : -EINVAL;
 }
 
 /* ---------------------------------------------------- simulated evidence */

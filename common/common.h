@@ -198,6 +198,8 @@ int vg_pem_append_key(struct vg_buf *out, struct evp_pkey_st *key);
  * after parsing). With ec_bits non-zero it must be an EC key of that size.
  * NULL with err set ("<path>: not an ECDSA P-<bits> private key"). */
 struct evp_pkey_st *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct vg_err *err);
+/* The same for a whole path. */
+struct evp_pkey_st *vg_pem_read_key_file(const char *path, int ec_bits, struct vg_err *err);
 /* err = "what: <OpenSSL's first queued error>", queue cleared; returns -EIO. */
 int vg_ossl_error(struct vg_err *err, const char *what);
 

@@ -93,12 +93,10 @@ static int pem_append(struct vg_buf *out, X509 *cert, EVP_PKEY *key)
 int vg_pem_append_cert(struct vg_buf *out, X509 *cert) { return cert ? pem_append(out, cert, NULL) : -EINVAL; }
 int vg_pem_append_key(struct vg_buf *out, EVP_PKEY *key) { return key ? pem_append(out, NULL, key) : -EINVAL; }
 
-EVP_PKEY *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct vg_err *err)
+EVP_PKEY *vg_pem_read_key_file(const char *path, int ec_bits, struct vg_err *err)
 {
-	char path[4200];
 	uint8_t *d = NULL;
 	size_t n = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (vg_read_file(path, 1 << 16, &d, &n, err))
 		return NULL;
 	BIO *b = BIO_new_mem_buf(d, (int)n);
@@ -116,4 +114,11 @@ EVP_PKEY *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct
 		return NULL;
 	}
 	return k;
+}
+
+EVP_PKEY *vg_pem_read_key(const char *dir, const char *name, int ec_bits, struct vg_err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return vg_pem_read_key_file(path, ec_bits, err);
 }

@@ -29,18 +29,9 @@ static int kid_of(EVP_PKEY *key, char kid[64], struct vg_err *err)
 
 static int load_pem(const char *path, EVP_PKEY **key, struct vg_err *err)
 {
-	uint8_t *b = NULL;
-	size_t n = 0;
-	int rc = vg_read_file(path, 64 * 1024, &b, &n, err);
-	if (rc)
-		return rc;
-	BIO *bio = BIO_new_mem_buf(b, (int)n);
-	*key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	vg_secure_zero(b, n);
-	free(b);
+	*key = vg_pem_read_key_file(path, 0, err);
 	if (!*key)
-		return vg_err_set(err, EINVAL, "%s: not a PEM private key", path);
+		return -EINVAL;
 	enum att_jws_alg a = att_jws_alg_for_key(*key);
 	if (a != ATT_JWS_ES256 && a != ATT_JWS_ES384) {
 		EVP_PKEY_free(*key);
