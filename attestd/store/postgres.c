@@ -29,32 +29,26 @@
 
 #include <libpq-fe.h>
 
-/* Same logical schema as sqlite.c, BYTEA for BLOB. Keep the numbering in step
- * with the SQLite backend: version N means the same tables on both. */
-static const struct {
-	int64_t version;
-	const char *description;
-	const char *ddl;
-} migrations[] = {
-	{1, "sessions, policies, resources, audit chain",
-	 "CREATE TABLE sessions (id TEXT PRIMARY KEY, state BIGINT NOT NULL, tee TEXT NOT NULL, "
-	 "  nonce TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, tee_pubkey TEXT, "
-	 "  appraisal TEXT, token TEXT, token_hash TEXT);"
-	 "CREATE INDEX sessions_expires ON sessions (expires);"
-	 "CREATE INDEX sessions_token ON sessions (token_hash);"
-	 "CREATE TABLE policies (id BIGINT PRIMARY KEY, digest TEXT NOT NULL, source TEXT NOT NULL, "
-	 "  body TEXT NOT NULL, created BIGINT NOT NULL);"
-	 "CREATE INDEX policies_digest ON policies (digest);"
-	 "CREATE TABLE resources (path TEXT PRIMARY KEY, kek_id TEXT NOT NULL, iv BYTEA NOT NULL, "
-	 "  ciphertext BYTEA NOT NULL, size BIGINT NOT NULL, version BIGINT NOT NULL, created BIGINT NOT NULL, "
-	 "  updated BIGINT NOT NULL);"
-	 "CREATE TABLE audit (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, kind TEXT NOT NULL, "
-	 "  actor TEXT NOT NULL, resource TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, "
-	 "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-	 "CREATE TABLE audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);"
-	 "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, "
-	 "  '0000000000000000000000000000000000000000000000000000000000000000');"},
-};
+
+/* The shared schema (ad_migrations, store.c) names the binary column type BLOB;
+ * PostgreSQL's is BYTEA. */
+static char *pg_ddl(const char *ddl)
+{
+	struct vg_buf b = {0};
+	const char *p = ddl, *hit;
+	while ((hit = strstr(p, " BLOB "))) {
+		if (vg_buf_append(&b, p, (size_t)(hit - p)) || vg_buf_append(&b, " BYTEA ", 7)) {
+			vg_buf_free(&b);
+			return NULL;
+		}
+		p = hit + 6;
+	}
+	if (vg_buf_append(&b, p, strlen(p) + 1)) {
+		vg_buf_free(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
 
 /* Key of the advisory lock that serialises migrations ("vigilmig"). */
 #define PG_MIGRATE_LOCK "7618078807169049959"
@@ -418,21 +412,28 @@ static int pg_migrate(struct ad_store *s, struct vg_err *err)
 	int64_t have = 0;
 	if ((rc = pg_schema_version(s, &have, err)))
 		goto fail;
-	for (size_t i = 0; i < VG_ARRAY_SIZE(migrations); i++) {
-		if (have >= migrations[i].version)
+	for (size_t i = 0; i < ad_n_migrations; i++) {
+		if (have >= ad_migrations[i].version)
 			continue;
 		/* Multi-statement DDL: PQexec (no parameters) runs it in this transaction. */
-		PGresult *d = PQexec(s->conn, migrations[i].ddl);
+		char *ddl = pg_ddl(ad_migrations[i].ddl);
+		if (!ddl) {
+			rc = vg_err_set(err, ENOMEM, "schema migration %lld: out of memory",
+					(long long)ad_migrations[i].version);
+			goto fail;
+		}
+		PGresult *d = PQexec(s->conn, ddl);
+		free(ddl);
 		if (PQresultStatus(d) != PGRES_COMMAND_OK) {
 			rc = res_fail(s, d, err, "migration");
-			vg_err_prefix(err, "schema migration %lld", (long long)migrations[i].version);
+			vg_err_prefix(err, "schema migration %lld", (long long)ad_migrations[i].version);
 			goto fail;
 		}
 		PQclear(d);
 		char v[24], at[24];
-		fmt_i64(v, migrations[i].version);
+		fmt_i64(v, ad_migrations[i].version);
 		fmt_i64(at, (int64_t)time(NULL));
-		const char *p[] = {v, migrations[i].description, at};
+		const char *p[] = {v, ad_migrations[i].description, at};
 		if ((rc = q_cmd(s, "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
 				3, p, NULL, NULL, NULL, err, "schema_migrations")))
 			goto fail;

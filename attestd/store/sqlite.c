@@ -57,31 +57,6 @@ static const char *const sql[Q_COUNT] = {
 	[Q_ROLLBACK] = "ROLLBACK",
 };
 
-/* Numbered migrations; portable DDL. */
-static const struct {
-	int64_t version;
-	const char *description;
-	const char *ddl;
-} migrations[] = {
-	{1, "sessions, policies, resources, audit chain",
-	 "CREATE TABLE sessions (id TEXT PRIMARY KEY, state BIGINT NOT NULL, tee TEXT NOT NULL, "
-	 "  nonce TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, tee_pubkey TEXT, "
-	 "  appraisal TEXT, token TEXT, token_hash TEXT);"
-	 "CREATE INDEX sessions_expires ON sessions (expires);"
-	 "CREATE INDEX sessions_token ON sessions (token_hash);"
-	 "CREATE TABLE policies (id BIGINT PRIMARY KEY, digest TEXT NOT NULL, source TEXT NOT NULL, "
-	 "  body TEXT NOT NULL, created BIGINT NOT NULL);"
-	 "CREATE INDEX policies_digest ON policies (digest);"
-	 "CREATE TABLE resources (path TEXT PRIMARY KEY, kek_id TEXT NOT NULL, iv BLOB NOT NULL, "
-	 "  ciphertext BLOB NOT NULL, size BIGINT NOT NULL, version BIGINT NOT NULL, created BIGINT NOT NULL, "
-	 "  updated BIGINT NOT NULL);"
-	 "CREATE TABLE audit (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, kind TEXT NOT NULL, "
-	 "  actor TEXT NOT NULL, resource TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, "
-	 "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-	 "CREATE TABLE audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);"
-	 "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, "
-	 "  '0000000000000000000000000000000000000000000000000000000000000000');"},
-};
 
 struct ad_store {
 	sqlite3 *db;
@@ -280,17 +255,17 @@ static int sq_migrate(struct ad_store *s, struct vg_err *err)
 		      err);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < VG_ARRAY_SIZE(migrations); i++) {
+	for (size_t i = 0; i < ad_n_migrations; i++) {
 		if ((rc = sq_begin(s, err)))
 			return rc;
 		int64_t have = 0;
 		if ((rc = sq_schema_version(s, &have, err)))
 			goto fail;
-		if (have >= migrations[i].version) {
+		if (have >= ad_migrations[i].version) {
 			sq_rollback(s);
 			continue;
 		}
-		if ((rc = exec(s, migrations[i].ddl, err)))
+		if ((rc = exec(s, ad_migrations[i].ddl, err)))
 			goto fail;
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(s->db, "INSERT INTO schema_migrations (version, description, applied_at) "
@@ -298,8 +273,8 @@ static int sq_migrate(struct ad_store *s, struct vg_err *err)
 			rc = sq_fail(s, SQLITE_ERROR, err, "schema_migrations");
 			goto fail;
 		}
-		sqlite3_bind_int64(st, 1, migrations[i].version);
-		sqlite3_bind_text(st, 2, migrations[i].description, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 1, ad_migrations[i].version);
+		sqlite3_bind_text(st, 2, ad_migrations[i].description, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
 		int r = sqlite3_step(st);
 		sqlite3_finalize(st);

@@ -8,6 +8,29 @@
 
 #include <openssl/evp.h>
 
+/* The schema, once for every backend: numbered migrations in portable DDL. */
+const struct ad_migration ad_migrations[] = {
+	{1, "sessions, policies, resources, audit chain",
+	 "CREATE TABLE sessions (id TEXT PRIMARY KEY, state BIGINT NOT NULL, tee TEXT NOT NULL, "
+	 "  nonce TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL, tee_pubkey TEXT, "
+	 "  appraisal TEXT, token TEXT, token_hash TEXT);"
+	 "CREATE INDEX sessions_expires ON sessions (expires);"
+	 "CREATE INDEX sessions_token ON sessions (token_hash);"
+	 "CREATE TABLE policies (id BIGINT PRIMARY KEY, digest TEXT NOT NULL, source TEXT NOT NULL, "
+	 "  body TEXT NOT NULL, created BIGINT NOT NULL);"
+	 "CREATE INDEX policies_digest ON policies (digest);"
+	 "CREATE TABLE resources (path TEXT PRIMARY KEY, kek_id TEXT NOT NULL, iv BLOB NOT NULL, "
+	 "  ciphertext BLOB NOT NULL, size BIGINT NOT NULL, version BIGINT NOT NULL, created BIGINT NOT NULL, "
+	 "  updated BIGINT NOT NULL);"
+	 "CREATE TABLE audit (seq BIGINT PRIMARY KEY, ts BIGINT NOT NULL, kind TEXT NOT NULL, "
+	 "  actor TEXT NOT NULL, resource TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, "
+	 "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+	 "CREATE TABLE audit_head (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);"
+	 "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, "
+	 "  '0000000000000000000000000000000000000000000000000000000000000000');"},
+};
+const size_t ad_n_migrations = VG_ARRAY_SIZE(ad_migrations);
+
 static const struct ad_store_ops *const backends[] = {
 	&ad_store_sqlite_ops,
 	&ad_store_postgres_ops,

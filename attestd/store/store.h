@@ -104,6 +104,18 @@ struct ad_audit_rec {
 };
 void ad_audit_rec_clear(struct ad_audit_rec *r);
 
+/* ------------------------------------------------------------- schema */
+/* Numbered migrations in portable SQL, shared by every backend (store.c).
+ * Binary columns are declared BLOB; a backend whose type is named otherwise
+ * substitutes it (PostgreSQL: BYTEA). */
+struct ad_migration {
+	int64_t version;
+	const char *description;
+	const char *ddl;
+};
+extern const struct ad_migration ad_migrations[];
+extern const size_t ad_n_migrations;
+
 /* ------------------------------------------------------------ ops table */
 struct ad_store; /* one connection, backend-defined */
 
