@@ -13,10 +13,13 @@ need_cmd setpriv
 [[ -x /usr/bin/python3 ]] || skip_all "python3 not installed"
 [[ $(id -u) -eq 0 ]] || skip_all "needs root to run parts as nobody"
 . "$(dirname "$0")/vtpm_lib.sh"
-PYC="/usr/bin/python3 $ROOT/tests/integration/vtpm_ctrl.py"
 AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 # nobody may walk to the test directory; the state directory stays 0700
 chmod 755 "$TMP"
+# The client runs as nobody, who may not be able to read the checkout (a clone in a
+# 0700 directory): it runs from a copy in the test directory.
+cp "$ROOT/tests/integration/vtpm_ctrl.py" "$TMP/vtpm_ctrl.py" && chmod 644 "$TMP/vtpm_ctrl.py"
+PYC="/usr/bin/python3 $TMP/vtpm_ctrl.py"
 PORT=$(vtpm_free_pair 24700) || skip_all "no free port pair in 24700-24799"
 CP=$((PORT + 1))
 export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$PORT"
