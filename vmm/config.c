@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	{"hugepages", K_BOOL, OFF(hugepages), 0, 0, NOFLAG, NULL},
 	{"vtpm", K_BOOL, OFF(vtpm), 0, 0, NOFLAG, NULL},
 	{"sandbox", K_BOOL, OFF(sandbox), 0, 0, NOFLAG, NULL},
+	{"max_reboots", K_UINT, OFF(max_reboots), 0, 1000000, NOFLAG, "max-reboots"},
 	{"state_dir", K_STRING, OFF(state_dir), 0, 0, NOFLAG, "state-dir"},
 	{"guest_challenge", K_HEX, OFF(guest_challenge), 0, VMM_CHALLENGE_SIZE, OFF(has_guest_challenge), "guest-challenge"},
 	{"snp.policy", K_U64, OFF(snp.policy), 0, UINT64_MAX, SNP, "snp-policy"},
@@ -69,6 +70,7 @@ void vmm_config_init(struct vmm_config *c)
 	c->vcpus = 1;
 	c->memory_mib = 128;
 	c->sandbox = true;
+	c->max_reboots = VMM_DEFAULT_MAX_REBOOTS;
 	c->snp.policy = SEV_SNP_POLICY_VIGIL_DEFAULT;
 	c->snp.guest_features = SEV_FEATURE_SNP_ACTIVE;
 	c->tdx.attributes = TDX_ATTR_SEPT_VE_DISABLE;

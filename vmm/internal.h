@@ -58,6 +58,10 @@ struct vmm_device_ops {
 	int (*poll_fd)(void *state); /* -1: nothing to poll (now) */
 	void (*service)(struct vmm *vm, void *state);
 	void (*stop)(struct vmm *vm, void *state);
+	/* A guest reset that reboots the VM (reset.c): on the main thread, every
+	 * vCPU paused, back to the power-on state the guest sees (what a battery
+	 * or the host keeps stays: CMOS NVRAM, the vTPM's persistent state). */
+	int (*reset)(struct vmm *vm, void *state, struct vg_err *err);
 	int (*save)(struct vmm *vm, void *state, struct vg_err *err);
 	void (*teardown)(struct vmm *vm, void *state);
 };
@@ -66,6 +70,17 @@ struct vmm_device {
 	void *state;
 };
 #define VMM_MAX_DEVICES 8
+
+/* One region the loader wrote into guest RAM (vmm_load_region), written again
+ * from the same bytes when the guest reboots. The bytes stay valid until the VM
+ * is freed. */
+struct vmm_reload {
+	uint64_t gpa;
+	const void *data;
+	size_t len;
+};
+#define VMM_MAX_RELOADS 16
+#define VMM_REBOOT_WINDOW_S 60 /* --max-reboots counts reboots within this many seconds */
 
 struct vmm_measurement {
 	enum vmm_image_kind kind;
@@ -110,6 +125,22 @@ struct vmm {
 	unsigned ready;
 	int thread_rc;
 	char thread_msg[256];
+	/* Reboot (reset.c): a reset of a guest without a launch reboots it in place. */
+	bool reboots;             /* false: a reset stops the VM (a confidential guest) */
+	atomic_bool reset_flag;   /* a reset is pending: each vCPU leaves its run and pauses */
+	bool resetting;           /* under stop_lock, as the fields below */
+	bool reset_kicked;        /* the main loop kicked the vCPUs for it */
+	unsigned reset_paused;    /* vCPUs out of their run for it */
+	unsigned reset_restored;  /* vCPUs back in their reset state */
+	uint64_t reset_gen;       /* bumped when the machine is reset: the vCPUs restore themselves */
+	uint64_t reset_done;      /* bumped by the last vCPU restored: all run again */
+	char reset_how[32];
+	unsigned reboot_count;    /* reboots so far */
+	unsigned window_reboots;  /* reboots in the current storm window */
+	uint64_t window_start_ns;
+	struct vmm_reload reloads[VMM_MAX_RELOADS];
+	unsigned n_reloads;
+	uint8_t *boot_tables;     /* Linux direct boot: GDT, page tables, boot_params, ACPI (boot/linux.c) */
 	/* Measured boot. */
 	struct vmm_mboot *mboot; /* what boot/ measured (boot/boot.h) */
 	/* Devices, in setup order (devices/setup.c lists them). */
@@ -124,11 +155,15 @@ int vmm_accel_select(const struct vmm_config *c, const struct vmm_accel_ops **ou
 int vmm_memory_setup(struct vmm *vm, struct vg_err *err);
 int vmm_memory_add_rom(struct vmm *vm, uint64_t gpa, const void *data, size_t len, struct vg_err *err);
 void vmm_memory_teardown(struct vmm *vm);
-/* Copies into guest memory and passes the region through launch_update. */
+/* Copies into guest memory and passes the region through launch_update. A RAM
+ * region is recorded for reboots (vm->reloads): data must stay valid until the
+ * VM is freed. */
 int vmm_load_region(struct vmm *vm, uint64_t gpa, const void *data, size_t len, enum vmm_page_type type,
 		    struct vg_err *err);
+/* Writes every recorded region again (a reboot). */
+int vmm_memory_reload(struct vmm *vm, struct vg_err *err);
 /* vcpu.c */
-/* Parks the calling vCPU thread until the VM stops (no host CPU). */
+/* Parks the calling vCPU thread until the VM stops or resets (no host CPU). */
 void vmm_vcpu_park(struct vmm_vcpu *v);
 int vmm_vcpus_create(struct vmm *vm, struct vg_err *err);
 int vmm_vcpus_start(struct vmm *vm, struct vg_err *err);
@@ -136,11 +171,21 @@ void vmm_vcpus_go(struct vmm *vm);
 void vmm_vcpus_kick(struct vmm *vm);
 void vmm_vcpus_join(struct vmm *vm);
 void vmm_vcpus_destroy(struct vmm *vm);
+/* reset.c: a guest reset. vCPU side: true while one is pending (lock-free);
+ * vmm_vcpu_reset_pause takes the calling vCPU back to its reset state and waits
+ * until the main loop has reset the machine (or the VM stops). Main side:
+ * vmm_reset_service, whenever the stop eventfd wakes it; it kicks the vCPUs,
+ * and once all are paused reloads the images, resets the devices and the
+ * accelerator's VM state, and releases them. */
+bool vmm_reset_pending(const struct vmm *vm);
+void vmm_vcpu_reset_pause(struct vmm_vcpu *v);
+void vmm_reset_service(struct vmm *vm);
 /* devices/setup.c: runs the setup of every device of the list into vm->devs. */
 int vmm_devices_setup(struct vmm *vm, struct vg_err *err);
 /* sandbox.c: what the running accelerator and platform add to the filters
  * (set before the threads start). */
-void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls);
+void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls,
+			    bool reboots);
 /* boot/: loads what the configuration names and fills vm->boot; prints
  * what measured boot recorded (--print-measurements). */
 /* Reads and parses cfg->firmware once into vm->launch_img (before launch_start). */

@@ -33,6 +33,9 @@ static struct vmm *vm_new(const struct vmm_config *c, const struct vmm_platform_
 		free(vm); /* nothing else was acquired that matters at this point */
 		return NULL;
 	}
+	/* A platform with a launch measured this boot: its guest cannot be reset (nor
+	 * one that owns the vCPU registers: the core cannot put them back). */
+	vm->reboots = !vm->plat->launch_start && !(vm->plat->flags & VMM_PLAT_PROTECTED_REGS);
 	return vm;
 }
 
@@ -85,6 +88,7 @@ static void vm_free(struct vmm *vm)
 	free(vm->fw_data);
 	free(vm->kernel_data);
 	free(vm->initrd_data);
+	free(vm->boot_tables);
 	vmm_measurements_free(vm);
 	if (vm->accel && vm->accel->vm_destroy)
 		vm->accel->vm_destroy(vm);
@@ -125,8 +129,8 @@ static int vm_build(struct vmm *vm, struct vg_err *err)
 	return 0;
 }
 
-/* The main loop: waits for a stop request or a signal; services the devices
- * whose poll fd is readable. */
+/* The main loop: waits for a stop request, a reset's progress or a signal;
+ * services the devices whose poll fd is readable. */
 static void main_loop(struct vmm *vm, int sfd)
 {
 	for (;;) {
@@ -149,8 +153,18 @@ static void main_loop(struct vmm *vm, int sfd)
 		for (unsigned i = 0; i < vm->n_devs; i++)
 			if (p[2 + i].revents && vm->devs[i].ops->service)
 				vm->devs[i].ops->service(vm, vm->devs[i].state);
-		if (p[0].revents)
-			return;
+		if (p[0].revents) {
+			uint64_t n;
+			if (read(vm->stop_fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+				vmm_request_stop(vm, VMM_EXIT_ERROR, "stop eventfd: read failed");
+				return;
+			}
+			if (vmm_stopping(vm))
+				return;
+			/* A signal first: an operator's stop wins over a reboot. */
+			if (!p[1].revents)
+				vmm_reset_service(vm);
+		}
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -227,7 +241,7 @@ int vmm_run_platform(const struct vmm_config *c, const struct vmm_platform_ops *
 	if (!rc)
 		rc = devices_start(vm, err);
 	if (!rc) {
-		vmm_seccomp_set_extras(vm->accel, vm->plat->vcpu_ioctls);
+		vmm_seccomp_set_extras(vm->accel, vm->plat->vcpu_ioctls, vm->reboots);
 		rc = vmm_vcpus_start(vm, err);
 	}
 	if (!rc && c->sandbox)

@@ -114,13 +114,29 @@ int vmm_load_region(struct vmm *vm, uint64_t gpa, const void *data, size_t len, 
 	if (!r)
 		return vg_err_set(err, EFAULT, "loading 0x%llx+0x%zx: outside guest memory", (unsigned long long)gpa, len);
 	uint8_t *host = r->host + (start - r->gpa);
-	if (!r->rom) /* ROM contents were copied when it was mapped */
+	if (!r->rom) { /* ROM contents were copied when it was mapped (and the guest cannot change them) */
+		if (vm->n_reloads >= VMM_MAX_RELOADS)
+			return vg_err_set(err, ENOSPC, "loading 0x%llx: more than %d regions", (unsigned long long)gpa,
+					  VMM_MAX_RELOADS);
+		vm->reloads[vm->n_reloads++] = (struct vmm_reload){.gpa = gpa, .data = data, .len = len};
 		memcpy(host + (gpa - start), data, len);
+	}
 	if (vm->plat->launch_update) {
 		int rc = vm->plat->launch_update(vm, vm->plat_state, start, host, end - start, type, err);
 		if (rc)
 			return vg_err_prefix(err, "platform %s: launch_update 0x%llx", vm->plat->name,
 					     (unsigned long long)start);
+	}
+	return 0;
+}
+
+int vmm_memory_reload(struct vmm *vm, struct vg_err *err)
+{
+	for (unsigned i = 0; i < vm->n_reloads; i++) {
+		const struct vmm_reload *l = &vm->reloads[i];
+		int rc = vmm_mem_write(vm, l->gpa, l->data, l->len, err);
+		if (rc)
+			return vg_err_prefix(err, "reload");
 	}
 	return 0;
 }

@@ -78,11 +78,14 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *list)
  * argument filter. */
 static const struct vmm_accel_ops *extra_accel;
 static const unsigned long *platform_ioctls;
+static bool reboot_ioctls; /* the VM can reboot: the accelerator's reset ioctls too */
 
-void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls)
+void vmm_seccomp_set_extras(const struct vmm_accel_ops *accel, const unsigned long *platform_vcpu_ioctls,
+			    bool reboots)
 {
 	extra_accel = accel;
 	platform_ioctls = platform_vcpu_ioctls;
+	reboot_ioctls = reboots;
 }
 
 int vmm_seccomp_use_accel(const char *accel, struct vg_err *err)
@@ -90,7 +93,7 @@ int vmm_seccomp_use_accel(const char *accel, struct vg_err *err)
 	const struct vmm_accel_ops *const known[] = {&vmm_accel_kvm, &vmm_accel_emu};
 	for (size_t i = 0; i < VG_ARRAY_SIZE(known); i++)
 		if (strcmp(known[i]->name, accel) == 0) {
-			vmm_seccomp_set_extras(known[i], NULL);
+			vmm_seccomp_set_extras(known[i], NULL, true);
 			return 0;
 		}
 	return vg_err_set(err, EINVAL, "accel \"%s\" is unknown (known: kvm, emu)", accel);
@@ -131,6 +134,8 @@ int vmm_seccomp_install(enum vmm_thread_role role, struct vg_err *err)
 		int r = add_ioctls(ctx, role == VMM_ROLE_VCPU ? a->vcpu_ioctls : a->main_ioctls);
 		if (!r && role == VMM_ROLE_VCPU)
 			r = add_ioctls(ctx, platform_ioctls);
+		if (!r && reboot_ioctls)
+			r = add_ioctls(ctx, role == VMM_ROLE_VCPU ? a->vcpu_reset_ioctls : a->main_reset_ioctls);
 		if (r)
 			rc = vg_err_set(err, -r, "seccomp: ioctl rule: %s", strerror(-r));
 	}

@@ -48,7 +48,7 @@ void vmm_vcpu_park(struct vmm_vcpu *v)
 {
 	struct vmm *vm = v->vm;
 	pthread_mutex_lock(&vm->stop_lock);
-	while (!vm->stopping)
+	while (!vm->stopping && !vm->resetting)
 		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
 	pthread_mutex_unlock(&vm->stop_lock);
 }
@@ -74,7 +74,7 @@ bool vmm_vcpu_exit(struct vmm_vcpu *v, struct vmm_exit *e)
 	}
 	case VMM_EXIT_HALT:
 		/* hlt with nothing to wake the vCPU: as KVM's in-kernel LAPIC
-		 * does, it sleeps until the VM stops, costing no host CPU. */
+		 * does, it sleeps until the VM stops or resets, costing no host CPU. */
 		vmm_vcpu_park(v);
 		return false;
 	case VMM_EXIT_SHUTDOWN:
@@ -98,7 +98,7 @@ bool vmm_vcpu_exit(struct vmm_vcpu *v, struct vmm_exit *e)
 		stop_at(v, VMM_EXIT_GUEST_CRASH, e->reason, e);
 		return false;
 	}
-	return !vmm_stopping(vm);
+	return !vmm_stopping(vm) && !vmm_reset_pending(vm);
 }
 
 static void *vcpu_thread(void *arg)
@@ -125,10 +125,13 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	atomic_store(&v->running, true);
 	while (!vmm_stopping(vm)) {
+		if (vmm_reset_pending(vm)) { /* a reboot: pause, back to the reset state */
+			vmm_vcpu_reset_pause(v);
+			continue;
+		}
 		struct vmm_exit e;
 		vm->accel->vcpu_run(v, &e);
-		if (!vmm_vcpu_exit(v, &e))
-			break;
+		vmm_vcpu_exit(v, &e); /* a stop or a reset is seen at the top */
 	}
 	atomic_store(&v->running, false);
 	return NULL;

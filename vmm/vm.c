@@ -46,18 +46,3 @@ int vmm_vm_fd(const struct vmm *vm) { return vm->vm_fd; }
 int vmm_irq_line(struct vmm *vm, unsigned irq, bool level) { return vm->accel->irq_line(vm, irq, level); }
 int vmm_kvm_fd(const struct vmm *vm) { return vm->kvm_fd; }
 const struct vmm_config *vmm_get_config(const struct vmm *vm) { return vm->cfg; }
-
-void vmm_request_reset(struct vmm *vm, const char *how)
-{
-	char why[200];
-	/* A platform with a launch (snp, tdx, sim-*) measured this boot: its guest cannot be
-	 * reset, as QEMU stops a confidential guest that asks for one. */
-	if (vm->plat->launch_start) {
-		snprintf(why, sizeof(why), "guest requested a reset (%s); a confidential guest cannot be reset: stopping",
-			 how);
-		vmm_request_stop(vm, 0, why);
-	} else {
-		snprintf(why, sizeof(why), "guest requested a reset (%s); stopping (reboot is not supported)", how);
-		vmm_request_stop(vm, 0, why);
-	}
-}

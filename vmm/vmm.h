@@ -33,6 +33,7 @@
 /* ======================================================= 1. Configuration */
 
 #define VMM_MAX_VCPUS 64
+#define VMM_DEFAULT_MAX_REBOOTS 100 /* --max-reboots: reboots allowed within a minute */
 #define VMM_MIN_MEMORY_MIB 2
 #define VMM_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
 #define VMM_MAX_CMDLINE 2048             /* bytes, without the NUL */
@@ -84,6 +85,8 @@ struct vmm_config {
 	bool json;             /* --print-measurements as JSON */
 	const char *event_log_out; /* --event-log FILE: with --print-measurements, the TCG log */
 	bool sandbox;          /* seccomp + no_new_privs + caps dropped (default true) */
+	uint64_t max_reboots;  /* max_reboots, --max-reboots N: more reboots than this within
+				* a minute stop the VM (a reset storm); 0: no limit (default 100) */
 	char *state_dir;       /* state_dir, --state-dir: the simulated platforms' identities
 				* (default /var/lib/vigil as root, else ~/.local/state/vigil) */
 	/* guest_challenge, --guest-challenge HEX: 64 bytes the guest-request device
@@ -411,9 +414,10 @@ int vmm_drop_privileges(const char *chroot_dir, const char *user, struct vg_err 
  * debug-exit port makes the VMM exit N (0..255). */
 #define VMM_EXIT_GUEST_CRASH 1 /* triple fault, emulation failure, VMM-side guest error */
 #define VMM_EXIT_ERROR 2       /* usage, configuration, host or KVM error */
-/* A guest reset stops the VM with status 0 and says why: a confidential guest (a
- * platform with a launch) cannot be reset; rebooting a plain one is not done yet. how:
- * what the guest did. */
+/* A guest reset (how: what the guest did, "0xCF9"). A confidential guest (a
+ * platform with a launch) cannot be reset: the VM stops with status 0 and says why.
+ * Any other guest reboots in place (vmm/reset.c, docs/vmm.md), unless it reset more
+ * than cfg->max_reboots times within a minute: then the VM stops with status 1. */
 void vmm_request_reset(struct vmm *vm, const char *how);
 
 struct vmm_result {

@@ -9,7 +9,10 @@
  *   vm_create -> mem_map (each RAM/ROM region) -> vm_ready -> vcpu_create (each
  *   vCPU; the boot state is vm->boot) -> [vCPU thread: vcpu_thread_init, then
  *   its seccomp filter, then vcpu_run until a stop] -> vcpu_kick (other
- *   threads) -> vcpu_destroy -> vm_destroy. */
+ *   threads) -> vcpu_destroy -> vm_destroy.
+ * A reboot (vm->reboots, reset.c): vcpu_kick -> [each vCPU thread, out of
+ *   vcpu_run: vcpu_reset] -> [main thread, every vCPU paused: vm_reset] ->
+ *   the vCPUs run again. */
 #ifndef VIGIL_VMM_ACCEL_H
 #define VIGIL_VMM_ACCEL_H
 
@@ -22,7 +25,7 @@ enum vmm_exit_kind {
 	VMM_EXIT_MMIO,      /* MMIO: same */
 	VMM_EXIT_HALT,      /* idle with nothing to wake it: parked until the VM stops */
 	VMM_EXIT_SHUTDOWN,  /* the guest powered off */
-	VMM_EXIT_RESET,     /* the guest asked for a reset (the VM stops) */
+	VMM_EXIT_RESET,     /* the guest asked for a reset (a reboot, or the VM stops) */
 	VMM_EXIT_CRASH,     /* the guest cannot go on: reason, RIP; exit status 1 */
 	VMM_EXIT_HOST,      /* the accelerator failed on the host side: exit status 2 */
 	VMM_EXIT_PLATFORM,  /* an accelerator exit for the platform's handle_exit (raw) */
@@ -62,8 +65,15 @@ struct vmm_accel_ops {
 	/* Runs until an exit; fills e. May dispatch PIO/MMIO itself through
 	 * vmm_vcpu_exit() and return only the exit that ends the run. */
 	void (*vcpu_run)(struct vmm_vcpu *v, struct vmm_exit *e);
-	/* From another thread, after a stop request: make vcpu_run return. */
+	/* From another thread, after a stop or reset request: make vcpu_run return. */
 	void (*vcpu_kick)(struct vmm_vcpu *v);
+	/* Reboot, on the vCPU's own thread, out of vcpu_run: the vCPU back to the
+	 * state vcpu_create left it in (registers, MSRs, LAPIC, FPU, waiting for
+	 * a SIPI for an AP). Only when vm->reboots. */
+	int (*vcpu_reset)(struct vmm_vcpu *v, struct vg_err *err);
+	/* Reboot, on the main thread, every vCPU paused: the VM-wide state back
+	 * to what vm_ready left (kvm: PIC, IOAPIC, PIT). Optional. */
+	int (*vm_reset)(struct vmm *vm, struct vg_err *err);
 	void (*vcpu_destroy)(struct vmm_vcpu *v);
 	/* A level-triggered ISA interrupt line; -ENOTSUP when there is no
 	 * interrupt controller. */
@@ -74,12 +84,16 @@ struct vmm_accel_ops {
 	const char *const *vcpu_syscalls;
 	const unsigned long *vcpu_ioctls;
 	const unsigned long *main_ioctls;
+	/* Added to the filters only when the VM can reboot (vcpu_reset, vm_reset). */
+	const unsigned long *vcpu_reset_ioctls;
+	const unsigned long *main_reset_ioctls;
 };
 
 extern const struct vmm_accel_ops vmm_accel_kvm, vmm_accel_emu;
 
 /* The core's handling of one exit (vcpu.c); accelerators call it for the
- * PIO/MMIO they dispatch inline. Returns false when the vCPU must stop. */
+ * PIO/MMIO they dispatch inline. Returns false when the vCPU must leave its
+ * run (a stop, or a reset: vmm_reset_pending). */
 bool vmm_vcpu_exit(struct vmm_vcpu *v, struct vmm_exit *e);
 /* True once a stop was requested (lock-free). */
 bool vmm_stopping(const struct vmm *vm);

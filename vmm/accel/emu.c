@@ -18,7 +18,9 @@
  *    KVM's in-kernel LAPIC. #UD or any exception ends the run (no IDT
  *    delivery): the guest crashed, exit 1.
  *  - A run is never resumed after uc_emu_stop (2.0.1 re-executes
- *    instructions): every stop is final.
+ *    instructions): every stop is final, or a reboot: the engine's CPU state
+ *    as uc_open left it is saved (uc_context_save) and restored, the
+ *    translations flushed, and the run starts again at the stub.
  *  - Only the boot vCPU runs: without a LAPIC there is no SIPI, so the other
  *    vCPUs wait for one forever, parked (as a guest that never starts them
  *    sees on hardware). No interrupts are delivered. */
@@ -41,6 +43,7 @@ struct hole {
 struct emu_vcpu {
 	struct vmm_vcpu *v;
 	uc_engine *uc;
+	uc_context *ctx; /* the CPU state before the first run (a reboot restores it) */
 	uint8_t *rom; /* the engine's copy of the firmware; writes are undone */
 	uint64_t rom_gpa;
 	size_t rom_len;
@@ -56,7 +59,7 @@ struct emu_vcpu {
 
 static void stop_if_stopping(struct emu_vcpu *ev)
 {
-	if (vmm_stopping(ev->v->vm))
+	if (vmm_stopping(ev->v->vm) || vmm_reset_pending(ev->v->vm))
 		vmm_uc.emu_stop(ev->uc);
 }
 
@@ -269,6 +272,31 @@ static int emu_thread_init(struct vmm_vcpu *v, struct vg_err *err)
 	if (!stub)
 		return vg_err_set(err, EFAULT, "emu: no RAM for the reset stub at 0x%llx", STUB_GPA);
 	build_stub(stub);
+	if (vm->reboots && ((e = vmm_uc.context_alloc(uc, &ev->ctx)) != UC_ERR_OK ||
+			    (e = vmm_uc.context_save(uc, ev->ctx)) != UC_ERR_OK))
+		return uc_fail(err, e, "saving the reset state");
+	return 0;
+}
+
+/* A reboot, on the vCPU thread: the CPU as before the first run, no stale
+ * translation, the stub again; the next run starts from it. */
+static int emu_vcpu_reset(struct vmm_vcpu *v, struct vg_err *err)
+{
+	struct emu_vcpu *ev = v->accel;
+	if (v->index != 0 || !ev || !ev->uc)
+		return 0; /* an AP: it never ran */
+	uc_err e = ev->ctx ? vmm_uc.context_restore(ev->uc, ev->ctx) : UC_ERR_ARG;
+	if (e != UC_ERR_OK)
+		return uc_fail(err, e, "restoring the reset state");
+	if ((e = vmm_uc.ctl(ev->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0))) != UC_ERR_OK)
+		return uc_fail(err, e, "flushing translations");
+	uint8_t *stub = vmm_gpa_ptr(v->vm, STUB_GPA, 4096);
+	if (!stub)
+		return vg_err_set(err, EFAULT, "emu: no RAM for the reset stub at 0x%llx", STUB_GPA);
+	rom_restore(ev);
+	build_stub(stub);
+	ev->reset_done = false;
+	ev->ran = false;
 	return 0;
 }
 
@@ -301,8 +329,8 @@ static void emu_run(struct vmm_vcpu *v, struct vmm_exit *e)
 	atomic_store(&ev->in_run, true);
 	uc_err rc = vmm_stopping(v->vm) ? UC_ERR_OK : vmm_uc.emu_start(ev->uc, STUB_GPA, 0, 0, 0);
 	atomic_store(&ev->in_run, false);
-	if (vmm_stopping(v->vm))
-		return; /* NONE: the core sees the stop */
+	if (vmm_stopping(v->vm) || vmm_reset_pending(v->vm))
+		return; /* NONE: the core sees the stop or the reset */
 	if (rc == UC_ERR_OK) {
 		e->kind = VMM_EXIT_HALT;
 		return;
@@ -376,6 +404,8 @@ static void emu_vcpu_destroy(struct vmm_vcpu *v)
 	struct emu_vcpu *ev = v->accel;
 	if (!ev)
 		return;
+	if (ev->ctx)
+		vmm_uc.context_free(ev->ctx);
 	if (ev->uc)
 		vmm_uc.close(ev->uc);
 	if (ev->rom)
@@ -406,6 +436,7 @@ const struct vmm_accel_ops vmm_accel_emu = {
 	.vcpu_thread_init = emu_thread_init,
 	.vcpu_run = emu_run,
 	.vcpu_kick = emu_kick,
+	.vcpu_reset = emu_vcpu_reset,
 	.vcpu_destroy = emu_vcpu_destroy,
 	.irq_line = emu_irq_line,
 	.vcpu_syscalls = emu_vcpu_syscalls,

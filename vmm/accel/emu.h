@@ -23,6 +23,10 @@ struct vmm_uc {
 	uc_err (*hook_add)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
 	uc_err (*emu_start)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
 	uc_err (*emu_stop)(uc_engine *);
+	uc_err (*context_alloc)(uc_engine *, uc_context **);
+	uc_err (*context_save)(uc_engine *, uc_context *);
+	uc_err (*context_restore)(uc_engine *, uc_context *);
+	uc_err (*context_free)(uc_context *);
 	const char *(*strerror)(uc_err);
 	unsigned (*version)(unsigned *, unsigned *);
 };

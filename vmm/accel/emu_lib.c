@@ -33,6 +33,7 @@ int vmm_emu_load(struct vg_err *err)
 		SYM(open),	SYM(close),	  SYM(ctl),	  SYM(reg_write), SYM(reg_read),
 		SYM(mem_write), SYM(mem_map_ptr), SYM(mmio_map),  SYM(mem_unmap), SYM(hook_add),
 		SYM(emu_start), SYM(emu_stop),	  SYM(strerror), SYM(version),
+		SYM(context_alloc), SYM(context_save), SYM(context_restore), SYM(context_free),
 #undef SYM
 	};
 	struct vmm_uc uc;

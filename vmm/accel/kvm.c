@@ -204,12 +204,12 @@ static int kvm_vm_ready(struct vmm *vm, struct vg_err *err)
 	} else if (ioctl(vfd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		return vg_err_set(err, errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	}
-	if (vm->plat->flags & VMM_PLAT_NO_PIT)
-		return 0;
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-	if (ioctl(vfd, KVM_CREATE_PIT2, &pit) < 0)
-		return vg_err_set(err, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
-	return 0;
+	if (!(vm->plat->flags & VMM_PLAT_NO_PIT)) {
+		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+		if (ioctl(vfd, KVM_CREATE_PIT2, &pit) < 0)
+			return vg_err_set(err, errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	}
+	return vm->reboots ? vmm_kvm_vm_snapshot(vm, err) : 0;
 }
 
 static int kvm_irq_line(struct vmm *vm, unsigned irq, bool level)
@@ -227,6 +227,7 @@ static void kvm_vm_destroy(struct vmm *vm)
 		if (k->gmem_fd >= 0)
 			close(k->gmem_fd);
 		free(k->cpuid);
+		free(k->snapshot);
 		free(k);
 		vm->accel_state = NULL;
 	}
@@ -239,6 +240,12 @@ static void kvm_vm_destroy(struct vmm *vm)
 
 static const unsigned long kvm_vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, 0};
 static const unsigned long kvm_main_ioctls[] = {KVM_IRQ_LINE, 0};
+/* A reboot (kvm_reset.c): the vCPU writes its reset state, the main thread the VM's. */
+static const unsigned long kvm_vcpu_reset_ioctls[] = {
+	KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_FPU, KVM_SET_XSAVE, KVM_SET_XCRS, KVM_SET_MSRS, KVM_SET_MP_STATE,
+	KVM_SET_LAPIC, KVM_SET_VCPU_EVENTS, KVM_SET_DEBUGREGS, 0,
+};
+static const unsigned long kvm_main_reset_ioctls[] = {KVM_SET_IRQCHIP, KVM_SET_PIT2, 0};
 
 const struct vmm_accel_ops vmm_accel_kvm = {
 	.name = "kvm",
@@ -249,9 +256,13 @@ const struct vmm_accel_ops vmm_accel_kvm = {
 	.vcpu_create = vmm_kvm_vcpu_create,
 	.vcpu_run = vmm_kvm_vcpu_run,
 	.vcpu_kick = vmm_kvm_vcpu_kick,
+	.vcpu_reset = vmm_kvm_vcpu_reset,
+	.vm_reset = vmm_kvm_vm_reset,
 	.vcpu_destroy = vmm_kvm_vcpu_destroy,
 	.irq_line = kvm_irq_line,
 	.vm_destroy = kvm_vm_destroy,
 	.vcpu_ioctls = kvm_vcpu_ioctls,
 	.main_ioctls = kvm_main_ioctls,
+	.vcpu_reset_ioctls = kvm_vcpu_reset_ioctls,
+	.main_reset_ioctls = kvm_main_reset_ioctls,
 };

@@ -5,11 +5,13 @@
 #include "vmm/accel/accel.h"
 
 struct kvm_cpuid2;
+struct kvm_vm_snapshot;
 
 struct vmm_kvm {
 	int gmem_fd;              /* guest_memfd while the RAM slots are set, else -1 */
 	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
 	struct kvm_cpuid2 *cpuid; /* filtered, shared by all vCPUs (APIC IDs patched per vCPU) */
+	struct kvm_vm_snapshot *snapshot; /* PIC, IOAPIC, PIT as created (kvm_reset.c), when vm->reboots */
 };
 
 /* The KVM device: /dev/kvm, or VIGIL_KVM_DEVICE (test-only, docs/testing.md). */
@@ -35,5 +37,13 @@ int vmm_kvm_vcpu_create(struct vmm_vcpu *v, struct vg_err *err);
 void vmm_kvm_vcpu_run(struct vmm_vcpu *v, struct vmm_exit *e);
 void vmm_kvm_vcpu_kick(struct vmm_vcpu *v);
 void vmm_kvm_vcpu_destroy(struct vmm_vcpu *v);
+
+/* kvm_reset.c: the reset state (a reboot, vm->reboots). The vCPU's is taken at
+ * the end of vcpu_create and kept in v->accel; the VM's at the end of vm_ready. */
+int vmm_kvm_vcpu_snapshot(struct vmm_vcpu *v, struct vg_err *err);
+void vmm_kvm_vcpu_snapshot_free(struct vmm_vcpu *v);
+int vmm_kvm_vcpu_reset(struct vmm_vcpu *v, struct vg_err *err);
+int vmm_kvm_vm_snapshot(struct vmm *vm, struct vg_err *err);
+int vmm_kvm_vm_reset(struct vmm *vm, struct vg_err *err);
 
 #endif

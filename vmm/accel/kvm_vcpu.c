@@ -105,9 +105,11 @@ int vmm_kvm_vcpu_create(struct vmm_vcpu *v, struct vg_err *err)
 		return 0;
 	if ((rc = vmm_kvm_msrs_apply(v, err)))
 		return rc;
-	if (v->index != 0)
-		return 0;
-	return vm->boot.mode == VMM_BOOT_LINUX64 ? linux64_regs(v, &vm->boot, err) : reset_regs(v, err);
+	if (v->index == 0 &&
+	    (rc = vm->boot.mode == VMM_BOOT_LINUX64 ? linux64_regs(v, &vm->boot, err) : reset_regs(v, err)))
+		return rc;
+	/* The state a reboot returns to. */
+	return vm->reboots ? vmm_kvm_vcpu_snapshot(v, err) : 0;
 }
 
 /* e->reason is filled; the RIP is added. */
@@ -219,6 +221,7 @@ void vmm_kvm_vcpu_kick(struct vmm_vcpu *v)
 
 void vmm_kvm_vcpu_destroy(struct vmm_vcpu *v)
 {
+	vmm_kvm_vcpu_snapshot_free(v);
 	if (v->run)
 		munmap(v->run, v->run_size);
 	v->run = NULL;

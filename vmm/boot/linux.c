@@ -134,6 +134,16 @@ static int load_optional(const char *path, size_t max, uint8_t **out, size_t *le
 	return path ? vg_read_file(path, max, out, len, err) : 0;
 }
 
+/* What the loader builds, kept with the VM (vm->boot_tables) so that a reboot
+ * writes the same bytes again (vmm_memory_reload); the kernel and initrd files
+ * stay in vm->kernel_data and vm->initrd_data for the same reason. */
+struct linux_tables {
+	uint64_t gdt[4];
+	uint8_t pt[6 * 4096]; /* PML4, PDPT, 4 PDs */
+	uint8_t bp[VMM_BOOT_PARAMS_SIZE];
+	uint8_t acpi[VMM_ACPI_SIZE];
+};
+
 int vmm_linux_load(struct vmm *vm, struct vg_err *err)
 {
 	const struct vmm_config *c = vm->cfg;
@@ -143,37 +153,37 @@ int vmm_linux_load(struct vmm *vm, struct vg_err *err)
 	struct vmm_linux_layout lay;
 	const char *cmdline = c->cmdline ? c->cmdline : "";
 	size_t cl = strlen(cmdline);
-	static uint8_t bp[VMM_BOOT_PARAMS_SIZE];
 	int rc;
 	if ((rc = vg_read_file(c->kernel, KERNEL_MAX, &img, &img_len, err)))
 		return vg_err_prefix(err, "kernel");
-	if ((rc = vmm_bzimage_parse(img, img_len, &bz, err))) {
-		vg_err_prefix(err, "%s", c->kernel);
-		goto out;
-	}
-	if ((rc = load_optional(c->initrd, INITRD_MAX, &initrd, &initrd_len, err))) {
-		vg_err_prefix(err, "initrd");
-		goto out;
-	}
+	vm->kernel_data = img; /* freed with the VM */
+	if ((rc = vmm_bzimage_parse(img, img_len, &bz, err)))
+		return vg_err_prefix(err, "%s", c->kernel);
+	if ((rc = load_optional(c->initrd, INITRD_MAX, &initrd, &initrd_len, err)))
+		return vg_err_prefix(err, "initrd");
+	vm->initrd_data = initrd;
+	struct linux_tables *t = calloc(1, sizeof(*t));
+	if (!t)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	vm->boot_tables = (uint8_t *)t; /* freed with the VM */
 	if ((rc = vmm_linux_layout(&bz, vm->ram_size, cl, initrd_len, &lay, err)) ||
-	    (rc = vmm_boot_params_build(img, img_len, &bz, &lay, cl, vm->ram_size, bp, err)))
-		goto out;
+	    (rc = vmm_boot_params_build(img, img_len, &bz, &lay, cl, vm->ram_size, t->bp, err)))
+		return rc;
 	/* ACPI tables. */
-	uint8_t *acpi = calloc(1, VMM_ACPI_SIZE);
 	size_t acpi_len = 0;
 	struct vmm_acpi_opts ao = {.vcpus = c->vcpus, .tpm = c->vtpm, .log_addr = VMM_TPM_LOG_ADDR,
 				   .log_size = VMM_TPM_LOG_SIZE};
-	rc = acpi ? vmm_acpi_build(&ao, VMM_ACPI_BASE, acpi, VMM_ACPI_SIZE, &acpi_len, err)
-		  : vg_err_set(err, ENOMEM, "out of memory");
+	if ((rc = vmm_acpi_build(&ao, VMM_ACPI_BASE, t->acpi, VMM_ACPI_SIZE, &acpi_len, err)))
+		return rc;
 	/* Identity map of the low 4 GiB with 2 MiB pages, and the GDT. */
-	uint8_t pt[6 * 4096];
-	memset(pt, 0, sizeof(pt));
-	vg_put_le64(pt, PDPT_ADDR | 3);
+	vg_put_le64(t->pt, PDPT_ADDR | 3);
 	for (int i = 0; i < 4; i++)
-		vg_put_le64(pt + 4096 + i * 8, (PD_ADDR + (uint64_t)i * 4096) | 3);
+		vg_put_le64(t->pt + 4096 + i * 8, (PD_ADDR + (uint64_t)i * 4096) | 3);
 	for (uint64_t i = 0; i < 2048; i++)
-		vg_put_le64(pt + 2 * 4096 + i * 8, (i << 21) | 0x83);
+		vg_put_le64(t->pt + 2 * 4096 + i * 8, (i << 21) | 0x83);
 	static const uint64_t gdt[4] = {0, 0, 0x00AF9B000000FFFFull, 0x00CF93000000FFFFull};
+	for (int i = 0; i < 4; i++)
+		vg_put_le64((uint8_t *)&t->gdt[i], gdt[i]);
 	const struct {
 		uint64_t gpa;
 		const void *data;
@@ -182,13 +192,13 @@ int vmm_linux_load(struct vmm *vm, struct vg_err *err)
 		enum vmm_image_kind kind;
 		const char *what;
 	} parts[] = {
-		{GDT_ADDR, gdt, sizeof(gdt), VMM_PAGE_NORMAL, VMM_IMAGE_PAGE_TABLES, NULL},
-		{PML4_ADDR, pt, sizeof(pt), VMM_PAGE_NORMAL, VMM_IMAGE_PAGE_TABLES, NULL},
+		{GDT_ADDR, t->gdt, sizeof(t->gdt), VMM_PAGE_NORMAL, VMM_IMAGE_PAGE_TABLES, NULL},
+		{PML4_ADDR, t->pt, sizeof(t->pt), VMM_PAGE_NORMAL, VMM_IMAGE_PAGE_TABLES, NULL},
 		{lay.kernel_addr, img + bz.setup_size, bz.kernel_size, VMM_PAGE_NORMAL, VMM_IMAGE_KERNEL, c->kernel},
 		{lay.initrd_addr, initrd, initrd_len, VMM_PAGE_NORMAL, VMM_IMAGE_INITRD, c->initrd},
 		{lay.cmdline_addr, cmdline, cl + 1, VMM_PAGE_NORMAL, VMM_IMAGE_CMDLINE, cmdline},
-		{VMM_ACPI_BASE, acpi, acpi_len, VMM_PAGE_NORMAL, VMM_IMAGE_ACPI, NULL},
-		{BOOT_PARAMS_ADDR, bp, sizeof(bp), VMM_PAGE_NORMAL, VMM_IMAGE_BOOT_PARAMS, NULL},
+		{VMM_ACPI_BASE, t->acpi, acpi_len, VMM_PAGE_NORMAL, VMM_IMAGE_ACPI, NULL},
+		{BOOT_PARAMS_ADDR, t->bp, sizeof(t->bp), VMM_PAGE_NORMAL, VMM_IMAGE_BOOT_PARAMS, NULL},
 	};
 	for (size_t i = 0; !rc && i < VG_ARRAY_SIZE(parts); i++) {
 		if (!parts[i].len)
@@ -203,15 +213,11 @@ int vmm_linux_load(struct vmm *vm, struct vg_err *err)
 		if (!rc)
 			rc = vmm_load_region(vm, parts[i].gpa, parts[i].data, parts[i].len, parts[i].type, err);
 	}
-	free(acpi);
 	vm->boot = (struct vmm_boot_state){.mode = VMM_BOOT_LINUX64, .rip = lay.entry64, .rsi = lay.boot_params_addr,
 					   .cr3 = PML4_ADDR, .gdt_base = GDT_ADDR, .gdt_limit = sizeof(gdt) - 1};
 	if (!rc)
 		vg_info("Linux %s: protocol %u.%02u, kernel at 0x%llx, entry 0x%llx%s", bz.version[0] ? bz.version : "?",
 			bz.protocol >> 8, bz.protocol & 0xFF, (unsigned long long)lay.kernel_addr,
 			(unsigned long long)lay.entry64, initrd_len ? ", initrd loaded" : "");
-out:
-	free(img);
-	free(initrd);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #define B_24H 0x02
 #define B_BINARY 0x04
 #define B_SET 0x80
+#define B_INTERRUPTS 0x78 /* PIE, AIE, UIE, SQWE */
 
 struct vmm_cmos {
 	pthread_mutex_t lock;
@@ -191,6 +192,22 @@ static void port_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 
 const struct vmm_dev_ops vmm_cmos_ops = {.name = "cmos-rtc", .read = port_read, .write = port_write};
 
+void vmm_cmos_reset(struct vmm_cmos *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->index = 0;
+	c->ram[REG_B] &= (uint8_t)~B_INTERRUPTS;
+	c->ram[REG_C] = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int cmos_reset(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm, (void)err;
+	vmm_cmos_reset(state);
+	return 0;
+}
+
 static int cmos_setup(struct vmm *vm, void **state, struct vg_err *err)
 {
 	struct vmm_cmos *c = vmm_cmos_new(vmm_ram_size(vm), vmm_get_config(vm)->vcpus, NULL);
@@ -206,4 +223,6 @@ static void cmos_teardown(struct vmm *vm, void *state)
 	vmm_cmos_free(state);
 }
 
-const struct vmm_device_ops vmm_cmos_device = {.name = "cmos", .setup = cmos_setup, .teardown = cmos_teardown};
+const struct vmm_device_ops vmm_cmos_device = {
+	.name = "cmos", .setup = cmos_setup, .reset = cmos_reset, .teardown = cmos_teardown,
+};

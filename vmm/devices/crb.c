@@ -110,6 +110,23 @@ static int crb_setup(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_register_device(vm, VMM_SPACE_MMIO, VMM_TPM_CRB_BASE, VMM_TPM_CRB_SIZE, &crb_ops, d, err);
 }
 
+/* Power-on as the guest sees it: TPM2_Startup(CLEAR), then measured boot
+ * extends what the loader recorded, in order (at start and after a reboot's
+ * TPM reset, so the PCRs of every boot are the same). */
+static int crb_power_on(struct vmm *vm, struct vmm_crb_dev *d, struct vg_err *err)
+{
+	int rc = vtpm_startup(d->tpm, true, err);
+	static const uint16_t algs[1] = {VTPM_ALG_SHA256};
+	const struct vmm_measurement *m;
+	for (unsigned i = 0; !rc && (m = vmm_measurement_at(vm, i)); i++) {
+		uint8_t dg[1][64];
+		memset(dg, 0, sizeof(dg));
+		memcpy(dg[0], m->sha256, 32);
+		rc = vtpm_pcr_extend(d->tpm, m->pcr, algs, (const uint8_t(*)[64])dg, 1, err);
+	}
+	return rc;
+}
+
 static int crb_start(struct vmm *vm, void *state, struct vg_err *err)
 {
 	struct vmm_crb_dev *d = state;
@@ -121,18 +138,29 @@ static int crb_start(struct vmm *vm, void *state, struct vg_err *err)
 				 .buffer_size = VTPM_CRB_BUFFER_SIZE};
 	int rc = vtpm_open(&tc, &d->tpm, err);
 	if (!rc)
-		rc = vtpm_startup(d->tpm, true, err);
-	/* Measured boot: extend what the loader recorded, in order. */
-	static const uint16_t algs[1] = {VTPM_ALG_SHA256};
-	const struct vmm_measurement *m;
-	for (unsigned i = 0; !rc && (m = vmm_measurement_at(vm, i)); i++) {
-		uint8_t dg[1][64];
-		memset(dg, 0, sizeof(dg));
-		memcpy(dg[0], m->sha256, 32);
-		rc = vtpm_pcr_extend(d->tpm, m->pcr, algs, (const uint8_t(*)[64])dg, 1, err);
-	}
+		rc = crb_power_on(vm, d, err);
 	if (rc)
 		return vg_err_prefix(err, "vTPM");
+	return 0;
+}
+
+/* A reboot (every vCPU paused, so no command is in flight): the CRB registers
+ * to their reset values and a TPM reset as swtpm's CMD_INIT does (libtpms
+ * terminated and powered on again: persistent state kept, PCRs and sessions
+ * gone), then power-on as at start. */
+static int crb_reset(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct vmm_crb_dev *d = state;
+	pthread_mutex_lock(&d->dev_lock);
+	vtpm_crb_reset(d->crb);
+	pthread_mutex_unlock(&d->dev_lock);
+	if (!d->tpm)
+		return 0;
+	int rc = vtpm_reset(d->tpm, err);
+	if (!rc)
+		rc = crb_power_on(vm, d, err);
+	if (rc)
+		return vg_err_prefix(err, "TPM reset");
 	return 0;
 }
 
@@ -205,6 +233,7 @@ const struct vmm_device_ops vmm_crb_device = {
 	.poll_fd = crb_poll_fd,
 	.service = crb_service,
 	.stop = crb_stop,
+	.reset = crb_reset,
 	.save = crb_save,
 	.teardown = crb_teardown,
 };

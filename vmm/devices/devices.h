@@ -43,11 +43,17 @@ void vmm_cmos_free(struct vmm_cmos *c);
 void vmm_cmos_set_memory(struct vmm_cmos *c, uint64_t ram_size, unsigned vcpus);
 uint8_t vmm_cmos_read(struct vmm_cmos *c, uint8_t reg);
 void vmm_cmos_write(struct vmm_cmos *c, uint8_t reg, uint8_t val);
+/* A reboot: the index and the interrupt enables and flags reset, as the chip's
+ * RESET pin does; the clock and the NVRAM bytes (memory size, whatever the guest
+ * wrote) kept, as a battery keeps them. */
+void vmm_cmos_reset(struct vmm_cmos *c);
 extern const struct vmm_dev_ops vmm_cmos_ops;
 
 /* 16550A UART. out_fd < 0 drops output. The vm may be NULL (unit tests: no IRQ). */
 struct vmm_uart *vmm_uart_new(struct vmm *vm, unsigned irq, int out_fd);
 void vmm_uart_free(struct vmm_uart *u);
+/* Power-on registers (a reboot); the output stays where it goes. */
+void vmm_uart_reset(struct vmm_uart *u);
 const struct vmm_dev_ops *vmm_uart_ops(void);
 /* Host input: queued into the receive FIFO (overrun beyond 16 bytes). */
 void vmm_uart_receive(struct vmm_uart *u, const uint8_t *data, size_t n);

@@ -350,10 +350,24 @@ static int fw_cfg_setup(struct vmm *vm, void **state, struct vg_err *err)
 	return vmm_register_device(vm, VMM_SPACE_PIO, VMM_FW_CFG_DMA_PORT, 8, &vmm_fw_cfg_dma_ops, f, err);
 }
 
+/* A reboot: nothing selected, no DMA address half written. */
+static int fw_cfg_reset(struct vmm *vm, void *state, struct vg_err *err)
+{
+	struct vmm_fw_cfg *f = state;
+	(void)vm, (void)err;
+	pthread_mutex_lock(&f->lock);
+	select_key(f, FW_CFG_SIGNATURE);
+	f->dma_hi = 0;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
 static void fw_cfg_teardown(struct vmm *vm, void *state)
 {
 	(void)vm;
 	vmm_fw_cfg_free(state);
 }
 
-const struct vmm_device_ops vmm_fw_cfg_device = {.name = "fw_cfg", .setup = fw_cfg_setup, .teardown = fw_cfg_teardown};
+const struct vmm_device_ops vmm_fw_cfg_device = {
+	.name = "fw_cfg", .setup = fw_cfg_setup, .reset = fw_cfg_reset, .teardown = fw_cfg_teardown,
+};

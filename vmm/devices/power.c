@@ -1,8 +1,8 @@
 /* Small devices that stop the VM: the debug-exit port (like QEMU's
  * isa-debug-exit, but the VMM exits with the value written, 0..255), the ACPI
  * PM1a blocks (S5 = clean shutdown), the reset control register 0xCF9 and the
- * i8042 reset command (0xFE on port 0x64). A reset stops the VM (a confidential one
- * says it cannot be reset). */
+ * i8042 reset command (0xFE on port 0x64). A reset reboots the VM (vmm/reset.c), or
+ * stops a confidential one, which cannot be reset. */
 #include "vmm/devices/devices.h"
 
 #include <stdio.h>
@@ -84,4 +84,11 @@ static int power_setup(struct vmm *vm, void **state, struct vg_err *err)
 	return 0;
 }
 
-const struct vmm_device_ops vmm_power_device = {.name = "power", .setup = power_setup};
+static int power_reset(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm, (void)state, (void)err;
+	pm1_en = 0; /* PM1 enables off at power-on (every vCPU is paused) */
+	return 0;
+}
+
+const struct vmm_device_ops vmm_power_device = {.name = "power", .setup = power_setup, .reset = power_reset};

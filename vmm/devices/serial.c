@@ -63,10 +63,18 @@ static void serial_service(struct vmm *vm, void *state)
 		s->input = false;
 }
 
+static int serial_reset(struct vmm *vm, void *state, struct vg_err *err)
+{
+	(void)vm, (void)err;
+	vmm_uart_reset(((struct serial *)state)->uart);
+	return 0;
+}
+
 const struct vmm_device_ops vmm_serial_device = {
 	.name = "serial",
 	.setup = serial_setup,
 	.poll_fd = serial_poll_fd,
 	.service = serial_service,
+	.reset = serial_reset,
 	.teardown = serial_teardown,
 };

@@ -166,6 +166,16 @@ static void uart_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 
 static const struct vmm_dev_ops uart_ops = {.name = "uart-16550a", .read = uart_read, .write = uart_write};
 
+/* The power-on registers (called with the lock held, or before any vCPU). */
+static void power_on(struct vmm_uart *u)
+{
+	u->ier = u->fcr = u->mcr = u->lsr_extra = u->msr = u->scr = u->dlm = 0;
+	u->dll = 12;   /* 9600 baud */
+	u->lcr = 0x03; /* 8N1 */
+	u->thri_pending = false;
+	u->rx_head = u->rx_len = 0;
+}
+
 struct vmm_uart *vmm_uart_new(struct vmm *vm, unsigned irq, int out_fd)
 {
 	struct vmm_uart *u = calloc(1, sizeof(*u));
@@ -175,9 +185,16 @@ struct vmm_uart *vmm_uart_new(struct vmm *vm, unsigned irq, int out_fd)
 	u->vm = vm;
 	u->irq = irq;
 	u->out_fd = out_fd;
-	u->dll = 12; /* 9600 baud */
-	u->lcr = 0x03; /* 8N1 */
+	power_on(u);
 	return u;
+}
+
+void vmm_uart_reset(struct vmm_uart *u)
+{
+	pthread_mutex_lock(&u->lock);
+	power_on(u);
+	uart_update_irq(u); /* OUT2 is off: the line goes low */
+	pthread_mutex_unlock(&u->lock);
 }
 
 void vmm_uart_free(struct vmm_uart *u)
