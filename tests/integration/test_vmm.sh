@@ -88,13 +88,16 @@ expect_eq "hello: nothing on stderr" "" "$ERR"
 # The guest's own status becomes the VMM's.
 expect_exit 42 "status guest exits 42" timeout 30 "$VMM" --firmware "$G/status.bin"
 
-# Power: ACPI S5 is a clean shutdown (exit 0); a reset request stops the VM.
+# Power: ACPI S5 is a clean shutdown (exit 0); a reset request reboots the VM (the
+# reset guest resets on every boot: --max-reboots 1 stops the second reboot).
 expect_exit 0 "ACPI S5 shutdown exits 0" timeout 30 "$VMM" --firmware "$G/shutdown.bin" -v
 expect_eq "shutdown: the guest stopped at S5" "shutdown: entering S5" "$OUT"
 expect_match "shutdown reason" 'guest shut down \(ACPI S5\)' "$ERR"
-expect_exit 0 "reset request stops the VM" timeout 30 "$VMM" --firmware "$G/reset.bin" -v
-expect_eq "reset: the guest stopped at the write" "reset: writing 6 to 0xcf9" "$OUT"
-expect_match "reset reason" 'guest requested a reset' "$ERR"
+expect_exit 1 "reset request reboots the VM, until --max-reboots" timeout 30 "$VMM" --firmware "$G/reset.bin" \
+	--max-reboots 1 -v
+expect_eq "reset: the guest booted twice" "reset: writing 6 to 0xcf9,reset: writing 6 to 0xcf9" "$(paste -sd, <<<"$OUT")"
+expect_match "reset: rebooted once" 'guest requested a reset \(0xCF9\): rebooting \(reboot 1\)' "$ERR"
+expect_match "reset: then stopped" 'more than --max-reboots 1 allows' "$ERR"
 if [[ $(cat /proc/sys/vm/nr_hugepages 2>/dev/null) == 0 ]]; then
 	expect_exit 2 "--hugepages without reserved huge pages: clear error" timeout 30 "$VMM" --firmware "$G/hello.bin" --hugepages
 	expect_match "hugepages named" 'with hugepages' "$ERR"
