@@ -95,6 +95,16 @@ if [[ " $(test_accels) " == *" kvm "* ]]; then
 		--vtpm-state "$TMP/tpm-smp" --vtpm-key-file "$TMP/tpm.key"
 	expect_eq "--vcpus 4 with a vTPM: the same PCRs and log on every boot" 1 \
 		"$(grep -E '^reboot: boot [0-9] pcr0 ' <<<"$OUT" | sed 's/^reboot: boot [0-9] //' | sort -u | grep -c .)"
+
+	# Direct Linux boot (a bzImage-format test guest; emu runs no kernels): each boot
+	# prints a value of its loaded image, boot_params' e820 count and the command line,
+	# then overwrites them; a reboot writes kernel, boot_params and command line again.
+	[[ -f $G/bzguest.bzImage ]] || _nok "bzguest.bzImage built"
+	expect_exit 3 "direct boot: three boots" timeout 60 "$VMM" --kernel "$G/bzguest.bzImage" \
+		--cmdline "console=ttyS0 vigil" --vcpus 2 --vtpm-state "$TMP/tpm-bz" --vtpm-key-file "$TMP/tpm.key"
+	expect_eq "direct boot: kernel, boot_params and command line written again on each reboot" \
+		"$(printf 'bzguest: boot %s marker 5eed1234 e820 5 cmdline console=ttyS0 vigil\n' 1 2 3)" "$OUT"
+	expect_match "direct boot: two reboots logged" 'rebooting \(reboot 1\).*rebooting \(reboot 2\)' "$(paste -sd' ' <<<"$ERR")"
 else
 	skip_all "the multi-vCPU reboot needs kvm (/dev/kvm not usable here; emu runs only the boot vCPU)"
 fi
