@@ -30,6 +30,8 @@ static void usage(FILE *f)
 		"  --platform NAME        launch platform: %s (default none)\n"
 		"  --accel kvm|emu|auto   accelerator (default auto: kvm when /dev/kvm opens, else emu,\n"
 		"                         a software CPU for our own guests; docs/vmm.md)\n"
+		"  --max-reboots N        a guest reset reboots the VM (platform none); more than N\n"
+		"                         reboots within 60 s stop it, exit 1 (default 100; 0: no limit)\n"
 		"  --state-dir DIR        identities of the simulated platforms (default\n"
 		"                         /var/lib/vigil as root, else ~/.local/state/vigil)\n"
 		"  --guest-challenge HEX  128 hex digits the guest-request device offers the guest\n"
@@ -61,8 +63,9 @@ static void usage(FILE *f)
 		"  -v, --verbose          log more (repeat for debug)\n"
 		"  --help, --version\n\n"
 		"Exit status: the value the guest writes to the debug-exit port 0x501, 0 on a\n"
-		"clean shutdown or an operator's SIGTERM/SIGINT, 1 when the guest crashed\n"
-		"(triple fault), 2 on a usage, configuration or host error.\n",
+		"clean shutdown, a confidential guest's reset or an operator's SIGTERM/SIGINT, 1 when\n"
+		"the guest crashed (triple fault) or reset more than --max-reboots allows, 2 on a\n"
+		"usage, configuration or host error.\n",
 		VMM_MAX_VCPUS, vmm_platform_names());
 }
 

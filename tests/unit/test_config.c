@@ -38,6 +38,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.vcpus, 1);
 	assert_int_equal(c.memory_mib, 128);
 	assert_true(c.sandbox);
+	assert_int_equal(c.max_reboots, VMM_DEFAULT_MAX_REBOOTS);
 	assert_null(c.firmware);
 	struct vg_err err = {0};
 	assert_int_equal(vmm_config_validate(&c, &err), -EINVAL);
@@ -68,6 +69,10 @@ static void test_json_ok(void **state)
 	assert_int_equal(c.vcpus, 2);
 	assert_int_equal(vmm_config_set(&c, "memory_mib", "0x100", &err), 0);
 	assert_int_equal(c.memory_mib, 256);
+	assert_int_equal(parse(&c, "{\"max_reboots\": 0}", &err), 0); /* no limit */
+	assert_int_equal(c.max_reboots, 0);
+	assert_int_equal(vmm_config_set(&c, "max_reboots", "7", &err), 0);
+	assert_int_equal(c.max_reboots, 7);
 	vmm_config_free(&c);
 }
 
@@ -87,6 +92,8 @@ static void test_json_rejects(void **state)
 		{"{\"firmware\": \"\"}", "firmware: empty"},
 		{"{\"firmware\": \"a\\u0000b\"}", "NUL"},
 		{"{\"hugepages\": \"yes\"}", "hugepages: expected true or false"},
+		{"{\"max_reboots\": 1000001}", "max_reboots: 1000001 is out of range"},
+		{"{\"max_reboots\": \"10\"}", "max_reboots: expected a non-negative integer"},
 		{"{\"vcpus\": 1, \"vcpus\": 2}", "duplicate"},
 		{"[1]", "not a JSON object"},
 		{"{\"vcpus\": ", "line 1"},
@@ -333,7 +340,7 @@ static void test_flags(void **state)
 	(void)state;
 	struct vmm_config_flag f;
 	const char *want[] = {"state-dir", "guest-challenge", "snp-policy", "host-data", "guest-features",
-			      "mrconfigid", "tdx-attributes", "qgs-socket", "vcpus", "firmware"};
+			      "mrconfigid", "tdx-attributes", "qgs-socket", "vcpus", "firmware", "max-reboots"};
 	unsigned seen = 0;
 	for (size_t i = 0; vmm_config_flag_at(i, &f); i++) {
 		for (size_t k = 0; k < VG_ARRAY_SIZE(want); k++)
