@@ -36,6 +36,9 @@
 #define VMM_MIN_MEMORY_MIB 2
 #define VMM_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
 #define VMM_MAX_CMDLINE 2048             /* bytes, without the NUL */
+#define VMM_MAX_FW_CFG_USER 16           /* --fw-cfg items */
+#define VMM_FW_CFG_NAME_MAX 55           /* a fw_cfg file name, without its NUL */
+#define VMM_FW_CFG_USER_MAX (16u << 20)  /* bytes of one --fw-cfg item */
 
 #define VMM_CHALLENGE_SIZE 64 /* bytes of the attest guest's nonce (REPORT_DATA) */
 
@@ -92,6 +95,15 @@ struct vmm_config {
 	uint8_t guest_challenge[VMM_CHALLENGE_SIZE];
 	struct vmm_snp_config snp;
 	struct vmm_tdx_config tdx;
+	/* fw_cfg, --fw-cfg name=opt/...,string=TEXT|file=PATH (QEMU's -fw_cfg, repeatable):
+	 * named items the firmware reads, e.g. OVMF's opt/ovmf/... and opt/org.tianocore/...
+	 * knobs. Names start with "opt/" (the VMM's own items are etc/...). */
+	struct vmm_fw_cfg_user {
+		char *name;
+		char *file;   /* exactly one of file and string */
+		char *string; /* served without a NUL, as QEMU does */
+	} fw_cfg[VMM_MAX_FW_CFG_USER];
+	unsigned n_fw_cfg;
 };
 
 /* Defaults: 1 vCPU, 128 MiB, serial stdout, platform none, sandbox on, and
