@@ -239,6 +239,7 @@ enum vmm_image_kind {
 #define VMM_PLAT_MEASURED_KERNEL (1u << 5)
 
 struct kvm_run;
+struct kvm_cpuid_entry2;
 
 /* The firmware image of a launch (cfg->firmware), read once by the core before
  * launch_start and parsed once: data/len/gpa are what the core copies into guest
@@ -304,6 +305,11 @@ struct vmm_platform_ops {
 	 * TDX/SNP exits). Return 1 handled (resume), 0 not handled (the core
 	 * stops the VM with an error), or -errno. Runs on the vCPU thread. */
 	int (*handle_exit)(struct vmm *vm, void *state, unsigned index, struct kvm_run *run);
+	/* The vCPU CPUID set (kvm accelerator), once, before any KVM_SET_CPUID2 and the SNP
+	 * CPUID page: the platform presents its CPU model (snp, sim-snp: leaf 1 EAX is the
+	 * --vcpu-type signature, as QEMU's -cpu model gives it, which is also the RDX the
+	 * VMSAs are measured with). NULL: the host's filtered set as it is. */
+	void (*cpuid_adjust)(struct vmm *vm, void *state, struct kvm_cpuid_entry2 *e, unsigned n);
 	void (*destroy)(struct vmm *vm, void *state);
 };
 
