@@ -13,8 +13,6 @@
 #define ATT_JWE_MAX_CIPHERTEXT (64u * 1024 * 1024) /* decoded JWE ciphertext */
 #define ATT_JCS_MAX_DEPTH 512
 
-/* Parses bytes as one JSON object (duplicate keys rejected); what names it in errors. */
-int att_jose_parse_object(const uint8_t *buf, size_t len, const char *what, json_t **out, struct vg_err *err);
 /* Compact JSON text of v keeping member order (malloc'd, NUL-terminated), NULL on OOM. */
 char *att_jose_dump(const json_t *v);
 /* Decodes the base64url string member `name` of obj (must be a string). */

@@ -1,26 +1,11 @@
-/* Small helpers shared by the JOSE files: JSON object parsing with bounds,
- * compact dumps, base64url members, and the two EC curves JOSE uses here. */
+/* Small helpers shared by the JOSE files (JSON objects are parsed by
+ * vg_json_parse_object): compact dumps, base64url members, and the two EC curves JOSE uses here. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 
 #include "attest/jose_priv.h"
-
-int att_jose_parse_object(const uint8_t *buf, size_t len, const char *what, json_t **out, struct vg_err *err)
-{
-	*out = NULL;
-	json_error_t je;
-	json_t *v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!v)
-		return vg_err_set(err, EINVAL, "%s: not valid JSON (%s at offset %d)", what, je.text, je.position);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return vg_err_set(err, EINVAL, "%s: not a JSON object", what);
-	}
-	*out = v;
-	return 0;
-}
 
 char *att_jose_dump(const json_t *v)
 {

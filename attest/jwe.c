@@ -316,7 +316,7 @@ int att_jwe_decrypt(EVP_PKEY *priv, const json_t *jwe, uint8_t **plaintext, size
 	uint8_t cek[CEK_LEN];
 	bool have_cek = false;
 	int rc = att_jose_b64_member(jwe, "protected", ATT_JOSE_MAX_HEADER, &hbin, &hlen, err);
-	if (rc || (rc = att_jose_parse_object(hbin, hlen, "jwe protected header", &hdr, err)))
+	if (rc || (rc = vg_json_parse_object(hbin, hlen, "jwe protected header", &hdr, err)))
 		goto pfx;
 	const char *alg = json_string_value(json_object_get(hdr, "alg"));
 	const char *enc = json_string_value(json_object_get(hdr, "enc"));

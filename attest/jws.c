@@ -181,7 +181,7 @@ int att_jws_verify(const char *compact, EVP_PKEY *const *keys, size_t nkeys, uns
 		rc = vg_err_set(err, E2BIG, "jws: header of %zu bytes too large", hdr_len);
 		goto out;
 	}
-	if ((rc = att_jose_parse_object(hdr_bin, hdr_len, "jws header", &hdr, err)))
+	if ((rc = vg_json_parse_object(hdr_bin, hdr_len, "jws header", &hdr, err)))
 		goto out;
 	json_t *a = json_object_get(hdr, "alg");
 	if (!json_is_string(a)) {

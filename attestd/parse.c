@@ -11,23 +11,6 @@
 
 #define MAX_EVIDENCE_B64 (4u << 20)
 
-static int load_object(const uint8_t *body, size_t len, const char *what, json_t **out, struct vg_err *err)
-{
-	json_error_t je;
-	*out = NULL;
-	if (!body || !len)
-		return vg_err_set(err, EINVAL, "%s: empty body", what);
-	json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
-	if (!v)
-		return vg_err_set(err, EINVAL, "%s: not valid JSON (%s at offset %d)", what, je.text, je.position);
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return vg_err_set(err, EINVAL, "%s: not a JSON object", what);
-	}
-	*out = v;
-	return 0;
-}
-
 static int get_string(json_t *o, const char *name, const char *ctx, bool required, const char **out, size_t max,
 		      struct vg_err *err)
 {
@@ -52,7 +35,7 @@ int ad_parse_auth(const uint8_t *body, size_t len, struct ad_auth_req *out, stru
 {
 	memset(out, 0, sizeof(*out));
 	json_t *o = NULL;
-	int rc = load_object(body, len, "Request", &o, err);
+	int rc = vg_json_parse_object(body, len, "Request", &o, err);
 	if (rc)
 		return rc;
 	const char *v = NULL, *tee = NULL;
@@ -80,7 +63,7 @@ void ad_attest_req_free(struct ad_attest_req *r)
 int ad_parse_attest(const uint8_t *body, size_t len, struct ad_attest_req *out, struct vg_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	int rc = load_object(body, len, "Attestation", &out->root, err);
+	int rc = vg_json_parse_object(body, len, "Attestation", &out->root, err);
 	if (rc)
 		return rc;
 	json_t *rd = json_object_get(out->root, "runtime-data");

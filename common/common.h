@@ -170,6 +170,11 @@ void vg_format_rfc3339(int64_t t, char out[32]);
 /* Whole-string unsigned integer, decimal or 0x-hex, with overflow and max checks. */
 int vg_parse_u64(const char *s, uint64_t max, uint64_t *out, struct vg_err *err);
 
+/* JSON (jansson): untrusted bytes to one object, duplicate keys refused. Errors name
+ * `what`: empty input, invalid JSON (with the offset), not an object. */
+typedef struct json_t json_t;
+int vg_json_parse_object(const void *buf, size_t len, const char *what, json_t **out, struct vg_err *err);
+
 /* ------------------------------------------ PKI and state directories (pki.c,
  * statedir.c): the X.509 issuing and "generate once, rename into place" code
  * that sim-snp, sim-tdx and the vTPM EK CA share. OpenSSL types are named by

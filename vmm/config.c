@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { K_UINT, K_U64, K_HEX, K_STRING, K_BOOL };
+enum key_type { K_UINT, K_U64, K_HEX, K_STRING, K_BOOL, K_FWCFG };
 
 struct key {
 	const char *name;      /* dotted inside the "snp" / "tdx" objects */
@@ -60,6 +60,7 @@ static const struct key keys[] = {
 	{"tdx.mrowner", K_HEX, OFF(tdx.mrowner), 0, 48, TDX, "mrowner"},
 	{"tdx.mrownerconfig", K_HEX, OFF(tdx.mrownerconfig), 0, 48, TDX, "mrownerconfig"},
 	{"tdx.qgs_socket", K_STRING, OFF(tdx.qgs_socket), 0, 0, TDX, "qgs-socket"},
+	{"fw_cfg", K_FWCFG, OFF(fw_cfg), 0, 0, NOFLAG, "fw-cfg"},
 };
 /* JSON objects whose members are the dotted keys above. */
 static const char *const sections[] = {"snp", "tdx"};
@@ -85,6 +86,12 @@ void vmm_config_free(struct vmm_config *c)
 			free(*p);
 			*p = NULL;
 		}
+	for (unsigned i = 0; i < c->n_fw_cfg; i++) {
+		free(c->fw_cfg[i].name);
+		free(c->fw_cfg[i].file);
+		free(c->fw_cfg[i].string);
+	}
+	c->n_fw_cfg = 0;
 	vg_secure_zero(c->guest_challenge, sizeof(c->guest_challenge));
 }
 
@@ -154,6 +161,117 @@ static int set_hex(struct vmm_config *c, const struct key *k, const char *v, siz
 	return 0;
 }
 
+/* One --fw-cfg item (name, and exactly one of file and string), appended. */
+static int fw_cfg_item_add(struct vmm_config *c, const char *name, const char *file, const char *string,
+			   const char *what, struct vg_err *err)
+{
+	if (!name || !*name)
+		return vg_err_set(err, EINVAL, "%s: no item name (name=opt/...)", what);
+	if (strncmp(name, "opt/", 4) != 0 || !name[4])
+		return vg_err_set(err, EINVAL, "%s: item name \"%s\" must start with \"opt/\" (the VMM's own items are etc/...)",
+				  what, name);
+	if (strlen(name) > VMM_FW_CFG_NAME_MAX)
+		return vg_err_set(err, ENAMETOOLONG, "%s: item name \"%.60s...\" is longer than %d bytes", what, name,
+				  VMM_FW_CFG_NAME_MAX);
+	for (const char *p = name; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return vg_err_set(err, EINVAL, "%s: item name \"%s\" has a space or a non-printable byte", what, name);
+	if (!file == !string)
+		return vg_err_set(err, EINVAL, "%s: item %s needs exactly one of file= and string=", what, name);
+	if (file && !*file)
+		return vg_err_set(err, EINVAL, "%s: item %s: empty file name", what, name);
+	if (string && strlen(string) > VMM_FW_CFG_USER_MAX)
+		return vg_err_set(err, E2BIG, "%s: item %s: string longer than %u bytes", what, name, VMM_FW_CFG_USER_MAX);
+	for (unsigned i = 0; i < c->n_fw_cfg; i++)
+		if (strcmp(c->fw_cfg[i].name, name) == 0)
+			return vg_err_set(err, EEXIST, "%s: item %s given twice", what, name);
+	if (c->n_fw_cfg == VMM_MAX_FW_CFG_USER)
+		return vg_err_set(err, ENOSPC, "%s: more than %d fw_cfg items", what, VMM_MAX_FW_CFG_USER);
+	struct vmm_fw_cfg_user u = {strdup(name), file ? strdup(file) : NULL, string ? strdup(string) : NULL};
+	if (!u.name || (file && !u.file) || (string && !u.string)) {
+		free(u.name), free(u.file), free(u.string);
+		return vg_err_set(err, ENOMEM, "out of memory");
+	}
+	c->fw_cfg[c->n_fw_cfg++] = u;
+	return 0;
+}
+
+/* QEMU's -fw_cfg syntax: [name=]NAME,file=PATH or [name=]NAME,string=TEXT; a comma
+ * inside a value is written twice (",,"). */
+static int fw_cfg_item_parse(struct vmm_config *c, const char *v, size_t len, const char *what, struct vg_err *err)
+{
+	if (strlen(v) != len)
+		return vg_err_set(err, EINVAL, "%s: contains a NUL byte", what);
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return vg_err_set(err, ENOMEM, "out of memory");
+	char *fields[3] = {NULL, NULL, NULL}; /* name, file, string */
+	int rc = 0;
+	size_t i = 0, o = 0;
+	for (unsigned tok = 0; !rc && i <= len; tok++) {
+		char *start = buf + o;
+		for (; i < len; i++) { /* one token, ",," unescaped */
+			if (v[i] == ',' && i + 1 < len && v[i + 1] == ',')
+				buf[o++] = ',', i++;
+			else if (v[i] == ',')
+				break;
+			else
+				buf[o++] = v[i];
+		}
+		buf[o++] = 0;
+		i++;
+		char *eq = strchr(start, '=');
+		int slot = -1;
+		if (eq && !strncmp(start, "name=", 5))
+			slot = 0;
+		else if (eq && !strncmp(start, "file=", 5))
+			slot = 1;
+		else if (eq && !strncmp(start, "string=", 7))
+			slot = 2;
+		else if (!eq && tok == 0)
+			slot = 0, eq = start - 1;
+		if (slot < 0)
+			rc = vg_err_set(err, EINVAL, "%s: \"%.40s\": expected name=, file= or string=", what, start);
+		else if (fields[slot])
+			rc = vg_err_set(err, EINVAL, "%s: %.*s given twice", what, (int)(eq - start), start);
+		else
+			fields[slot] = eq + 1;
+	}
+	if (!rc)
+		rc = fw_cfg_item_add(c, fields[0], fields[1], fields[2], what, err);
+	free(buf);
+	return rc;
+}
+
+/* vm.json "fw_cfg": an array of {"name": ..., "file": ...} / {"name": ..., "string": ...}. */
+static int fw_cfg_items_json(struct vmm_config *c, json_t *v, const char *what, struct vg_err *err)
+{
+	if (!json_is_array(v))
+		return vg_err_set(err, EINVAL, "%s: expected an array of {\"name\", \"file\" or \"string\"}", what);
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e) {
+		const char *k;
+		json_t *m;
+		if (!json_is_object(e))
+			return vg_err_set(err, EINVAL, "%s[%zu]: expected an object", what, i);
+		json_object_foreach(e, k, m) {
+			if ((strcmp(k, "name") && strcmp(k, "file") && strcmp(k, "string")) || !json_is_string(m) ||
+			    strlen(json_string_value(m)) != json_string_length(m))
+				return vg_err_set(err, EINVAL, "%s[%zu]: \"%s\": expected name, file or string, as strings",
+						  what, i, k);
+		}
+		char label[300];
+		snprintf(label, sizeof(label), "%s[%zu]", what, i);
+		int rc = fw_cfg_item_add(c, json_string_value(json_object_get(e, "name")),
+					 json_string_value(json_object_get(e, "file")),
+					 json_string_value(json_object_get(e, "string")), label, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int set_from_string(struct vmm_config *c, const struct key *k, const char *v, size_t len,
 			   const char *what, struct vg_err *err)
 {
@@ -177,6 +295,8 @@ static int set_from_string(struct vmm_config *c, const struct key *k, const char
 			return vg_err_set(err, EINVAL, "%s: expected true or false", what);
 		mark(c, k);
 		return 0;
+	case K_FWCFG:
+		return fw_cfg_item_parse(c, v, len, what, err);
 	}
 	return 0;
 }
@@ -206,6 +326,8 @@ static int set_json(struct vmm_config *c, const struct key *k, json_t *v, const 
 		*(bool *)((char *)c + k->off) = json_is_true(v);
 		mark(c, k);
 		return 0;
+	case K_FWCFG:
+		return fw_cfg_items_json(c, v, what, err);
 	}
 	return 0;
 }
@@ -401,6 +523,17 @@ int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
 		return rc;
 	if (c->vtpm_key_file && (rc = need_file("vtpm_key_file", c->vtpm_key_file, err)))
 		return rc;
+	if (c->n_fw_cfg && !c->firmware)
+		return vg_err_set(err, EINVAL, "--fw-cfg needs --firmware (fw_cfg items are for the firmware)");
+	for (unsigned i = 0; i < c->n_fw_cfg; i++) {
+		struct stat st;
+		const char *f = c->fw_cfg[i].file;
+		if (f && (rc = need_file("fw_cfg file", f, err)))
+			return vg_err_prefix(err, "%s", c->fw_cfg[i].name);
+		if (f && stat(f, &st) == 0 && st.st_size > (off_t)VMM_FW_CFG_USER_MAX)
+			return vg_err_set(err, E2BIG, "%s: fw_cfg file %s: %lld bytes, more than %u", c->fw_cfg[i].name, f,
+					  (long long)st.st_size, VMM_FW_CFG_USER_MAX);
+	}
 	if ((c->vtpm || c->vtpm_state || c->vtpm_key_file) && (!c->vtpm_state || !c->vtpm_key_file))
 		return vg_err_set(err, EINVAL, "a vTPM needs both --vtpm-state DIR and --vtpm-key-file FILE");
 	if (c->vtpm_state) {

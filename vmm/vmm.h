@@ -37,6 +37,9 @@
 #define VMM_MIN_MEMORY_MIB 2
 #define VMM_MAX_MEMORY_MIB (1024 * 1024) /* 1 TiB */
 #define VMM_MAX_CMDLINE 2048             /* bytes, without the NUL */
+#define VMM_MAX_FW_CFG_USER 16           /* --fw-cfg items */
+#define VMM_FW_CFG_NAME_MAX 55           /* a fw_cfg file name, without its NUL */
+#define VMM_FW_CFG_USER_MAX (16u << 20)  /* bytes of one --fw-cfg item */
 
 #define VMM_CHALLENGE_SIZE 64 /* bytes of the attest guest's nonce (REPORT_DATA) */
 
@@ -95,6 +98,15 @@ struct vmm_config {
 	uint8_t guest_challenge[VMM_CHALLENGE_SIZE];
 	struct vmm_snp_config snp;
 	struct vmm_tdx_config tdx;
+	/* fw_cfg, --fw-cfg name=opt/...,string=TEXT|file=PATH (QEMU's -fw_cfg, repeatable):
+	 * named items the firmware reads, e.g. OVMF's opt/ovmf/... and opt/org.tianocore/...
+	 * knobs. Names start with "opt/" (the VMM's own items are etc/...). */
+	struct vmm_fw_cfg_user {
+		char *name;
+		char *file;   /* exactly one of file and string */
+		char *string; /* served without a NUL, as QEMU does */
+	} fw_cfg[VMM_MAX_FW_CFG_USER];
+	unsigned n_fw_cfg;
 };
 
 /* Defaults: 1 vCPU, 128 MiB, serial stdout, platform none, sandbox on, and
@@ -230,6 +242,7 @@ enum vmm_image_kind {
 #define VMM_PLAT_MEASURED_KERNEL (1u << 5)
 
 struct kvm_run;
+struct kvm_cpuid_entry2;
 
 /* The firmware image of a launch (cfg->firmware), read once by the core before
  * launch_start and parsed once: data/len/gpa are what the core copies into guest
@@ -295,6 +308,11 @@ struct vmm_platform_ops {
 	 * TDX/SNP exits). Return 1 handled (resume), 0 not handled (the core
 	 * stops the VM with an error), or -errno. Runs on the vCPU thread. */
 	int (*handle_exit)(struct vmm *vm, void *state, unsigned index, struct kvm_run *run);
+	/* The vCPU CPUID set (kvm accelerator), once, before any KVM_SET_CPUID2 and the SNP
+	 * CPUID page: the platform presents its CPU model (snp, sim-snp: leaf 1 EAX is the
+	 * --vcpu-type signature, as QEMU's -cpu model gives it, which is also the RDX the
+	 * VMSAs are measured with). NULL: the host's filtered set as it is. */
+	void (*cpuid_adjust)(struct vmm *vm, void *state, struct kvm_cpuid_entry2 *e, unsigned n);
 	void (*destroy)(struct vmm *vm, void *state);
 };
 

@@ -169,3 +169,22 @@ long ad_coll_retry_in(struct ad_coll *c, bool kds)
 	time_t now = time(NULL);
 	return nb > now ? (long)(nb - now) : 0;
 }
+
+int coll_verify_any_trust(const struct att_trust *trusts, size_t nt, coll_trust_check check, void *ctx,
+			  struct vg_err *err)
+{
+	struct att_trust vendor = {0};
+	if (!trusts || !nt) {
+		trusts = &vendor;
+		nt = 1;
+	}
+	char why[400] = "", this[400];
+	for (size_t i = 0; i < nt; i++) {
+		this[0] = 0;
+		if (check(ctx, &trusts[i], this, sizeof(this)))
+			return 0;
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", this);
+	}
+	return vg_err_set(err, EACCES, "%s", why[0] ? why : "does not verify");
+}

@@ -31,6 +31,14 @@ int coll_read(const struct ad_coll *c, const char *rel, const char *suffix, uint
 int coll_store(const struct ad_coll *c, const char *rel, const char *suffix, const void *data, size_t len,
 	       struct vg_err *err);
 
+/* cache.c: what is stored must verify under one of the trusted roots (the vendor's
+ * pinned root when none is given): calls check with each until one accepts it;
+ * otherwise -EACCES naming the first refusal. check fills why (cap bytes) when
+ * it refuses. */
+typedef bool (*coll_trust_check)(void *ctx, const struct att_trust *trust, char *why, size_t cap);
+int coll_verify_any_trust(const struct att_trust *trusts, size_t nt, coll_trust_check check, void *ctx,
+			  struct vg_err *err);
+
 /* fetch.c */
 struct coll_resp {
 	long status;

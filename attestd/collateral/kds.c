@@ -72,30 +72,31 @@ static int check_ext(const uint8_t *der, size_t len, const struct sev_snp_report
 /* attest/ decides: the key certificate chains to a pinned ARK (or a trusted
  * simulated root) through chain, and the CRL (when given) is signed by that
  * ARK and does not revoke the ASK. */
+struct snp_check {
+	const uint8_t *vcek, *chain, *crl;
+	size_t vl, cl, crll;
+};
+
+static bool snp_chains(void *ctx, const struct att_trust *trust, char *why, size_t cap)
+{
+	const struct snp_check *k = ctx;
+	struct att_snp_input in = {k->vcek, k->vl, k->chain, k->cl, k->crl, k->crll};
+	struct att_result res;
+	att_result_init(&res);
+	struct att_snp_verifier *v = att_snp_verifier_new(&in, trust, &res);
+	if (v)
+		att_snp_verifier_free(v);
+	else
+		snprintf(why, cap, "%s", res.reason);
+	att_result_free(&res);
+	return v != NULL;
+}
+
 static int verify_with(const uint8_t *vcek, size_t vl, const uint8_t *chain, size_t cl, const uint8_t *crl,
 		       size_t crll, const struct att_trust *trusts, size_t nt, struct vg_err *err)
 {
-	struct att_trust vendor = {0};
-	if (!trusts || !nt) {
-		trusts = &vendor;
-		nt = 1;
-	}
-	char why[400] = "";
-	for (size_t i = 0; i < nt; i++) {
-		struct att_snp_input in = {vcek, vl, chain, cl, crl, crll};
-		struct att_result res;
-		att_result_init(&res);
-		struct att_snp_verifier *v = att_snp_verifier_new(&in, &trusts[i], &res);
-		if (v) {
-			att_snp_verifier_free(v);
-			att_result_free(&res);
-			return 0;
-		}
-		if (!why[0])
-			snprintf(why, sizeof(why), "%s", res.reason);
-		att_result_free(&res);
-	}
-	return vg_err_set(err, EACCES, "%s", why[0] ? why : "does not verify");
+	struct snp_check k = {vcek, chain, crl, vl, cl, crll};
+	return coll_verify_any_trust(trusts, nt, snp_chains, &k, err);
 }
 
 static int get_item(struct ad_coll *c, const char *rel, uint8_t **data, size_t *len, bool *fetched,

@@ -176,28 +176,31 @@ static int build(const struct item *it, struct att_tdx_collateral *o)
 
 /* attest/ evaluates the quote with the collateral: signatures of TCB info and
  * QE identity to the Intel root, CRLs, TCB level. */
+struct tdx_check {
+	const uint8_t *quote;
+	size_t len;
+	const struct att_tdx_collateral *coll;
+};
+
+static bool tdx_evaluates(void *ctx, const struct att_trust *trust, char *why, size_t cap)
+{
+	const struct tdx_check *k = ctx;
+	struct att_tdx_input in = {k->coll, NULL, 0};
+	struct att_result res;
+	att_result_init(&res);
+	int rc = att_tdx_verify(k->quote, k->len, &in, trust, &res);
+	bool ok = !rc && res.verified && res.tcb_status != ATT_TCB_NOT_EVALUATED;
+	if (!ok)
+		snprintf(why, cap, "%s", rc ? "verification failed" : res.reason);
+	att_result_free(&res);
+	return ok;
+}
+
 static int verify_coll(const uint8_t *quote, size_t len, const struct att_tdx_collateral *coll,
 		       const struct att_trust *trusts, size_t nt, struct vg_err *err)
 {
-	struct att_trust vendor = {0};
-	if (!trusts || !nt) {
-		trusts = &vendor;
-		nt = 1;
-	}
-	char why[400] = "";
-	for (size_t i = 0; i < nt; i++) {
-		struct att_tdx_input in = {coll, NULL, 0};
-		struct att_result res;
-		att_result_init(&res);
-		int rc = att_tdx_verify(quote, len, &in, &trusts[i], &res);
-		bool ok = !rc && res.verified && res.tcb_status != ATT_TCB_NOT_EVALUATED;
-		if (!ok && !why[0])
-			snprintf(why, sizeof(why), "%s", rc ? "verification failed" : res.reason);
-		att_result_free(&res);
-		if (ok)
-			return 0;
-	}
-	return vg_err_set(err, EACCES, "%s", why);
+	struct tdx_check k = {quote, len, coll};
+	return coll_verify_any_trust(trusts, nt, tdx_evaluates, &k, err);
 }
 
 int ad_coll_tdx_get(struct ad_coll *c, const uint8_t *quote, size_t len, const struct att_trust *trusts,

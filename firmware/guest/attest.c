@@ -69,6 +69,11 @@ static uint32_t request(uint32_t len)
 int main(void)
 {
 	puts_serial("attest: start\n");
+	uint32_t sig, b, c, d; /* the CPU model the platform presents (leaf 1 EAX) */
+	__asm__ volatile("cpuid" : "=a"(sig), "=b"(b), "=c"(c), "=d"(d) : "a"(1u), "c"(0u));
+	puts_serial("attest: cpu signature ");
+	put_hex(sig, 8);
+	puts_serial("\n");
 	if (mmio_read32(GREQ + FW_ABI_GREQ_REG_MAGIC) != FW_ABI_GREQ_MAGIC) {
 		puts_serial("attest: no guest-request device (platform is not sim-snp or sim-tdx)\n");
 		return 1;

@@ -64,6 +64,35 @@ static int dma_read(uint16_t key, void *dst, uint32_t len)
 
 static int fail(int n, const char *what);
 
+/* Named items under opt/ (--fw-cfg): read by DMA, printed as name, size, SHA-256. */
+static struct {
+	char name[56];
+	uint32_t size;
+	uint16_t key;
+} opt[8];
+
+static int show_opt_items(unsigned n)
+{
+	uint8_t *blob = (uint8_t *)(uintptr_t)BLOB_RAM;
+	for (unsigned i = 0; i < n; i++) {
+		if (opt[i].size > BLOB_MAX)
+			return fail(12, "opt/ item too big for the test");
+		if (opt[i].size && dma_read(opt[i].key, blob, opt[i].size))
+			return fail(13, "DMA of an opt/ item failed");
+		uint8_t h[32];
+		sha256(blob, opt[i].size, h);
+		opt[i].name[55] = 0;
+		puts_serial("fwcfg: item ");
+		puts_serial(opt[i].name);
+		puts_serial(" ");
+		put_dec(opt[i].size);
+		puts_serial(" ");
+		put_bytes_hex(h, 32);
+		puts_serial("\n");
+	}
+	return 0;
+}
+
 /* Measured direct boot: setup || kernel, hashed, must be in the hashes table. */
 static int check_kernel(void)
 {
@@ -124,9 +153,15 @@ int main(void)
 	count = bswap32(count);
 	uint16_t e820_key = 0;
 	uint32_t e820_size = 0;
+	unsigned opt_n = 0;
 	for (uint32_t i = 0; i < count && i < 64; i++) {
 		uint8_t ent[64];
 		read_bytes(ent, 64);
+		if (!memcmp(ent + 8, "opt/", 4) && opt_n < 8) { /* the operator's --fw-cfg items */
+			memcpy(opt[opt_n].name, ent + 8, 56);
+			opt[opt_n].size = (uint32_t)ent[0] << 24 | (uint32_t)ent[1] << 16 | (uint32_t)ent[2] << 8 | ent[3];
+			opt[opt_n++].key = (uint16_t)(ent[4] << 8 | ent[5]);
+		}
 		if (!memcmp(ent + 8, "etc/e820", 9)) {
 			e820_size = (uint32_t)ent[0] << 24 | (uint32_t)ent[1] << 16 | (uint32_t)ent[2] << 8 | ent[3];
 			e820_key = (uint16_t)(ent[4] << 8 | ent[5]);
@@ -176,7 +211,9 @@ int main(void)
 	puts_serial("fwcfg: cpus ");
 	put_dec(cpus);
 	puts_serial("\n");
-	int rc = check_kernel();
+	int rc = show_opt_items(opt_n);
+	if (!rc)
+		rc = check_kernel();
 	if (rc)
 		return rc;
 	puts_serial("fwcfg: ok\n");

@@ -42,6 +42,14 @@ run_guest sim-snp "$TMP/report.bin"
 expect_eq "snp: guest exits 0 after printing evidence" 0 $?
 expect_eq "snp: evidence is one 1184-byte report" 1184 "$(stat -c %s "$TMP/report.bin")"
 cp "$TMP/report.bin" "$TOP/snp-$ACCEL.bin"
+# The vCPU presents the --vcpu-type model in CPUID leaf 1 (kvm; emu's CPUID is Unicorn's
+# model), the signature the VMSAs' RDX is measured with.
+if [[ $ACCEL == kvm ]]; then
+	expect_match "snp: CPUID leaf 1 is EPYC-v4's signature (the default --vcpu-type)" \
+		"attest: cpu signature 00800f12" "$(cat "$TMP/serial.txt")"
+else
+	echo "# $ACCEL: CPUID leaf 1 is the emulator's model; the --vcpu-type signature is checked under kvm"
+fi
 SNPDIR=$STATE/sim-snp
 VER=("$BIN/vigil" verify snp "$TMP/report.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" --compact)
 expect_exit 0 "snp: verifies against the simulated root" "${VER[@]}" --trust-sim-root "$SNPDIR/ark.pem"
@@ -68,6 +76,15 @@ P2=$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpus 2 | h
 M3=$(claim measurement "$(cat "$TMP/v3.json")")
 expect_eq "snp: 2 vCPUs measure as predicted for 2 vCPUs" "$P2" "$M3"
 check "snp: 2 vCPUs change the measurement" test "$P2" != "$PRED"
+
+run_guest sim-snp "$TMP/r7.bin" --vcpu-type EPYC-Milan
+P7=$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --vcpu-type EPYC-Milan | head -1)
+"$BIN/vigil" verify snp "$TMP/r7.bin" --vcek "$SNPDIR/vcek.pem" --chain "$SNPDIR/cert_chain.pem" \
+	--trust-sim-root "$SNPDIR/ark.pem" --compact >"$TMP/v7.json" 2>/dev/null
+expect_eq "snp: --vcpu-type EPYC-Milan measures as predicted" "$P7" "$(claim measurement "$(cat "$TMP/v7.json")")"
+check "snp: ... and differs from EPYC-v4's" test "$P7" != "$PRED"
+[[ $ACCEL == kvm ]] && expect_match "snp: ... and the vCPU presents Milan's signature in CPUID leaf 1" \
+	"attest: cpu signature 00a00f11" "$(cat "$TMP/serial.txt")"
 
 run_guest sim-snp "$TMP/r4.bin" --guest-features 0x5
 P4=$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil --guest-features 0x5 | head -1)

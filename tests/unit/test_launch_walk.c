@@ -49,12 +49,12 @@ struct fixture {
 	struct gmem g;
 };
 
-static void load(struct fixture *f)
+static void load_from(struct fixture *f, const char *path)
 {
 	struct vg_err err = { 0 };
 	memset(f, 0, sizeof(*f));
-	if (access(DEBIAN_OVMF, R_OK) || vg_read_file(DEBIAN_OVMF, FW_MAX_IMAGE, &f->img, &f->len, NULL)) {
-		printf("SKIP: %s not found\n", DEBIAN_OVMF);
+	if (access(path, R_OK) || vg_read_file(path, FW_MAX_IMAGE, &f->img, &f->len, NULL)) {
+		printf("SKIP: %s not found\n", path);
 		skip();
 	}
 	assert_int_equal(fw_parse(f->img, f->len, &f->fw, &err), 0);
@@ -65,6 +65,8 @@ static void load(struct fixture *f)
 	f->g.fw_gpa = f->fw.gpa;
 	f->g.fw_len = f->len;
 }
+
+static void load(struct fixture *f) { load_from(f, DEBIAN_OVMF); }
 
 static void unload(struct fixture *f)
 {
@@ -191,11 +193,80 @@ static void test_tdx_one_walk(void **state)
 	unload(&f);
 }
 
+/* Measured direct boot through the snp backend (issue 14, "done means"): OVMF's AmdSev
+ * build (the vector's image, with a KERNEL_HASHES section) launched with a kernel, an
+ * initrd and a command line. The KVM backend's sink fills the hashes page with QEMU's
+ * table and launches it as a measured page, every call passing the KVM model; the
+ * simulated walk over the same memory gives sev-snp-measure's digest for those inputs
+ * (../shared/vectors/measure/README.md: empty kernel and initrd, "console=ttyS0
+ * loglevel=7", 1 vCPU, EPYC-v4, vmm type qemu, guest features 0x21). */
+static void test_snp_kernel_hashes(void **state)
+{
+	(void)state;
+	char path[4096];
+	const char *v = getenv("VIGIL_VECTORS");
+	snprintf(path, sizeof(path), "%s/measure/ovmf_AmdSev_suffix.bin", v ? v : "../shared/vectors");
+	struct fixture f;
+	load_from(&f, path);
+	struct vg_err err = { 0 };
+	struct fw_kernel_hashes kh;
+	static const uint8_t none[1];
+	assert_int_equal(fw_kernel_hashes_from_buffers(none, 0, none, 0, "console=ttyS0 loglevel=7", &kh, &err), 0);
+	uint8_t table[FW_HASHES_TABLE_PADDED];
+	fw_hashes_table_build(&kh, table);
+	struct sev_launch_opts o = { .mode = SEV_MODE_SNP, .vmm = SEV_VMM_QEMU, .vcpus = 1, .vcpu_sig = 0x00800f12,
+				     .guest_features = 0x21, .kernel = &kh };
+	struct sev_launch_plan plan;
+	assert_int_equal(sev_launch_plan_build(&f.fw, &o, &plan, &err), 0);
+	uint8_t want[SEV_DIGEST_MAX];
+	size_t wl;
+	char hex[97];
+	assert_int_equal(sev_launch_digest(&plan, NULL, want, &wl, NULL, &err), 0);
+	vg_hex_encode(want, 48, hex);
+	assert_string_equal(hex, "803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977");
+
+	/* The KVM backend over guest memory whose hashes page is still empty. */
+	const uint64_t hashes_page = 0x810000, table_gpa = 0x810c00; /* the vector's metadata */
+	struct sev_guest_mem m = { .ctx = &f.g, .gpa = gptr8, .cpuid = CPUID, .ncpuid = 3 };
+	struct sev_snp_launch l;
+	km_reset();
+	assert_int_equal(km_snp_start(&l, &err), 0);
+	km.n = 0;
+	if (sev_snp_launch_plan(&l, &plan, &m, &err))
+		fail_msg("%s / %s", err.msg, km.violation);
+	assert_string_equal(km.violation, "");
+	assert_memory_equal(gptr(&f.g, table_gpa, sizeof(table)), table, sizeof(table));
+	bool launched = false;
+	for (unsigned i = 0; i < km.n && i < KM_MAX_CALLS; i++)
+		if (km.calls[i].id == KVM_SEV_SNP_LAUNCH_UPDATE && km.calls[i].a[0] == hashes_page >> 12) {
+			assert_int_equal(km.calls[i].type, KVM_SEV_SNP_PAGE_TYPE_NORMAL); /* measured, as QEMU does */
+			assert_int_equal(km.calls[i].a[1], (uint64_t)(uintptr_t)gptr(&f.g, hashes_page, 4096));
+			launched = true;
+		}
+	assert_true(launched);
+
+	/* sim-snp: the same walk over that memory is the predicted, reference digest. */
+	struct sev_snp_digest d;
+	sev_snp_digest_init(&d, NULL);
+	assert_int_equal(sev_sim_snp_launch_plan(&d, &plan, &m, NULL, &err), 0);
+	assert_memory_equal(d.ld, want, 48);
+	/* Another command line is another table, another digest. */
+	sev_launch_plan_free(&plan);
+	assert_int_equal(fw_kernel_hashes_from_buffers(none, 0, none, 0, "console=ttyS0", &kh, &err), 0);
+	assert_int_equal(sev_launch_plan_build(&f.fw, &o, &plan, &err), 0);
+	sev_snp_digest_init(&d, NULL);
+	assert_int_equal(sev_sim_snp_launch_plan(&d, &plan, &m, NULL, &err), 0);
+	assert_memory_not_equal(d.ld, want, 48);
+	sev_launch_plan_free(&plan);
+	unload(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_one_walk),
 		cmocka_unit_test(test_tdx_one_walk),
+		cmocka_unit_test(test_snp_kernel_hashes),
 	};
 	return cmocka_run_group_tests_name("launch_walk", tests, NULL, NULL);
 }

@@ -75,6 +75,8 @@ int vmm_kvm_cpuid_setup(struct vmm *vm, struct vg_err *err)
 			c->entries[n++] = *e;
 	}
 	c->nent = n;
+	if (vm->plat->cpuid_adjust)
+		vm->plat->cpuid_adjust(vm, vm->plat_state, c->entries, c->nent);
 	((struct vmm_kvm *)vm->accel_state)->cpuid = c;
 	return 0;
 }

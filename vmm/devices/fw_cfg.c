@@ -6,7 +6,8 @@
  * transfer; reading 0x514 gives "QEMU CFG"). Items: the signature "QEMU", the
  * feature bits (traditional interface, DMA), the file directory, the CPU count, RAM
  * size, and named files: etc/e820, etc/boot-fail-wait, the kernel, setup, initrd
- * and command line for direct boot. The guest controls the selector, the DMA
+ * and command line for direct boot, and the operator's --fw-cfg items (opt/...,
+ * read here once, before the sandbox). The guest controls the selector, the DMA
  * descriptor and its address: every address and length is checked against guest
  * RAM before use, and nothing the guest writes reaches an item (no writable items).
  */
@@ -40,8 +41,8 @@
 #define DMA_SELECT 0x08u
 #define DMA_WRITE 0x10u
 
-#define MAX_ITEMS 48
-#define MAX_FILES 24
+#define MAX_ITEMS 64
+#define MAX_FILES 40 /* the VMM's own files and up to VMM_MAX_FW_CFG_USER --fw-cfg items */
 #define FILE_NAME 56
 
 struct item {
@@ -101,7 +102,9 @@ static struct item *find(struct vmm_fw_cfg *f, uint16_t key)
 	return NULL;
 }
 
-/* The file directory item: u32 BE count, then {u32 BE size, u16 BE select, u16, name[56]}. */
+/* The file directory item: u32 BE count, then {u32 BE size, u16 BE select, u16, name[56]},
+ * sorted by name with the selectors numbered in that order, as QEMU does (machine
+ * types since 2.6), so a guest sees the same directory under both. */
 static int rebuild_dir(struct vmm_fw_cfg *f)
 {
 	size_t len = 4 + (size_t)f->nfiles * 64;
@@ -110,14 +113,22 @@ static int rebuild_dir(struct vmm_fw_cfg *f)
 		return -ENOMEM;
 	vg_put_be32(d, f->nfiles);
 	uint8_t *e = d + 4;
-	for (unsigned i = 0; i < f->n; i++) {
-		const struct item *it = &f->items[i];
-		if (!it->name[0])
-			continue;
-		vg_put_be32(e, it->len);
-		vg_put_be16(e + 4, it->key);
-		memcpy(e + 8, it->name, strnlen(it->name, FILE_NAME - 1));
+	const char *prev = "";
+	for (unsigned rank = 0; rank < f->nfiles; rank++) {
+		struct item *next = NULL; /* the smallest name after prev (names are unique) */
+		for (unsigned i = 0; i < f->n; i++) {
+			struct item *it = &f->items[i];
+			if (it->name[0] && strcmp(it->name, prev) > 0 && (!next || strcmp(it->name, next->name) < 0))
+				next = it;
+		}
+		if (!next)
+			break;
+		next->key = (uint16_t)(FW_CFG_FILE_FIRST + rank);
+		vg_put_be32(e, next->len);
+		vg_put_be16(e + 4, next->key);
+		memcpy(e + 8, next->name, strnlen(next->name, FILE_NAME - 1));
 		e += 64;
+		prev = next->name;
 	}
 	struct item *dir = find(f, FW_CFG_FILE_DIR);
 	if (!dir) {
@@ -138,8 +149,12 @@ int vmm_fw_cfg_add(struct vmm_fw_cfg *f, uint16_t key, const void *data, size_t 
 {
 	if (len > UINT32_MAX || f->n >= MAX_ITEMS - 1 || (file && (f->nfiles >= MAX_FILES || strlen(file) >= FILE_NAME)))
 		return -ENOSPC;
-	if (file)
-		key = (uint16_t)(FW_CFG_FILE_FIRST + f->nfiles);
+	if (file) {
+		for (unsigned i = 0; i < f->n; i++)
+			if (!strcmp(f->items[i].name, file))
+				return -EEXIST;
+		key = (uint16_t)(FW_CFG_FILE_FIRST + f->nfiles); /* renumbered in name order (rebuild_dir) */
+	}
 	if (find(f, key))
 		return -EEXIST;
 	uint8_t *copy = malloc(len ? len : 1);
@@ -319,6 +334,26 @@ static int add_kernel(struct vmm_fw_cfg *f, const struct vmm_launch_image *img, 
 	return rc ? vg_err_set(err, -rc, "fw_cfg: cannot add the direct-boot items") : 0;
 }
 
+/* --fw-cfg: each item as a named file; a file is read now, before the jail. */
+static int add_user_items(struct vmm_fw_cfg *f, const struct vmm_config *c, struct vg_err *err)
+{
+	for (unsigned i = 0; i < c->n_fw_cfg; i++) {
+		const struct vmm_fw_cfg_user *u = &c->fw_cfg[i];
+		uint8_t *data = NULL;
+		size_t len = 0;
+		int rc;
+		if (u->file && (rc = vg_read_file(u->file, VMM_FW_CFG_USER_MAX, &data, &len, err)))
+			return vg_err_prefix(err, "--fw-cfg %s", u->name);
+		rc = vmm_fw_cfg_add(f, 0, u->file ? data : (const uint8_t *)u->string, u->file ? len : strlen(u->string),
+				    u->name);
+		free(data);
+		if (rc)
+			return vg_err_set(err, -rc, "--fw-cfg %s: %s", u->name,
+					  rc == -EEXIST ? "item exists" : "too many fw_cfg items");
+	}
+	return 0;
+}
+
 static int fw_cfg_setup(struct vmm *vm, void **state, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
@@ -340,6 +375,8 @@ static int fw_cfg_setup(struct vmm *vm, void **state, struct vg_err *err)
 	if ((rc = vmm_fw_cfg_add(f, 0, b, 4, "etc/boot-fail-wait")))
 		return vg_err_set(err, -rc, "fw_cfg: items");
 	if (vm->launch_img.kernel && (rc = add_kernel(f, &vm->launch_img, err)))
+		return rc;
+	if ((rc = add_user_items(f, c, err)))
 		return rc;
 	struct vmm_acpi_opts ao = {.vcpus = c->vcpus, .tpm = c->vtpm, .log_addr = VMM_TPM_LOG_ADDR,
 				   .log_size = VMM_TPM_LOG_SIZE};

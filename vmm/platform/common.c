@@ -44,6 +44,13 @@ const struct kvm_cpuid_entry2 *vmm_plat_cpuid(struct vmm *vm, unsigned *n)
 	return c ? c->entries : NULL;
 }
 
+void vmm_plat_cpuid_signature(struct kvm_cpuid_entry2 *e, unsigned n, uint32_t sig)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (e[i].function == 0x1)
+			e[i].eax = sig;
+}
+
 static uint8_t *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return vmm_gpa_ptr(ctx, gpa, len); }
 
 void vmm_plat_guest_mem(struct vmm *vm, struct sev_guest_mem *m)

@@ -23,6 +23,8 @@ const char *vmm_sim_state_dir(const struct vmm_config *c, char *buf, size_t cap)
 /* platform/common.c: the vCPU CPUID set the core programs (the SNP CPUID page is
  * filled from it), and the guest-memory view a launch walk needs. */
 const struct kvm_cpuid_entry2 *vmm_plat_cpuid(struct vmm *vm, unsigned *n);
+/* The CPU signature (family, model, stepping) in leaf 1 EAX of a CPUID set. */
+void vmm_plat_cpuid_signature(struct kvm_cpuid_entry2 *e, unsigned n, uint32_t sig);
 void vmm_plat_guest_mem(struct vmm *vm, struct sev_guest_mem *m);
 /* A region the core loaded through launch_update, for platforms that launch only
  * what their plan names (snp, sim-snp): anything else is refused at launch_finish. */

@@ -208,6 +208,12 @@ static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const c
 	return 0;
 }
 
+static void sim_cpuid_adjust(struct vmm *vm, void *state, struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	(void)vm;
+	vmm_plat_cpuid_signature(e, n, ((struct sim_snp *)state)->vcpu_sig);
+}
+
 const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.name = "sim-snp",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
@@ -220,5 +226,6 @@ const struct vmm_platform_ops vmm_platform_sim_snp = {
 	.launch_finish = sim_launch_finish,
 	.launch_measurement = sim_measurement,
 	.guest_request = sim_guest_request,
+	.cpuid_adjust = sim_cpuid_adjust,
 	.destroy = sim_destroy,
 };

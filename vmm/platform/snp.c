@@ -231,6 +231,12 @@ static int snp_handle_exit(struct vmm *vm, void *state, unsigned index, struct k
 
 static const unsigned long snp_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
 
+static void snp_cpuid_adjust(struct vmm *vm, void *state, struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	(void)vm;
+	vmm_plat_cpuid_signature(e, n, ((struct plat_snp *)state)->vcpu_sig);
+}
+
 const struct vmm_platform_ops vmm_platform_snp = {
 	.name = "snp",
 	.vm_type = KVM_X86_SNP_VM,
@@ -244,5 +250,6 @@ const struct vmm_platform_ops vmm_platform_snp = {
 	.vcpu_init = snp_vcpu_init,
 	.launch_finish = snp_launch_finish,
 	.handle_exit = snp_handle_exit,
+	.cpuid_adjust = snp_cpuid_adjust,
 	.destroy = snp_destroy,
 };
