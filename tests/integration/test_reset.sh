@@ -85,12 +85,16 @@ for A in $(test_accels); do
 done
 
 # Several vCPUs (kvm: emu runs only the boot vCPU): every vCPU takes part in the
-# reboot, the APs (waiting for a SIPI: our guests never start them) back to that state.
+# reboot. The reboot guest starts AP 1 with INIT-SIPI-SIPI on every boot (it then counts
+# in RAM, which a reboot keeps): after a reboot the AP must be idle again, waiting for a
+# SIPI, and start again.
 _prefix=
 if [[ " $(test_accels) " == *" kvm "* ]]; then
 	use_accel kvm
 	expect_exit 3 "--vcpus 4: three boots" timeout 60 "$VMM" --firmware "$G/reboot.bin" --vcpus 4
 	boots_ok "--vcpus 4"
+	expect_eq "--vcpus 4: AP 1 idle at every boot (back to wait-for-SIPI), started by the guest each time" \
+		"$(printf 'reboot: boot %s ap idle\nreboot: boot %s ap started\n' 1 1 2 2 3 3)" "$(grep ' ap ' <<<"$OUT")"
 	expect_exit 3 "--vcpus 4 with a vTPM: three boots" timeout 60 "$VMM" --firmware "$G/reboot.bin" --vcpus 4 \
 		--vtpm-state "$TMP/tpm-smp" --vtpm-key-file "$TMP/tpm.key"
 	expect_eq "--vcpus 4 with a vTPM: the same PCRs and log on every boot" 1 \

@@ -130,6 +130,12 @@ int vmm_kvm_vcpu_snapshot(struct vmm_vcpu *v, struct vg_err *err)
 	if ((rc = snapshot_msrs(v, s, err)) || (rc = get(fd, KVM_GET_MP_STATE, &s->mp, "KVM_GET_MP_STATE", i, err)) ||
 	    (rc = get(fd, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC", i, err)))
 		return rc;
+	/* Written back at once, as QEMU writes every vCPU's LAPIC at start: on this
+	 * machine's KVM (kvm_pvm) an AP whose LAPIC was never written takes no
+	 * INIT/SIPI (the reboot guest's AP did not start on the first boot, only after
+	 * a reboot had written it). */
+	if (ioctl(fd, KVM_SET_LAPIC, &s->lapic) < 0)
+		return vg_err_set(err, errno, "vCPU %u: KVM_SET_LAPIC: %s", i, strerror(errno));
 	if ((s->has_events = ck(vm->kvm_fd, KVM_CAP_VCPU_EVENTS) > 0) &&
 	    (rc = get(fd, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", i, err)))
 		return rc;
