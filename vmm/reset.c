@@ -31,8 +31,10 @@ bool vmm_reset_pending(const struct vmm *vm)
 static void wake_main(struct vmm *vm)
 {
 	uint64_t one = 1;
-	ssize_t n = write(vm->stop_fd, &one, sizeof(one));
-	(void)n;
+	if (vm->stop_fd >= 0) {
+		ssize_t n = write(vm->stop_fd, &one, sizeof(one));
+		(void)n;
+	}
 }
 
 void vmm_request_reset(struct vmm *vm, const char *how)
