@@ -1,6 +1,6 @@
 /* The MC146818 RTC/CMOS model (vmm/devices/cmos.c): memory-size registers as firmware
  * reads them, the clock in BCD and binary, 12/24-hour, guest clock writes, the index
- * port's NMI bit, read-only registers. */
+ * port's NMI bit, read-only registers, a reboot's reset (NVRAM and clock kept). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,12 +92,32 @@ static void test_ports(void **state)
 	vmm_cmos_free(c);
 }
 
+static void test_reset(void **state)
+{
+	(void)state;
+	struct vmm_cmos *c = vmm_cmos_new(512ull << 20, 2, fixed);
+	vmm_cmos_write(c, 0x40, 0x5a);           /* NVRAM the guest wrote */
+	vmm_cmos_write(c, 0x0b, 0x02 | 0x04 | 0x70); /* binary, interrupt enables */
+	vmm_cmos_write(c, 0x04, 3);              /* the guest's clock */
+	vmm_cmos_ops.write(c, 0, 1, 0x34);
+	vmm_cmos_reset(c);
+	assert_int_equal(vmm_cmos_ops.read(c, 0, 1), 0);       /* index */
+	assert_int_equal(vmm_cmos_read(c, 0x0b), 0x02 | 0x04); /* interrupt enables off, mode kept */
+	assert_int_equal(vmm_cmos_read(c, 0x0c), 0);
+	assert_int_equal(vmm_cmos_read(c, 0x40), 0x5a);        /* battery-backed: kept */
+	assert_int_equal(rd16(c, 0x34), (512 - 16) * 16);
+	assert_int_equal(vmm_cmos_read(c, 0x5f), 1);
+	assert_int_equal(vmm_cmos_read(c, 0x04), 3);           /* the clock offset too */
+	vmm_cmos_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memory_registers),
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_reset),
 	};
 	return cmocka_run_group_tests_name("cmos", tests, NULL, NULL);
 }

@@ -151,6 +151,24 @@ static void test_uart(void **state)
 		n++;
 	}
 	assert_int_equal(n, 16);
+	/* A reboot: power-on registers (8N1 at 9600, no FIFO, no interrupts, scratch 0, RX
+	 * empty), and the output still goes where it went. */
+	ops->write(u, 3, 1, 0x1B);
+	ops->write(u, 1, 1, 0x0F);
+	vmm_uart_receive(u, in, 3);
+	vmm_uart_reset(u);
+	assert_int_equal(ops->read(u, 3, 1), 0x03);
+	assert_int_equal(ops->read(u, 1, 1), 0x00);
+	assert_int_equal(ops->read(u, 2, 1), 0x01);
+	assert_int_equal(ops->read(u, 4, 1), 0x00);
+	assert_int_equal(ops->read(u, 7, 1), 0x00);
+	assert_int_equal(ops->read(u, 5, 1), 0x60);
+	ops->write(u, 3, 1, 0x83);
+	assert_int_equal(ops->read(u, 0, 1), 12);
+	ops->write(u, 3, 1, 0x03);
+	ops->write(u, 0, 1, '!');
+	assert_int_equal(read(p[0], out, 1), 1);
+	assert_int_equal(out[0], '!');
 	vmm_uart_free(u);
 	close(p[0]);
 	close(p[1]);
