@@ -7,7 +7,9 @@
  * again, not go on with the last boot's code, which counts in RAM that a reboot
  * keeps), then starts it with INIT-SIPI-SIPI at a real-mode trampoline that
  * counts ("ap started"; "ap did not start" on hosts whose KVM does not deliver
- * INIT/SIPI). With a vTPM, every boot also prints PCR 0 (the VMM's
+ * INIT/SIPI). Every boot reads fw_cfg's data port without selecting an item
+ * (after a reset: the signature's first byte, "fw_cfg 51") and leaves the read
+ * position at its end. With a vTPM, every boot also prints PCR 0 (the VMM's
  * measurement of this firmware), PCR 16 and the SHA-256 of the TCG event log
  * area at 0xF0000 as found at boot, then extends PCR 16 and overwrites the
  * start of the log: only a TPM reset, measured boot again and the log written
@@ -116,6 +118,15 @@ int main(void)
 	cmos_write(NVRAM_BOOTS, (uint8_t)boot);
 	puts_serial("reboot: boot ");
 	put_dec(boot);
+	putc_serial('\n');
+	/* fw_cfg: power-on selects the signature at offset 0; read it all (4 bytes). */
+	uint8_t first = inb(0x511);
+	for (int i = 0; i < 3; i++)
+		(void)inb(0x511);
+	puts_serial("reboot: boot ");
+	put_dec(boot);
+	puts_serial(" fw_cfg ");
+	put_hex(first, 2);
 	putc_serial('\n');
 	if (crb_present() && tpm(boot))
 		return 1;

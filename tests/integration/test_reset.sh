@@ -22,6 +22,8 @@ boots_ok() {
 	expect_match "$what: reboot 2 logged (i8042)" \
 		'vigil-vmm: warning: guest requested a reset \(i8042\): rebooting \(reboot 2\)' "$ERR"
 	expect_eq "$what: no third reboot" "" "$(grep 'reboot 3' <<<"$ERR")"
+	expect_eq "$what: fw_cfg's selector and offset reset on each reboot" \
+		"$(printf 'reboot: boot %s fw_cfg 51\n' 1 2 3)" "$(grep ' fw_cfg ' <<<"$OUT")"
 }
 
 for A in $(test_accels); do
