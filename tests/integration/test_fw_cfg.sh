@@ -4,7 +4,9 @@
 # memory-size registers, under each accelerator, with RAM below and above 4 GiB. On
 # sim-snp with --kernel (measured direct boot) it also reads the setup and kernel blobs
 # by DMA, hashes them as OVMF does and finds the hash in the SEV hashes table the launch
-# measured; that launch's digest is `vigil measure snp --kernel`'s.
+# measured; that launch's digest is `vigil measure snp --kernel`'s. On sim-tdx with --kernel
+# and --initrd it reads kernel and initrd by DMA and prints their hashes; MRTD is the
+# firmware's alone.
 . "$(dirname "$0")/lib.sh"
 # Sanitized builds: LeakSanitizer's exit-time thread tracer is not in the seccomp allow-list.
 [[ -n "${VIGIL_SANITIZE:-}" ]] && export ASAN_OPTIONS=detect_leaks=0
@@ -50,5 +52,24 @@ PY
 		--state-dir "$TMP/state" --firmware "$GUEST" "${KARGS[@]}" --memory-mib 64 --launch-only
 	expect_eq "[$A] ... measures as vigil measure predicts" \
 		"$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil "${KARGS[@]}" | head -1)" "$OUT"
+
+	# TDX measured direct boot: the same blobs reach the guest through fw_cfg DMA on
+	# sim-tdx (TDVF would measure them into RTMR1/RTMR2; there is no hashes table).
+	head -c 3000 /dev/urandom >"$TMP/initrd"
+	TARGS=(--kernel "$TMP/bz" --initrd "$TMP/initrd" --cmdline "console=ttyS0")
+	expect_exit 0 "[$A] sim-tdx measured direct boot: the guest's checks pass" timeout 60 "$BIN/vigil-vmm" \
+		--accel "$A" --platform sim-tdx --state-dir "$TMP/state" --firmware "$GUEST" "${TARGS[@]}" \
+		--memory-mib 64 --serial "$TMP/serial.txt"
+	S=$(cat "$TMP/serial.txt")
+	expect_match "[$A] sim-tdx: the kernel served by fw_cfg is the file" \
+		"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	expect_match "[$A] sim-tdx: the initrd served by fw_cfg is the file" \
+		"fwcfg: initrd sha256 $(sha256sum "$TMP/initrd" | cut -d' ' -f1)" "$S"
+	expect_match "[$A] sim-tdx: no SEV hashes table" "no SEV hashes table" "$S"
+	expect_match "[$A] sim-tdx: fwcfg ok" "fwcfg: ok" "$S"
+	expect_exit 0 "[$A] the same sim-tdx launch, --launch-only" "$BIN/vigil-vmm" --accel "$A" --platform sim-tdx \
+		--state-dir "$TMP/state" --firmware "$GUEST" "${TARGS[@]}" --memory-mib 64 --launch-only
+	expect_eq "[$A] ... MRTD is vigil measure tdx's for the firmware alone" \
+		"$("$BIN/vigil" measure tdx --firmware "$GUEST" | head -1)" "$OUT"
 done
 finish
