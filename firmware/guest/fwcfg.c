@@ -93,6 +93,13 @@ static int check_kernel(void)
 			return fail(9, "DMA of the initrd failed");
 		print_sha256("fwcfg: initrd sha256 ", blob + setup + kernel, initrd, hi);
 	}
+	/* A TD hands the device plain guest-physical addresses (OVMF's IoMmuDxe CcIoMmu.c
+	 * IoMmuMap: DeviceAddress = the page made shared, without the shared bit, as KVM
+	 * memslots are addressed). The alias with the shared bit (GPA bit 47 at GPAW 48)
+	 * is no guest RAM: the device must refuse it (error bit), writing nothing. */
+	if (dma_read(0x11, (void *)(uintptr_t)(BLOB_RAM | (1ull << 47)), 16) == 0)
+		return fail(12, "DMA to the shared-bit alias of guest RAM was accepted");
+	puts_serial("fwcfg: DMA to the shared-bit alias refused\n");
 	const uint8_t *table = (const uint8_t *)(uintptr_t)HASHES_GPA;
 	/* 9438d606-4f22-4cc9-b479-a793d411fd21: the table's header GUID (EFI byte order) */
 	static const uint8_t table_guid[16] = {0x06, 0xd6, 0x38, 0x94, 0x22, 0x4f, 0xc9, 0x4c,

@@ -66,6 +66,8 @@ PY
 	expect_match "[$A] sim-tdx: the initrd served by fw_cfg is the file" \
 		"fwcfg: initrd sha256 $(sha256sum "$TMP/initrd" | cut -d' ' -f1)" "$S"
 	expect_match "[$A] sim-tdx: no SEV hashes table" "no SEV hashes table" "$S"
+	expect_match "[$A] sim-tdx: a DMA address with the TD shared bit is refused" \
+		"DMA to the shared-bit alias refused" "$S"
 	expect_match "[$A] sim-tdx: fwcfg ok" "fwcfg: ok" "$S"
 	expect_exit 0 "[$A] the same sim-tdx launch, --launch-only" "$BIN/vigil-vmm" --accel "$A" --platform sim-tdx \
 		--state-dir "$TMP/state" --firmware "$GUEST" "${TARGS[@]}" --memory-mib 64 --launch-only
