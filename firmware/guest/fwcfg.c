@@ -11,6 +11,7 @@
  * hashes-table and SEV-ES reset entries, TDVF metadata) so sim-snp and sim-tdx can
  * launch it. */
 #include "rt.h"
+#include "tdvf_table.h"
 #include "sha256.h"
 
 #define FW_CFG_SEL 0x510
@@ -242,21 +243,13 @@ struct entry8 {
 	uint8_t guid[16];
 } __attribute__((packed));
 
-struct tdvf_sec {
-	uint32_t data_offset, raw_size;
-	uint64_t gpa, mem_size;
-	uint32_t type, attributes;
-} __attribute__((packed));
-
 struct fw_tables {
 	uint8_t pad[2]; /* 288 bytes in all, a multiple of the object's 32-byte alignment */
 	char asev[4];
 	uint32_t asev_len, asev_version, asev_n;
 	struct sev_item sev[4];
 	/* TDX metadata ("TDVF", TDVF design guide 11.1): BFV measured, TempMem, TD_HOB */
-	char tdvf[4];
-	uint32_t tdvf_len, tdvf_version, tdvf_n;
-	struct tdvf_sec td[3];
+	struct tdvf_desc tdvf;
 	struct entry8 hashes;
 	struct entry4 tdx_off, sev_off, reset_eip;
 	uint16_t table_len;
@@ -277,21 +270,12 @@ __attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tab
 		{ 0x1F1000, 0x1000, 3 },     /* CPUID */
 		{ 0x1F2000, 0x1000, 0x10 },  /* SNP_KERNEL_HASHES */
 	},
-	.tdvf = { 'T', 'D', 'V', 'F' },
-	.tdvf_len = 16 + 3 * sizeof(struct tdvf_sec),
-	.tdvf_version = 1,
-	.tdvf_n = 3,
-	.td = {
-		{ 0, ROM_SIZE, ROM_BASE, ROM_SIZE, 0 /* BFV */, 1 /* MR.EXTEND */ },
-		{ 0, 0, 0x1E0000, 0x10000, 3 /* TempMem */, 0 },
-		{ 0, 0, 0x1F3000, 0x1000, 2 /* TD_HOB */, 0 },
-	},
+	.tdvf = GUEST_TDVF_DESC(ROM_BASE, ROM_SIZE, 0x1F3000),
 	/* 7255371f-3a3b-4b04-927b-1da6efa8d454: the hashes table, base and size */
 	.hashes = { (uint32_t)HASHES_GPA, 0x400, 26,
 		    { 0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b, 0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 } },
 	/* e47a6535-984a-4798-865e-4685a7bf8ec2 */
-	.tdx_off = { OFF_FROM_END(tdvf), 22,
-		     { 0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2 } },
+	.tdx_off = { OFF_FROM_END(tdvf), 22, GUEST_GUID_TDX_METADATA },
 	/* dc886566-984a-4798-a75e-5585a7bf67cc */
 	.sev_off = { OFF_FROM_END(asev), 22,
 		     { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc } },

@@ -40,13 +40,20 @@ for i in range(1024, 8192):
     b[i] = (i * 7) & 0xff
 open(sys.argv[1], "wb").write(b)
 PY
+	# direct_boot PLATFORM ARGS...: runs the guest with a kernel through fw_cfg; its
+	# serial output in $S; the kernel it read by DMA must be the file.
+	direct_boot() {
+		local plat=$1
+		shift
+		expect_exit 0 "[$A] $plat measured direct boot: the guest's checks pass" timeout 60 \
+			"$BIN/vigil-vmm" --accel "$A" --platform "$plat" --state-dir "$TMP/state" --firmware "$GUEST" \
+			"$@" --memory-mib 64 --serial "$TMP/serial.txt"
+		S=$(cat "$TMP/serial.txt")
+		expect_match "[$A] $plat: the kernel served by fw_cfg hashes to the file's SHA-256" \
+			"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	}
 	KARGS=(--kernel "$TMP/bz" --cmdline "console=ttyS0")
-	expect_exit 0 "[$A] sim-snp measured direct boot: the guest's checks pass" timeout 60 "$BIN/vigil-vmm" \
-		--accel "$A" --platform sim-snp --state-dir "$TMP/state" --firmware "$GUEST" "${KARGS[@]}" \
-		--memory-mib 64 --serial "$TMP/serial.txt"
-	S=$(cat "$TMP/serial.txt")
-	expect_match "[$A] the kernel served by fw_cfg hashes to the file's SHA-256" \
-		"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	direct_boot sim-snp "${KARGS[@]}"
 	expect_match "[$A] ... which the launch put in the hashes table" "kernel hash found in the SEV hashes table" "$S"
 	expect_exit 0 "[$A] the same launch, --launch-only" "$BIN/vigil-vmm" --accel "$A" --platform sim-snp \
 		--state-dir "$TMP/state" --firmware "$GUEST" "${KARGS[@]}" --memory-mib 64 --launch-only
@@ -57,12 +64,7 @@ PY
 	# sim-tdx (TDVF would measure them into RTMR1/RTMR2; there is no hashes table).
 	head -c 3000 /dev/urandom >"$TMP/initrd"
 	TARGS=(--kernel "$TMP/bz" --initrd "$TMP/initrd" --cmdline "console=ttyS0")
-	expect_exit 0 "[$A] sim-tdx measured direct boot: the guest's checks pass" timeout 60 "$BIN/vigil-vmm" \
-		--accel "$A" --platform sim-tdx --state-dir "$TMP/state" --firmware "$GUEST" "${TARGS[@]}" \
-		--memory-mib 64 --serial "$TMP/serial.txt"
-	S=$(cat "$TMP/serial.txt")
-	expect_match "[$A] sim-tdx: the kernel served by fw_cfg is the file" \
-		"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	direct_boot sim-tdx "${TARGS[@]}"
 	expect_match "[$A] sim-tdx: the initrd served by fw_cfg is the file" \
 		"fwcfg: initrd sha256 $(sha256sum "$TMP/initrd" | cut -d' ' -f1)" "$S"
 	expect_match "[$A] sim-tdx: no SEV hashes table" "no SEV hashes table" "$S"
