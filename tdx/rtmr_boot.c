@@ -47,11 +47,14 @@ int tdx_edk2_tag_parse(const char *s, unsigned *out, struct vg_err *err)
 		p += 5;
 	if (!strncmp(p, "stable", 6))
 		p += 6;
-	unsigned y = 0, m = 0;
-	int used = 0;
-	if (strlen(p) != 6 || sscanf(p, "%4u%2u%n", &y, &m, &used) != 2 || used != 6 || m < 1 || m > 12)
+	bool digits = strlen(p) == 6;
+	for (size_t i = 0; digits && i < 6; i++)
+		digits = p[i] >= '0' && p[i] <= '9';
+	unsigned v = 0;
+	for (size_t i = 0; digits && i < 6; i++)
+		v = v * 10 + (unsigned)(p[i] - '0');
+	if (!digits || v % 100 < 1 || v % 100 > 12)
 		return vg_err_set(err, EINVAL, "'%s' is not an edk2 stable tag (stableYYYYMM, e.g. stable202508)", s);
-	unsigned v = y * 100 + m;
 	if (v < TDX_EDK2_FIRST)
 		return vg_err_set(err, ENOTSUP, "edk2 %u: TDVF measures into RTMRs from edk2-stable%u on (TdTcg2Dxe); "
 				  "older builds are not modelled", v, TDX_EDK2_FIRST);

@@ -478,6 +478,8 @@ static void test_boot_refusals(void **state)
 	assert_int_equal(tdx_edk2_tag_parse("stable202113", &v, &err), -EINVAL);
 	assert_int_equal(tdx_edk2_tag_parse("stable20250", &v, &err), -EINVAL);
 	assert_int_equal(tdx_edk2_tag_parse("main", &v, &err), -EINVAL);
+	assert_int_equal(tdx_edk2_tag_parse("-00001", &v, &err), -EINVAL);
+	assert_int_equal(tdx_edk2_tag_parse("stable 20250", &v, &err), -EINVAL);
 	assert_int_equal(tdx_edk2_tag_parse("stable202205", &v, &err), -ENOTSUP);
 }
 
