@@ -180,8 +180,8 @@ static int predict(const struct tdx_boot_inputs *in, struct tdx_boot_prediction 
 	size_t dl = 0;
 	int rc = fw_pe_authenticode(in->kernel, in->kernel_len, "SHA384", digest, &dl, &p->pe, err);
 	if (rc)
-		return vg_err_prefix(err, "kernel: TDVF would not load it as an EFI image (its legacy loader measures "
-				     "nothing, and refuses a confidential guest)");
+		return vg_err_prefix(err, "kernel: TDVF would not load it as an EFI image but through its legacy "
+				     "loader, which measures nothing (X86QemuLoadImageLib QemuLoadLegacyImage)");
 	if (p->pe.subsystem != FW_PE_SUBSYSTEM_EFI_APPLICATION)
 		return vg_err_set(err, EINVAL, "kernel: PE subsystem %u is not an EFI application (10): "
 				  "DxeTpm2MeasureBootLib would measure it as a driver into another PCR", p->pe.subsystem);

@@ -114,7 +114,7 @@ fi
 # Refusals: one line, exit 2, no value.
 head -c 20000 /dev/urandom >"$TMP/notpe"
 expect_exit 2 "a kernel that is not a PE/COFF EFI image" "${M[@]}" --kernel "$TMP/notpe"
-expect_match "... says TDVF would not measure it" "legacy loader measures nothing" "$ERR"
+expect_match "... says TDVF would not measure it" "legacy loader, which measures nothing" "$ERR"
 expect_eq "... and prints no value" "" "$OUT"
 expect_exit 2 "--edk2 without --kernel" "${M[@]}" --edk2 stable202508
 expect_exit 2 "--edk2 with a bad tag" "${M[@]}" --kernel "$TMP/made.efi" --edk2 main
