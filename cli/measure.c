@@ -22,17 +22,17 @@ enum mode { M_SEV, M_SEV_ES, M_SNP, M_TDX };
 enum {
 	O_KERNEL = 1 << 0, O_INITRD = 1 << 1, O_CMDLINE = 1 << 2, O_VCPUS = 1 << 3, O_VCPU_TYPE = 1 << 4,
 	O_VCPU_SIG = 1 << 5, O_VMM = 1 << 6, O_FEATURES = 1 << 7, O_HASH_ONLY = 1 << 8, O_OVMF_HASH = 1 << 9,
-	O_TWO_PASS = 1 << 10,
+	O_TWO_PASS = 1 << 10, O_EDK2 = 1 << 11,
 };
 static const char *const opt_names[] = {"--kernel", "--initrd", "--cmdline", "--vcpus", "--vcpu-type",
 					"--vcpu-sig", "--vmm-type", "--guest-features", "--ovmf-hash-only",
-					"--ovmf-hash", "--two-pass"};
+					"--ovmf-hash", "--two-pass", "--edk2"};
 static const unsigned allowed[] = {
 	[M_SEV] = O_KERNEL | O_INITRD | O_CMDLINE,
 	[M_SEV_ES] = O_KERNEL | O_INITRD | O_CMDLINE | O_VCPUS | O_VCPU_TYPE | O_VCPU_SIG | O_VMM | O_FEATURES,
 	[M_SNP] = O_KERNEL | O_INITRD | O_CMDLINE | O_VCPUS | O_VCPU_TYPE | O_VCPU_SIG | O_VMM | O_FEATURES |
 		  O_HASH_ONLY | O_OVMF_HASH,
-	[M_TDX] = O_TWO_PASS,
+	[M_TDX] = O_TWO_PASS | O_KERNEL | O_INITRD | O_CMDLINE | O_EDK2,
 };
 static const char *const mode_names[] = {"sev", "sev-es", "snp", "tdx"};
 
@@ -43,6 +43,7 @@ struct args {
 	uint64_t vcpus, vcpu_sig, features;
 	enum sev_vmm_type vmm;
 	bool json, two_pass, hash_only, has_seed;
+	unsigned edk2;
 	uint8_t seed[48];
 };
 
@@ -56,17 +57,20 @@ static void usage(FILE *f)
 		"       vigil measure sev-es --firmware F [--kernel K ...] [--vcpus N] [--vcpu-type T | --vcpu-sig HEX]\n"
 		"                         [--vmm-type T] [--guest-features HEX] [--json]\n"
 		"       vigil measure sev --firmware F [--kernel K [--initrd I] [--cmdline S]] [--json]\n"
-		"       vigil measure tdx --firmware F [--two-pass] [--json]\n"
+		"       vigil measure tdx --firmware F [--two-pass] [--kernel K [--initrd I] [--cmdline S]\n"
+		"                         [--edk2 stableYYYYMM]] [--json]\n"
 		"\n"
 		"Prints the launch measurement the guest will report, in lowercase hex, on the first line:\n"
 		"  snp     SEV-SNP launch digest (SHA-384, MEASUREMENT in the attestation report)\n"
 		"  sev-es  SEV-ES launch digest (SHA-256 GCTX.LD, before LAUNCH_MEASURE's HMAC)\n"
 		"  sev     SEV launch digest (SHA-256 GCTX.LD)\n"
-		"  tdx     MRTD (SHA-384), in upstream KVM's order, or --two-pass for older stacks\n"
+		"  tdx     MRTD (SHA-384), in upstream KVM's order, or --two-pass for older stacks; with\n"
+		"          --kernel also the RTMR1/RTMR2 events TDVF and the Linux EFI stub measure for a\n"
+		"          direct boot, and the RTMR values they give (a prediction under stated assumptions)\n"
 		"\n"
 		"  --firmware F        OVMF image, mapped to end at 4 GiB (required)\n"
-		"  --kernel K          measured direct boot: the kernel (bzImage) file; needs a firmware\n"
-		"                      with a kernel-hashes section (OvmfPkg/AmdSev)\n"
+		"  --kernel K          measured direct boot: the kernel (bzImage) file; SEV needs a firmware\n"
+		"                      with a kernel-hashes section (OvmfPkg/AmdSev); TDX an EFI-stub kernel\n"
 		"  --initrd I          initrd file (default: empty)\n"
 		"  --cmdline S         kernel command line (measured with its trailing NUL)\n"
 		"  --vcpus N           number of vCPUs (default 1)\n"
@@ -78,9 +82,11 @@ static void usage(FILE *f)
 		"  --ovmf-hash-only    snp: print the digest of the firmware pages only\n"
 		"  --ovmf-hash HEX     snp: start from this precomputed firmware digest\n"
 		"  --two-pass          tdx: PAGE.ADD every page of a section, then MR.EXTEND them\n"
+		"  --edk2 TAG          tdx: the edk2 stable tag the TDVF was built from (default stable%u):\n"
+		"                      where the separator and \"initrd=initrd\" go depends on it\n"
 		"  --json              print inputs, digest and per-section breakdown as JSON instead\n"
 		"\nExit status: 0 ok, 2 usage, I/O or firmware error (one line on stderr).\n",
-		SEV_DEFAULT_VCPU_TYPE);
+		SEV_DEFAULT_VCPU_TYPE, TDX_EDK2_DEFAULT);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -117,6 +123,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"vmm-type", required_argument, NULL, 'v'},      {"guest-features", required_argument, NULL, 'g'},
 		{"ovmf-hash-only", no_argument, NULL, 'o'},      {"ovmf-hash", required_argument, NULL, 'O'},
 		{"two-pass", no_argument, NULL, '2'},            {"json", no_argument, NULL, 'j'},
+		{"edk2", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},                {0, 0, 0, 0},
 	};
 	struct vg_err err = {0};
@@ -173,6 +180,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->has_seed = true;
 			break;
 		case '2': a->two_pass = true; a->seen |= O_TWO_PASS; break;
+		case 'e':
+			a->seen |= O_EDK2;
+			if (tdx_edk2_tag_parse(optarg, &a->edk2, &err))
+				return fail("--edk2: %s", err.msg);
+			break;
 		case 'j': a->json = true; break;
 		case 'h': usage(stdout); return -1;
 		default:
@@ -188,6 +200,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	for (size_t i = 0; i < VG_ARRAY_SIZE(opt_names); i++)
 		if ((a->seen & (1u << i)) && !(allowed[a->mode] & (1u << i)))
 			return fail("%s does not apply to %s", opt_names[i], mode_names[a->mode]);
+	if ((a->seen & O_EDK2) && !a->kernel)
+		return fail("--edk2 needs --kernel (it selects how TDVF measures a direct boot)");
 	if ((a->seen & (O_INITRD | O_CMDLINE)) && !a->kernel)
 		return fail("%s needs --kernel (without a kernel nothing is measured for it)",
 			    a->initrd ? "--initrd" : "--cmdline");
@@ -239,17 +253,17 @@ static json_t *inputs_json(const struct args *a, const struct fw_image *fw, cons
 	EVP_Digest(fw->data, fw->len, fwsha, &len, EVP_sha256(), NULL);
 	json_t *in = json_pack("{s:{s:s, s:I, s:o, s:o}}", "firmware", "path", a->firmware, "size",
 			       (json_int_t)fw->len, "sha256", hexj(fwsha, 32), "gpa", addrj(fw->gpa));
-	if (a->mode == M_TDX) {
+	if (a->mode == M_TDX)
 		json_object_set_new(in, "order", json_string(a->two_pass ? "two-pass" : "kvm"));
+	if (a->mode == M_TDX && !a->kernel)
 		return in;
-	}
 	json_object_set_new(in, "kernel", file_info(a->kernel, kh ? kh->kernel : NULL));
 	json_object_set_new(in, "initrd", a->kernel ? (a->initrd ? file_info(a->initrd, kh->initrd) : json_null())
 						     : json_null());
 	json_object_set_new(in, "cmdline", a->kernel ? json_string(a->cmdline ? a->cmdline : "") : json_null());
 	if (kh)
 		json_object_set_new(in, "cmdline_sha256", hexj(kh->cmdline, 32));
-	if (a->mode == M_SEV)
+	if (a->mode == M_SEV || a->mode == M_TDX)
 		return in;
 	if (a->mode == M_SNP)
 		json_object_set_new(in, "firmware_only", json_boolean(a->hash_only));
@@ -351,19 +365,170 @@ static int measure_sev(const struct args *a, const struct fw_image *fw)
 }
 
 /* ------------------------------------------------------------------ TDX */
+/* Direct boot (--kernel): the blobs, read once, and what TDVF and the stub measure. */
+struct tdx_direct {
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	struct fw_kernel_hashes kh; /* SHA-256 of the inputs, for "inputs" */
+	struct tdx_boot_prediction p;
+	bool live;
+};
+
+static void tdx_direct_free(struct tdx_direct *d)
+{
+	if (d->live)
+		tdx_boot_prediction_free(&d->p);
+	free(d->kernel);
+	free(d->initrd);
+}
+
+static int tdx_direct_predict(const struct args *a, struct tdx_direct *d)
+{
+	struct vg_err err = {0};
+	if (vg_read_file(a->kernel, 1u << 30, &d->kernel, &d->kernel_len, &err))
+		return fail("kernel %s", err.msg);
+	if (a->initrd && vg_read_file(a->initrd, 1u << 30, &d->initrd, &d->initrd_len, &err))
+		return fail("initrd %s", err.msg);
+	if (fw_kernel_hashes_from_buffers(d->kernel, d->kernel_len, d->initrd, d->initrd_len, a->cmdline, &d->kh, &err))
+		return fail("%s", err.msg);
+	struct tdx_boot_inputs in = {.kernel = d->kernel, .kernel_len = d->kernel_len, .initrd = d->initrd,
+				     .initrd_len = d->initrd_len, .cmdline = a->cmdline, .edk2 = a->edk2};
+	if (tdx_boot_predict(&in, &d->p, &err))
+		return fail("%s: %s", a->kernel, err.msg);
+	d->live = true;
+	return 0;
+}
+
+/* What the RTMR values rest on, said with every prediction (text and JSON). */
+static json_t *tdx_assumptions(const struct tdx_direct *d, unsigned edk2)
+{
+	const struct tdx_boot_prediction *p = &d->p;
+	json_t *as = json_array();
+	char buf[400];
+	snprintf(buf, sizeof(buf),
+		 "TDVF is an edk2 OvmfPkg build (IntelTdxX64, or OvmfPkgX64 with TDX) following the rules of "
+		 "edk2-stable%u (QemuKernelLoaderFsDxe, X86QemuLoadImageLib, DxeTpm2MeasureBootLib, TdTcg2Dxe); a "
+		 "build with other boot-manager code may measure other events", edk2);
+	json_array_append_new(as, json_string(buf));
+	json_array_append_new(as, json_string("the VMM serves the kernel file unmodified through fw_cfg (vigil-vmm "
+					      "does; QEMU patches the bzImage setup header, which changes the "
+					      "Authenticode digest)"));
+	json_array_append_new(as, json_string("nothing else from outside the firmware volume (PCI option ROM, "
+					      "other EFI application) is measured into RTMR1 before the kernel "
+					      "(none in a vigil-vmm TD)"));
+	json_array_append_new(as, json_string("ExitBootServices succeeds at the first call (a retry adds "
+					      "\"Exit Boot Services Returned with Failure\" to RTMR1)"));
+	if (!p->separator_in_rtmr1)
+		json_array_append_new(as, json_string("this edk2 (stable202302 to stable202408) extends the "
+						      "ReadyToBoot separator into RTMR0, not RTMR1"));
+	if (p->stub_cc == 1)
+		snprintf(buf, sizeof(buf), "kernel %s: its EFI stub (Linux 6.9 or later) measures LoadOptions and "
+			 "the initrd through EFI_CC_MEASUREMENT_PROTOCOL", p->kernel_version);
+	else if (p->stub_cc == 0)
+		snprintf(buf, sizeof(buf), "kernel %s predates Linux 6.9: unless its distribution backported the "
+			 "CC measurement, its EFI stub measures nothing and RTMR2 stays zero", p->kernel_version);
+	else
+		snprintf(buf, sizeof(buf), "kernel version unknown (no bzImage version string): whether its EFI "
+			 "stub measures LoadOptions and the initrd into RTMR2 (Linux 6.9 or later) is not known");
+	json_array_append_new(as, json_string(buf));
+	if (d->initrd_len)
+		json_array_append_new(as, json_string("the stub loads the initrd through LoadFile2 "
+						      "(LINUX_EFI_INITRD_MEDIA_GUID), which QemuKernelLoaderFsDxe "
+						      "installs for a non-empty initrd"));
+	json_array_append_new(as, json_string("RTMR1 and RTMR2 as at ExitBootServices: the OS may extend them "
+					      "later; not verified against a real TD: the rules are read from "
+					      "the edk2 and Linux sources"));
+	return as;
+}
+
+static char *utf16_ascii(const uint8_t *u, size_t len)
+{
+	char *s = calloc(len / 2 + 1, 1);
+	for (size_t i = 0; s && i + 1 < len && u[i]; i += 2)
+		s[i / 2] = (char)u[i]; /* widened bytes: the high byte is 0 */
+	return s;
+}
+
+static json_t *tdx_direct_json(const struct tdx_direct *d, unsigned edk2)
+{
+	const struct tdx_boot_prediction *p = &d->p;
+	json_t *evs = json_array();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tdx_boot_event *e = &p->ev[i];
+		char type[16];
+		snprintf(type, sizeof(type), "0x%08x", e->type);
+		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:s, s:s, s:s}", "index", (json_int_t)i,
+				      "rtmr", (json_int_t)e->rtmr, "cc_mr_index", (json_int_t)e->rtmr + 1, "pcr",
+				      (json_int_t)e->pcr, "event_type", e->type_name, "event_type_value", type,
+				      "digest", hexj(e->digest, 48), "what", e->what, "by", e->by, "source", e->source);
+		if (e->data) {
+			char *hex = malloc(2 * e->data_len + 1);
+			if (hex) {
+				vg_hex_encode(e->data, e->data_len, hex);
+				json_object_set_new(j, "event_data", json_string(hex));
+				free(hex);
+			}
+		}
+		json_array_append_new(evs, j);
+	}
+	char tag[24];
+	snprintf(tag, sizeof(tag), "stable%u", edk2);
+	char *lo = p->load_options ? utf16_ascii(p->load_options, p->load_options_len) : NULL;
+	json_t *lo_j = lo ? json_string(lo) : json_null();
+	free(lo);
+	return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:b, s:o, s:b, s:o}", "model",
+			 "edk2 TDVF direct boot through fw_cfg, Linux EFI stub, up to ExitBootServices", "edk2", tag,
+			 "load_options", lo_j ? lo_j : json_null(), "kernel_version", p->kernel_version,
+			 "kernel_authenticode_sha384", hexj(p->ev[0].digest, 48), "events", evs, "rtmr1",
+			 hexj(p->rtmr1, 48), "rtmr1_complete", 1, "rtmr2", hexj(p->rtmr2, 48), "rtmr2_complete",
+			 p->stub_cc == 1, "assumptions", tdx_assumptions(d, edk2));
+}
+
+static void tdx_direct_text(const struct tdx_direct *d, unsigned edk2)
+{
+	const struct tdx_boot_prediction *p = &d->p;
+	char hex[97];
+	vg_hex_encode(p->rtmr1, 48, hex);
+	printf("rtmr1 %s predicted\n", hex);
+	vg_hex_encode(p->rtmr2, 48, hex);
+	printf("rtmr2 %s predicted%s\n", hex, p->stub_cc == 1 ? "" : " (incomplete: see the kernel assumption)");
+	for (size_t i = 0; i < p->n; i++) {
+		vg_hex_encode(p->ev[i].digest, 48, hex);
+		printf("event %zu rtmr%u pcr%u %s %s %s\n", i, p->ev[i].rtmr, p->ev[i].pcr, p->ev[i].type_name, hex,
+		       p->ev[i].what);
+	}
+	json_t *as = tdx_assumptions(d, edk2);
+	size_t i;
+	json_t *v;
+	json_array_foreach(as, i, v)
+		printf("assumption: %s\n", json_string_value(v));
+	json_decref(as);
+}
+
 static int measure_tdx(const struct args *a, const struct fw_image *fw)
 {
 	struct vg_err err = {0};
 	struct tdx_launch_plan plan;
 	uint8_t mrtd[TDX_MRTD_LEN];
+	struct tdx_direct d = {0};
+	unsigned edk2 = a->edk2 ? a->edk2 : TDX_EDK2_DEFAULT;
+	int rc;
 	if (tdx_launch_plan_build(fw, &plan, &err))
 		return fail("%s: %s", a->firmware, err.msg);
 	if (tdx_mrtd_compute(&plan, a->two_pass ? TDX_ORDER_TWO_PASS : TDX_ORDER_KVM, mrtd, NULL, &err))
 		return fail("%s", err.msg);
+	/* MRTD covers the firmware only: the blobs reach TDVF through fw_cfg after the launch. */
+	if (a->kernel && (rc = tdx_direct_predict(a, &d))) {
+		tdx_direct_free(&d);
+		return rc;
+	}
 	if (!a->json) {
 		char hex[2 * TDX_MRTD_LEN + 1];
 		vg_hex_encode(mrtd, sizeof(mrtd), hex);
 		printf("%s\n", hex);
+		if (a->kernel)
+			tdx_direct_text(&d, edk2);
+		tdx_direct_free(&d);
 		return fflush(stdout) ? fail("writing output failed") : VG_EXIT_OK;
 	}
 	json_t *sections = json_array();
@@ -388,7 +553,11 @@ static int measure_tdx(const struct args *a, const struct fw_image *fw)
 		json_array_append_new(sections, j);
 	}
 	json_t *root = json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", "tdx", "algorithm", "sha384", "digest",
-				 hexj(mrtd, sizeof(mrtd)), "inputs", inputs_json(a, fw, NULL), "sections", sections);
+				 hexj(mrtd, sizeof(mrtd)), "inputs", inputs_json(a, fw, a->kernel ? &d.kh : NULL),
+				 "sections", sections);
+	if (a->kernel)
+		json_object_set_new(root, "direct_boot", tdx_direct_json(&d, edk2));
+	tdx_direct_free(&d);
 	return print_json(root);
 }
 

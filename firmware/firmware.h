@@ -203,4 +203,37 @@ int fw_kernel_hashes_from_buffers(const uint8_t *kernel, size_t kernel_len, cons
 /* The padded table bytes, exactly as QEMU writes them into guest memory. */
 void fw_hashes_table_build(const struct fw_kernel_hashes *h, uint8_t out[FW_HASHES_TABLE_PADDED]);
 
+/* ------------------------------------ PE/COFF Authenticode (UEFI images) */
+/*
+ * The Authenticode digest of a PE/COFF image exactly as edk2 measures an image it
+ * loads (OvmfPkg/Tcg/TdTcg2Dxe/MeasureBootPeCoff.c MeasurePeImageAndExtend, the
+ * same algorithm as SecurityPkg/Tcg/Tcg2Dxe; PE/COFF spec, "Calculating the PE
+ * Image Hash"): the headers up to SizeOfHeaders without the CheckSum field and
+ * the certificate-table data directory entry, then every section with raw data
+ * sorted by PointerToRawData, then the bytes from offset SizeOfHeaders + the
+ * sum of the sections' SizeOfRawData to the end of the file less the
+ * certificate table's size. No padding is added (edk2 adds none).
+ *
+ * Checked before anything is hashed (the image is untrusted): DOS header and
+ * e_lfanew inside the file, "PE\0\0", PE32 or PE32+ magic, NumberOfRvaAndSizes
+ * at most 16 and SizeOfOptionalHeader exactly the fixed part plus that many
+ * directories (edk2 BasePeCoffLib's check), the section table inside
+ * SizeOfHeaders, SizeOfHeaders inside the file, every section's raw data inside
+ * the file, no section overlapping the headers or another section, and a
+ * certificate table that fits after the hashed bytes.
+ */
+#define FW_PE_MAX_SECTIONS 256
+struct fw_pe_info {
+	uint16_t machine, nsections, subsystem;
+	bool pe32plus;
+	uint32_t size_of_headers;
+	uint32_t cert_offset, cert_size;  /* security data directory (0 when absent) */
+	uint64_t sum_of_bytes_hashed;     /* SizeOfHeaders + raw data of every section */
+	uint64_t trailing;                /* bytes hashed after that (before the cert table) */
+};
+#define FW_PE_SUBSYSTEM_EFI_APPLICATION 10
+/* md: an OpenSSL digest name ("SHA384", "SHA256"); out must hold its size. */
+int fw_pe_authenticode(const uint8_t *img, size_t len, const char *md, uint8_t *out, size_t *out_len,
+		       struct fw_pe_info *info, struct vg_err *err);
+
 #endif /* VIGIL_FIRMWARE_H */

@@ -11,7 +11,7 @@ PACKAGES=(
 	libunicorn-dev libevent-dev libsqlite3-dev libcurl4-openssl-dev libpq-dev
 	# peers and tools used by tests, benchmarks and the demo
 	openssl tpm2-tools swtpm swtpm-tools qemu-system-x86 ovmf acpica-tools xxd hyperfine jq
-	sqlite3 postgresql python3-cryptography python3-cbor2 nodejs
+	sqlite3 postgresql python3-cryptography python3-cbor2 nodejs osslsigncode
 )
 
 missing=()

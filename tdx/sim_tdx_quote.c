@@ -36,11 +36,7 @@ int tdx_sim_rtmr_extend(struct tdx_sim_td *td, unsigned index, const uint8_t d[4
 {
 	if (index > 3)
 		return vg_err_set(err, EINVAL, "sim-tdx: RTMR index %u out of range 0..3", index);
-	uint8_t out[48];
-	if (digest(EVP_sha384(), td->rtmr[index], 48, d, 48, out))
-		return vg_err_set(err, EIO, "sim-tdx: SHA-384 failed");
-	memcpy(td->rtmr[index], out, 48);
-	return 0;
+	return tdx_rtmr_extend(td->rtmr[index], d, err);
 }
 
 /* ECDSA P-256 / SHA-256 over data, as r||s big-endian (32 + 32 bytes). */

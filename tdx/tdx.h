@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "firmware/firmware.h"
 
 /* ============================================ 1. DCAP quote format ======== */
 
@@ -232,6 +233,72 @@ int tdx_launch_plan_walk(const struct tdx_launch_plan *plan, const struct tdx_pl
 /* MRTD of a plan in the given order. */
 int tdx_mrtd_compute(const struct tdx_launch_plan *plan, enum tdx_mrtd_order order, uint8_t out[TDX_MRTD_LEN],
 		     struct tdx_mrtd *counts, struct vg_err *err);
+
+
+/* TDG.MR.RTMR.EXTEND (TDX module ABI): rtmr = SHA-384(rtmr || digest). */
+int tdx_rtmr_extend(uint8_t rtmr[TDX_MRTD_LEN], const uint8_t digest[TDX_MRTD_LEN], struct vg_err *err);
+
+/*
+ * Measured direct boot on TDX: what TDVF (edk2 OvmfPkg, IntelTdxX64 or OvmfPkgX64
+ * with TDX) and the Linux EFI stub extend into RTMR1 and RTMR2 for a kernel,
+ * initrd and command line handed over through fw_cfg, up to ExitBootServices. The
+ * rules, each with the edk2 / Linux file and function it comes from, are in
+ * tdx/rtmr_boot.c and docs/measurement.md. A prediction under assumptions: the
+ * events of the modelled build only (no option ROMs, no other boot application),
+ * the kernel file served unmodified (vigil-vmm does; QEMU patches the setup header).
+ */
+#define TDX_EV_SEPARATOR 0x00000004u
+#define TDX_EV_EVENT_TAG 0x00000006u
+#define TDX_EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
+#define TDX_EV_EFI_ACTION 0x80000007u
+/* edk2-stable tags (YYYYMM) where the modelled rules change. */
+#define TDX_EDK2_FIRST 202208u       /* TdTcg2Dxe added (OvmfPkg/IntelTdx) */
+#define TDX_EDK2_SEP_RTMR0 202302u   /* PCR->MR mapping fixed: separator(1) now hits RTMR0 */
+#define TDX_EDK2_SEP_RTMR1 202411u   /* "Fix the SeparatorEvent issue in RTMRs": back in RTMR1 */
+#define TDX_EDK2_INITRD_FIRST 202508u /* "Prefix initrd=initrd in cmdline" */
+#define TDX_EDK2_DEFAULT 202508u
+
+struct tdx_boot_event {
+	unsigned rtmr;          /* 1 or 2 (CC MR index rtmr + 1) */
+	unsigned pcr;           /* the TCG PCR the measuring code names */
+	uint32_t type;          /* TDX_EV_* */
+	const char *type_name;  /* "EV_EFI_ACTION", ... */
+	uint8_t digest[TDX_MRTD_LEN];
+	const char *what;       /* what was hashed */
+	const char *by;         /* "TDVF" or "Linux EFI stub" */
+	const char *source;     /* file and function the rule comes from */
+	const uint8_t *data;    /* event data as logged when it is fixed (else NULL) */
+	size_t data_len;
+};
+
+struct tdx_boot_inputs {
+	const uint8_t *kernel;  /* the kernel file as served (setup || kernel) */
+	size_t kernel_len;
+	const uint8_t *initrd;  /* NULL or empty: no initrd */
+	size_t initrd_len;
+	const char *cmdline;    /* NULL: empty */
+	unsigned edk2;          /* edk2-stable tag YYYYMM the TDVF was built from */
+};
+
+#define TDX_BOOT_MAX_EVENTS 8
+struct tdx_boot_prediction {
+	size_t n;
+	struct tdx_boot_event ev[TDX_BOOT_MAX_EVENTS];
+	uint8_t rtmr1[TDX_MRTD_LEN], rtmr2[TDX_MRTD_LEN];
+	bool separator_in_rtmr1;  /* else the firmware puts it into RTMR0 */
+	bool initrd_first;        /* LoadOptions "initrd=initrd <cmdline>" (else "<cmdline> initrd=initrd") */
+	char kernel_version[64];  /* from the bzImage header, "" when absent */
+	int stub_cc;              /* 1: Linux >= 6.9 measures via the CC protocol, 0: older, -1: unknown */
+	struct fw_pe_info pe;
+	uint8_t *load_options;    /* UTF-16LE LoadOptions with the NUL (malloc'd), NULL when none */
+	size_t load_options_len;
+};
+/* Fails for a kernel that is not a PE/COFF EFI application (TDVF would boot it
+ * through its legacy loader, which measures nothing), or an unknown edk2 tag. */
+int tdx_boot_predict(const struct tdx_boot_inputs *in, struct tdx_boot_prediction *p, struct vg_err *err);
+void tdx_boot_prediction_free(struct tdx_boot_prediction *p);
+/* "stable202508", "edk2-stable202508" or "202508" -> 202508. */
+int tdx_edk2_tag_parse(const char *s, unsigned *out, struct vg_err *err);
 
 
 /* ===================== 3. KVM launch flow, TD HOB, simulated platform ===== */

@@ -512,7 +512,8 @@ int vmm_config_validate(const struct vmm_config *c, struct vg_err *err)
 	const struct vmm_platform_ops *plat = vmm_platform_find(c->platform ? c->platform : "none");
 	if (c->firmware && c->kernel && !(plat && (plat->flags & VMM_PLAT_MEASURED_KERNEL)))
 		return vg_err_set(err, EINVAL, "--firmware and --kernel are exclusive (give one boot source; "
-				  "measured direct boot of a kernel through the firmware is for snp and sim-snp)");
+				  "measured direct boot of a kernel through the firmware is for snp, sim-snp, tdx and "
+				  "sim-tdx)");
 	if ((c->initrd || c->cmdline) && !c->kernel)
 		return vg_err_set(err, EINVAL, "--initrd and --cmdline need --kernel");
 	if (c->firmware && (rc = need_file("firmware", c->firmware, err)))

@@ -25,6 +25,7 @@
 
 #include "../guest_abi.h"
 #include "rt.h"
+#include "tdvf_table.h"
 
 #define GREQ FW_ABI_GREQ_BASE
 #define REQ_BUF 0x100000ull  /* 1 MiB: identity-mapped RAM the VMM reads the request from */
@@ -141,11 +142,6 @@ int main(void)
 struct sev_item {
 	uint32_t gpa, size, type;
 };
-struct tdvf_sec {
-	uint32_t data_offset, raw_size;
-	uint64_t gpa, mem_size;
-	uint32_t type, attributes;
-} __attribute__((packed));
 struct entry4 {
 	uint32_t value;
 	uint16_t len;
@@ -159,9 +155,7 @@ struct fw_tables {
 	uint32_t asev_len, asev_version, asev_n;
 	struct sev_item sev[3];
 	/* TDX metadata ("TDVF", TDVF design guide 11.1) */
-	char tdvf[4];
-	uint32_t tdvf_len, tdvf_version, tdvf_n;
-	struct tdvf_sec td[3];
+	struct tdvf_desc tdvf;
 	/* GUIDed footer table entries, read backwards from the footer */
 	struct entry4 tdx_off, sev_off, reset_eip;
 	uint16_t table_len;
@@ -181,18 +175,9 @@ __attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tab
 		{ 0x1F0000, 0x1000, 2 },  /* SECRETS */
 		{ 0x1F1000, 0x1000, 3 },  /* CPUID */
 	},
-	.tdvf = { 'T', 'D', 'V', 'F' },
-	.tdvf_len = 16 + 3 * sizeof(struct tdvf_sec),
-	.tdvf_version = 1,
-	.tdvf_n = 3,
-	.td = {
-		{ 0, ROM_SIZE, ROM_BASE, ROM_SIZE, 0 /* BFV */, 1 /* MR.EXTEND */ },
-		{ 0, 0, 0x1E0000, 0x10000, 3 /* TempMem */, 0 },
-		{ 0, 0, 0x1F0000, 0x1000, 2 /* TD_HOB */, 0 },
-	},
+	.tdvf = GUEST_TDVF_DESC(ROM_BASE, ROM_SIZE, 0x1F0000),
 	/* e47a6535-984a-4798-865e-4685a7bf8ec2 */
-	.tdx_off = { OFF_FROM_END(tdvf), 22,
-		     { 0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2 } },
+	.tdx_off = { OFF_FROM_END(tdvf), 22, GUEST_GUID_TDX_METADATA },
 	/* dc886566-984a-4798-a75e-5585a7bf67cc */
 	.sev_off = { OFF_FROM_END(asev), 22,
 		     { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc } },

@@ -2,13 +2,16 @@
  * through ports 0x510/0x511, the file directory, a DMA read of etc/e820 with the
  * descriptor address written as big-endian halves to 0x514/0x518), reads the CMOS
  * memory-size registers, and checks they agree. With a kernel for measured direct boot
- * (sim-snp --kernel), it reads the setup and kernel blobs by DMA, hashes them as OVMF
- * does and finds that hash in the SEV hashes table the launch put into its
- * KERNEL_HASHES section. Prints what it found; exits 0 when every check passed, else
- * the number of the first failed check. Carries OVMF-style tables (SEV metadata with a
- * KERNEL_HASHES section, the hashes-table and SEV-ES reset entries) so sim-snp can
+ * (sim-snp or sim-tdx --kernel), it reads the setup, kernel and initrd blobs by DMA and
+ * prints their SHA-256 (setup || kernel is the file OVMF's QemuKernelLoaderFsDxe
+ * serves); on SNP it finds the kernel hash in the SEV hashes table the launch put into
+ * its KERNEL_HASHES section (TDX has none: TDVF measures the blobs into RTMRs). Prints
+ * what it found; exits 0 when every check passed, else the number of the first failed
+ * check. Carries OVMF-style tables (SEV metadata with a KERNEL_HASHES section, the
+ * hashes-table and SEV-ES reset entries, TDVF metadata) so sim-snp and sim-tdx can
  * launch it. */
 #include "rt.h"
+#include "tdvf_table.h"
 #include "sha256.h"
 
 #define FW_CFG_SEL 0x510
@@ -76,9 +79,9 @@ static int show_opt_items(unsigned n)
 	uint8_t *blob = (uint8_t *)(uintptr_t)BLOB_RAM;
 	for (unsigned i = 0; i < n; i++) {
 		if (opt[i].size > BLOB_MAX)
-			return fail(12, "opt/ item too big for the test");
+			return fail(14, "opt/ item too big for the test");
 		if (opt[i].size && dma_read(opt[i].key, blob, opt[i].size))
-			return fail(13, "DMA of an opt/ item failed");
+			return fail(15, "DMA of an opt/ item failed");
 		uint8_t h[32];
 		sha256(blob, opt[i].size, h);
 		opt[i].name[55] = 0;
@@ -93,23 +96,48 @@ static int show_opt_items(unsigned n)
 	return 0;
 }
 
-/* Measured direct boot: setup || kernel, hashed, must be in the hashes table. */
+static void print_sha256(const char *what, const uint8_t *p, size_t n, uint8_t h[32])
+{
+	sha256(p, n, h);
+	puts_serial(what);
+	put_bytes_hex(h, 32);
+	puts_serial("\n");
+}
+
+/* Measured direct boot: setup || kernel (and the initrd) by DMA, hashed; on SNP the
+ * kernel hash must be in the hashes table. */
 static int check_kernel(void)
 {
-	uint32_t setup = item_u32(0x17), kernel = item_u32(0x08);
+	uint32_t setup = item_u32(0x17), kernel = item_u32(0x08), initrd = item_u32(0x0b);
 	if (!setup && !kernel)
 		return 0; /* no direct boot */
-	if (setup > BLOB_MAX || kernel > BLOB_MAX - setup)
+	if (setup > BLOB_MAX || kernel > BLOB_MAX - setup || initrd > BLOB_MAX - setup - kernel)
 		return fail(8, "kernel too big for the test");
 	uint8_t *blob = (uint8_t *)(uintptr_t)BLOB_RAM;
 	if ((setup && dma_read(0x18, blob, setup)) || (kernel && dma_read(0x11, blob + setup, kernel)))
 		return fail(9, "DMA of the kernel failed");
-	uint8_t h[32];
-	sha256(blob, (size_t)setup + kernel, h);
-	puts_serial("fwcfg: kernel sha256 ");
-	put_bytes_hex(h, 32);
-	puts_serial("\n");
+	uint8_t h[32], hi[32];
+	print_sha256("fwcfg: kernel sha256 ", blob, (size_t)setup + kernel, h);
+	if (initrd) {
+		if (dma_read(0x12, blob + setup + kernel, initrd))
+			return fail(9, "DMA of the initrd failed");
+		print_sha256("fwcfg: initrd sha256 ", blob + setup + kernel, initrd, hi);
+	}
+	/* A TD hands the device plain guest-physical addresses (OVMF's IoMmuDxe CcIoMmu.c
+	 * IoMmuMap: DeviceAddress = the page made shared, without the shared bit, as KVM
+	 * memslots are addressed). The alias with the shared bit (GPA bit 47 at GPAW 48)
+	 * is no guest RAM: the device must refuse it (error bit), writing nothing. */
+	if (dma_read(0x11, (void *)(uintptr_t)(BLOB_RAM | (1ull << 47)), 16) == 0)
+		return fail(12, "DMA to the shared-bit alias of guest RAM was accepted");
+	puts_serial("fwcfg: DMA to the shared-bit alias refused\n");
 	const uint8_t *table = (const uint8_t *)(uintptr_t)HASHES_GPA;
+	/* 9438d606-4f22-4cc9-b479-a793d411fd21: the table's header GUID (EFI byte order) */
+	static const uint8_t table_guid[16] = {0x06, 0xd6, 0x38, 0x94, 0x22, 0x4f, 0xc9, 0x4c,
+					       0xb4, 0x79, 0xa7, 0x93, 0xd4, 0x11, 0xfd, 0x21};
+	if (memcmp(table, table_guid, 16)) {
+		puts_serial("fwcfg: no SEV hashes table (the firmware measures the blobs itself, as TDVF does)\n");
+		return 0;
+	}
 	for (unsigned off = 0; off + 32 <= 176; off++)
 		if (!memcmp(table + off, h, 32)) {
 			puts_serial("fwcfg: kernel hash found in the SEV hashes table\n");
@@ -253,12 +281,14 @@ struct entry8 {
 } __attribute__((packed));
 
 struct fw_tables {
-	uint8_t pad[8]; /* 160 bytes in all, a multiple of the object's 32-byte alignment */
+	uint8_t pad[2]; /* 288 bytes in all, a multiple of the object's 32-byte alignment */
 	char asev[4];
 	uint32_t asev_len, asev_version, asev_n;
 	struct sev_item sev[4];
+	/* TDX metadata ("TDVF", TDVF design guide 11.1): BFV measured, TempMem, TD_HOB */
+	struct tdvf_desc tdvf;
 	struct entry8 hashes;
-	struct entry4 sev_off, reset_eip;
+	struct entry4 tdx_off, sev_off, reset_eip;
 	uint16_t table_len;
 	uint8_t footer_guid[16];
 } __attribute__((packed));
@@ -277,17 +307,20 @@ __attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tab
 		{ 0x1F1000, 0x1000, 3 },     /* CPUID */
 		{ 0x1F2000, 0x1000, 0x10 },  /* SNP_KERNEL_HASHES */
 	},
+	.tdvf = GUEST_TDVF_DESC(ROM_BASE, ROM_SIZE, 0x1F3000),
 	/* 7255371f-3a3b-4b04-927b-1da6efa8d454: the hashes table, base and size */
 	.hashes = { (uint32_t)HASHES_GPA, 0x400, 26,
 		    { 0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b, 0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 } },
+	/* e47a6535-984a-4798-865e-4685a7bf8ec2 */
+	.tdx_off = { OFF_FROM_END(tdvf), 22, GUEST_GUID_TDX_METADATA },
 	/* dc886566-984a-4798-a75e-5585a7bf67cc */
 	.sev_off = { OFF_FROM_END(asev), 22,
 		     { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc } },
 	/* 00f771de-1a7e-4fcb-890e-68c77e2fb44e: SEV-ES AP reset EIP */
 	.reset_eip = { (uint32_t)ROM_BASE, 22,
 		       { 0xde, 0x71, 0xf7, 0x00, 0x7e, 0x1a, 0xcb, 0x4f, 0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e } },
-	.table_len = sizeof(struct entry8) + 2 * sizeof(struct entry4) + 18,
+	.table_len = sizeof(struct entry8) + 3 * sizeof(struct entry4) + 18,
 	/* 96b582de-1fb2-45f7-baea-a366c55a082d */
 	.footer_guid = { 0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45, 0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d },
 };
-_Static_assert(sizeof(struct fw_tables) == 160, "footer tables layout (fwcfg.mk places them)");
+_Static_assert(sizeof(struct fw_tables) == 288, "footer tables layout (fwcfg.mk places them)");

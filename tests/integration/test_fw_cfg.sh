@@ -4,7 +4,9 @@
 # memory-size registers, under each accelerator, with RAM below and above 4 GiB. On
 # sim-snp with --kernel (measured direct boot) it also reads the setup and kernel blobs
 # by DMA, hashes them as OVMF does and finds the hash in the SEV hashes table the launch
-# measured; that launch's digest is `vigil measure snp --kernel`'s.
+# measured; that launch's digest is `vigil measure snp --kernel`'s. On sim-tdx with --kernel
+# and --initrd it reads kernel and initrd by DMA and prints their hashes; MRTD is the
+# firmware's alone.
 . "$(dirname "$0")/lib.sh"
 # Sanitized builds: LeakSanitizer's exit-time thread tracer is not in the seccomp allow-list.
 [[ -n "${VIGIL_SANITIZE:-}" ]] && export ASAN_OPTIONS=detect_leaks=0
@@ -38,18 +40,41 @@ for i in range(1024, 8192):
     b[i] = (i * 7) & 0xff
 open(sys.argv[1], "wb").write(b)
 PY
+	# direct_boot PLATFORM ARGS...: runs the guest with a kernel through fw_cfg; its
+	# serial output in $S; the kernel it read by DMA must be the file.
+	direct_boot() {
+		local plat=$1
+		shift
+		expect_exit 0 "[$A] $plat measured direct boot: the guest's checks pass" timeout 60 \
+			"$BIN/vigil-vmm" --accel "$A" --platform "$plat" --state-dir "$TMP/state" --firmware "$GUEST" \
+			"$@" --memory-mib 64 --serial "$TMP/serial.txt"
+		S=$(cat "$TMP/serial.txt")
+		expect_match "[$A] $plat: the kernel served by fw_cfg hashes to the file's SHA-256" \
+			"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	}
 	KARGS=(--kernel "$TMP/bz" --cmdline "console=ttyS0")
-	expect_exit 0 "[$A] sim-snp measured direct boot: the guest's checks pass" timeout 60 "$BIN/vigil-vmm" \
-		--accel "$A" --platform sim-snp --state-dir "$TMP/state" --firmware "$GUEST" "${KARGS[@]}" \
-		--memory-mib 64 --serial "$TMP/serial.txt"
-	S=$(cat "$TMP/serial.txt")
-	expect_match "[$A] the kernel served by fw_cfg hashes to the file's SHA-256" \
-		"fwcfg: kernel sha256 $(sha256sum "$TMP/bz" | cut -d' ' -f1)" "$S"
+	direct_boot sim-snp "${KARGS[@]}"
 	expect_match "[$A] ... which the launch put in the hashes table" "kernel hash found in the SEV hashes table" "$S"
 	expect_exit 0 "[$A] the same launch, --launch-only" "$BIN/vigil-vmm" --accel "$A" --platform sim-snp \
 		--state-dir "$TMP/state" --firmware "$GUEST" "${KARGS[@]}" --memory-mib 64 --launch-only
 	expect_eq "[$A] ... measures as vigil measure predicts" \
 		"$("$BIN/vigil" measure snp --firmware "$GUEST" --vmm-type vigil "${KARGS[@]}" | head -1)" "$OUT"
+
+	# TDX measured direct boot: the same blobs reach the guest through fw_cfg DMA on
+	# sim-tdx (TDVF would measure them into RTMR1/RTMR2; there is no hashes table).
+	head -c 3000 /dev/urandom >"$TMP/initrd"
+	TARGS=(--kernel "$TMP/bz" --initrd "$TMP/initrd" --cmdline "console=ttyS0")
+	direct_boot sim-tdx "${TARGS[@]}"
+	expect_match "[$A] sim-tdx: the initrd served by fw_cfg is the file" \
+		"fwcfg: initrd sha256 $(sha256sum "$TMP/initrd" | cut -d' ' -f1)" "$S"
+	expect_match "[$A] sim-tdx: no SEV hashes table" "no SEV hashes table" "$S"
+	expect_match "[$A] sim-tdx: a DMA address with the TD shared bit is refused" \
+		"DMA to the shared-bit alias refused" "$S"
+	expect_match "[$A] sim-tdx: fwcfg ok" "fwcfg: ok" "$S"
+	expect_exit 0 "[$A] the same sim-tdx launch, --launch-only" "$BIN/vigil-vmm" --accel "$A" --platform sim-tdx \
+		--state-dir "$TMP/state" --firmware "$GUEST" "${TARGS[@]}" --memory-mib 64 --launch-only
+	expect_eq "[$A] ... MRTD is vigil measure tdx's for the firmware alone" \
+		"$("$BIN/vigil" measure tdx --firmware "$GUEST" | head -1)" "$OUT"
 done
 
 # --fw-cfg (QEMU's -fw_cfg): named opt/ items the guest finds in the file directory and

@@ -39,6 +39,14 @@ for A in $(for_each_accel); do
 			--memory-mib 64 --launch-only --json
 		expect_eq "[$A] OVMF: MRTD as predicted" "$PRED" "$(jq -r .measurement <<<"$OUT")"
 		expect_eq "[$A] OVMF: MRTD named" "MRTD" "$(jq -r .register <<<"$OUT")"
+		# TDX measured direct boot: the blobs go to TDVF through fw_cfg after the launch;
+		# TDVF's metadata alone decides MRTD.
+		head -c 5000 /dev/urandom >"$TMP/tdx-initrd"
+		expect_exit 0 "[$A] sim-tdx launch of Debian's OVMF with --kernel/--initrd/--cmdline" "${V[@]}" \
+			--platform sim-tdx --firmware "$DEB" --kernel "$GUEST" --initrd "$TMP/tdx-initrd" \
+			--cmdline "console=ttyS0" --memory-mib 64 --launch-only --json
+		expect_eq "[$A] ... MRTD unchanged by the blobs, as vigil measure tdx says" "$PRED" \
+			"$(jq -r .measurement <<<"$OUT")"
 	fi
 	# Measured direct boot (QEMU kernel-hashes=on): OVMF's hashes table filled with the
 	# SHA-256 of kernel, initrd and command line; the digest is sev-snp-measure's
@@ -62,7 +70,7 @@ for A in $(for_each_accel); do
 done
 
 expect_exit 2 "--kernel with --firmware on a platform without measured direct boot" "$BIN/vigil-vmm" \
-	--platform sim-tdx --firmware "$GUEST" --kernel "$GUEST" --launch-only
+	--platform none --firmware "$GUEST" --kernel "$GUEST"
 expect_match "... says why" "exclusive" "$ERR"
 expect_exit 2 "--launch-only on a platform without a simulated measurement" "$BIN/vigil-vmm" --accel emu \
 	--firmware "$GUEST" --memory-mib 16 --launch-only

@@ -116,8 +116,12 @@ expect_match "says it needs --kernel" '^vigil measure: --initrd needs --kernel' 
 expect_exit 2 "--vcpus for sev" $M sev --firmware "$DEB" --vcpus 2
 expect_match "says it does not apply" '--vcpus does not apply to sev' "$ERR"
 expect_exit 2 "--two-pass for snp" $M snp --firmware "$DEB" --two-pass
-expect_exit 2 "--kernel for tdx" $M tdx --firmware "$DEB" --kernel /dev/null
-expect_match "kernel does not apply to tdx" '--kernel does not apply to tdx' "$ERR"
+expect_exit 2 "--vcpus for tdx" $M tdx --firmware "$DEB" --vcpus 2
+expect_match "vcpus does not apply to tdx" '--vcpus does not apply to tdx' "$ERR"
+expect_exit 2 "--edk2 for snp" $M snp --firmware "$DEB" --kernel /dev/null --edk2 stable202508
+expect_match "edk2 does not apply to snp" '--edk2 does not apply to snp' "$ERR"
+expect_exit 2 "an empty --kernel for tdx: no EFI image, no guessed RTMRs" $M tdx --firmware "$DEB" --kernel /dev/null
+expect_match "... says why" 'not load it as an EFI image' "$ERR"
 expect_exit 2 "unknown vcpu type" $M snp --firmware "$DEB" --vcpu-type EPYC-v9
 expect_match "names the vcpu type" "unknown vCPU type 'EPYC-v9'" "$ERR"
 expect_exit 2 "both vcpu type and sig" $M snp --firmware "$DEB" --vcpu-type EPYC --vcpu-sig 0x800f12

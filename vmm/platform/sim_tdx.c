@@ -39,10 +39,10 @@ static void sim_destroy(struct vmm *vm, void *state)
 static int sim_init_steps(struct vmm *vm, void **state, struct vg_err *err)
 {
 	const struct vmm_config *c = vmm_get_config(vm);
-	if (c->kernel || !c->firmware)
+	if (!c->firmware)
 		return vg_err_set(err, ENOTSUP,
-				  "sim-tdx boots a firmware image with TDVF metadata (--firmware); direct kernel "
-				  "boot is not simulated yet");
+				  "sim-tdx boots a firmware image with TDVF metadata (--firmware); a kernel goes "
+				  "to that firmware through fw_cfg (--firmware F --kernel K)");
 	struct sim_tdx *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vg_err_set(err, ENOMEM, "out of memory");
@@ -164,7 +164,9 @@ static int sim_measurement(struct vmm *vm, void *state, uint8_t out[48], const c
 const struct vmm_platform_ops vmm_platform_sim_tdx = {
 	.name = "sim-tdx",
 	.vm_type = 0, /* a plain KVM VM: the protection is simulated */
-	.flags = VMM_PLAT_NO_ROM, /* as in a TD: the firmware is private RAM */
+	/* as in a TD: the firmware is private RAM; --kernel goes to TDVF through fw_cfg
+	 * (measured by TDVF into RTMRs, not into MRTD) */
+	.flags = VMM_PLAT_NO_ROM | VMM_PLAT_MEASURED_KERNEL,
 	.config_section = "tdx",
 	.init = sim_init,
 	.launch_start = sim_launch_start,

@@ -226,8 +226,9 @@ static const unsigned long tdx_vcpu_ioctls[] = { KVM_SET_MEMORY_ATTRIBUTES, 0 };
 const struct vmm_platform_ops vmm_platform_tdx = {
 	.name = "tdx",
 	.vm_type = KVM_X86_TDX_VM,
+	/* --kernel: served to TDVF through fw_cfg, which measures it into RTMR1/RTMR2 */
 	.flags = VMM_PLAT_GUEST_MEMFD | VMM_PLAT_NO_ROM | VMM_PLAT_SPLIT_IRQCHIP | VMM_PLAT_NO_PIT |
-		 VMM_PLAT_PROTECTED_REGS,
+		 VMM_PLAT_PROTECTED_REGS | VMM_PLAT_MEASURED_KERNEL,
 	.vcpu_ioctls = tdx_vcpu_ioctls,
 	.config_section = "tdx",
 	.probe = tdx_plat_probe,
