@@ -368,6 +368,63 @@ static int sev_cmd(struct kvm_sev_cmd *cmd)
 	return rc;
 }
 
+/* The TD's MRTD as the TDX module builds it (TDX module ABI: TDH.MEM.PAGE.ADD extends
+ * a 128-byte block "MEM.PAGE.ADD" || GPA; TDH.MR.EXTEND a block "MR.EXTEND" || GPA, then
+ * the 256 bytes of the chunk), in the order upstream KVM issues them for
+ * KVM_TDX_INIT_MEM_REGION (vmx/tdx.c tdx_gmem_post_populate: PAGE.ADD, then with
+ * KVM_TDX_MEASURE_MEMORY_REGION MR.EXTEND of the page's 16 chunks). */
+static EVP_MD_CTX *mrtd;
+
+static void mrtd_block(const char *what, uint64_t gpa, const uint8_t *chunk)
+{
+	uint8_t b[128] = { 0 };
+	memcpy(b, what, strlen(what));
+	for (int i = 0; i < 8; i++)
+		b[16 + i] = (uint8_t)(gpa >> (8 * i));
+	EVP_DigestUpdate(mrtd, b, sizeof(b));
+	if (chunk)
+		EVP_DigestUpdate(mrtd, chunk, 256);
+}
+
+static int tdx_cmd(int mfd, struct kvm_tdx_cmd *cmd)
+{
+	static const char *const names[] = { "CAPABILITIES", "INIT_VM", "INIT_VCPU", "INIT_MEM_REGION", "FINALIZE_VM",
+					     "GET_CPUID" };
+	const char *name = cmd->id < VG_ARRAY_SIZE(names) ? names[cmd->id] : "?";
+	struct kvm_tdx_init_mem_region *r = (void *)(uintptr_t)cmd->data;
+	uint64_t gpa0 = 0, src0 = 0;
+	if (cmd->id == KVM_TDX_INIT_MEM_REGION) {
+		gpa0 = r->gpa;
+		src0 = r->source_addr;
+	}
+	int rc = km_io.fn(km_io.ctx, mfd, KVM_MEMORY_ENCRYPT_OP, cmd);
+	if (cmd->id == KVM_TDX_INIT_VM && !rc && !mrtd && (mrtd = EVP_MD_CTX_new()))
+		EVP_DigestInit_ex(mrtd, EVP_sha384(), NULL); /* TDH.MNG.INIT */
+	if (cmd->id == KVM_TDX_INIT_MEM_REGION) {
+		uint64_t done = (r->gpa - gpa0) >> 12;
+		bool measure = cmd->flags & KVM_TDX_MEASURE_MEMORY_REGION;
+		for (uint64_t i = 0; mrtd && i < done; i++) {
+			uint64_t gpa = gpa0 + (i << 12);
+			const uint8_t *src = (const uint8_t *)(uintptr_t)(src0 + (i << 12));
+			mrtd_block("MEM.PAGE.ADD", gpa, NULL);
+			for (unsigned c = 0; measure && c < 16; c++)
+				mrtd_block("MR.EXTEND", gpa + c * 256, src + c * 256);
+		}
+		shim_log("tdx INIT_MEM_REGION gpa=0x%llx pages=%llu measure=%d rc=%d", (unsigned long long)gpa0,
+			 (unsigned long long)done, measure, rc);
+	} else if (cmd->id == KVM_TDX_FINALIZE_VM && !rc && mrtd) {
+		uint8_t m[48];
+		char h[97];
+		unsigned len = 0;
+		EVP_DigestFinal_ex(mrtd, m, &len);
+		hex(m, 48, h);
+		shim_log("tdx FINALIZE_VM rc=0 mrtd=%s", h);
+	} else {
+		shim_log("tdx %s rc=%d", name, rc);
+	}
+	return rc;
+}
+
 static int vcpu_run(unsigned index);
 
 static int shim_ioctl(int fd, unsigned long req, void *arg)
@@ -380,6 +437,8 @@ static int shim_ioctl(int fd, unsigned long req, void *arg)
 	int mfd = model_fd(fd), rc;
 	if (req == KVM_MEMORY_ENCRYPT_OP && kind == SK_VM && !km.tdx_mode) {
 		rc = sev_cmd(arg);
+	} else if (req == KVM_MEMORY_ENCRYPT_OP && km.tdx_mode && (kind == SK_VM || kind == SK_VCPU)) {
+		rc = tdx_cmd(mfd, arg);
 	} else if (req == KVM_SET_USER_MEMORY_REGION2) {
 		struct kvm_userspace_memory_region2 r = *(struct kvm_userspace_memory_region2 *)arg;
 		if (r.flags & KVM_MEM_GUEST_MEMFD) {
