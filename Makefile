@@ -114,9 +114,10 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBS)
 
 # The KVM shim (LD_PRELOAD into vigil-vmm; test_snp_protocol.sh): the model of
 # tests/unit/kvm_model.c behind /dev/kvm and /dev/sev. Position-independent, linked with
-# libcrypto only; never instrumented (it is preloaded ahead of the sanitizer runtime).
-SHIM_SRCS := tests/integration/kvm_shim.c tests/unit/kvm_model.c
-SHIM_CFLAGS := $(filter-out -fPIE -fsanitize=% -fno-sanitize-recover=all,$(CFLAGS)) -fPIC
+# libcrypto only, with the few vigil sources it reuses (KVM's VMSA from the registers);
+# never instrumented (it is preloaded ahead of the sanitizer runtime).
+SHIM_SRCS := tests/integration/kvm_shim.c tests/unit/kvm_model.c sev/vmsa.c vmm/platform/sev_regs.c common/err.c
+SHIM_CFLAGS := $(filter-out -fPIE -fsanitize=% -fno-sanitize-recover=all,$(CFLAGS)) -fPIC -fvisibility=hidden
 SHIM := $(BUILD)/tests/kvm_shim.so
 $(BUILD)/obj-pic/%.o: %.c
 	@mkdir -p $(@D)

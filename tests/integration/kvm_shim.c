@@ -54,6 +54,11 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
+#include "vmm/platform/platform.h" /* vmm_plat_sev_regs_get */
+
+/* The interposed C library functions; everything else, including the model and the
+ * vigil code linked in, stays hidden (-fvisibility=hidden). */
+#define SHIM_EXPORT __attribute__((visibility("default")))
 
 enum shim_kind { SK_NONE, SK_KVM, SK_SEV, SK_VM, SK_VCPU, SK_GMEM };
 static const char *const kind_name[] = { "-", "kvm", "sev", "vm", "vcpu", "gmem" };
@@ -123,6 +128,11 @@ struct launched {
 static struct launched *pages;
 static size_t npages, cap_pages;
 static uint8_t ld[48]; /* the SNP launch digest (GCTX.LD) after the pages so far */
+#define SNP_PAGE_TYPE_VMSA 2
+#define SNP_VMSA_GPA 0xfffffffff000ull /* where KVM's VMSA pages are measured */
+static uint64_t vmsa_features; /* KVM_SEV_INIT2's */
+static struct sev_vcpu_reset vmsa_regs[KM_MAX_VCPUS];
+static unsigned vmsa_n;
 
 static void launch_page(uint64_t gpa, uint8_t type, const uint8_t *src)
 {
@@ -131,7 +141,7 @@ static void launch_page(uint64_t gpa, uint8_t type, const uint8_t *src)
 	 * IMI 0, VMPL permissions 0, GPA; the new digest is its SHA-384. */
 	uint8_t info[0x70] = { 0 };
 	memcpy(info, ld, 48);
-	if (type == KVM_SEV_SNP_PAGE_TYPE_NORMAL)
+	if (type == KVM_SEV_SNP_PAGE_TYPE_NORMAL || type == SNP_PAGE_TYPE_VMSA)
 		digest(EVP_sha384(), src, 4096, info + 48);
 	info[96] = 0x70;
 	info[98] = type;
@@ -163,6 +173,7 @@ static const char *page_type_name(unsigned t)
 	case KVM_SEV_SNP_PAGE_TYPE_UNMEASURED: return "UNMEASURED";
 	case KVM_SEV_SNP_PAGE_TYPE_SECRETS: return "SECRETS";
 	case KVM_SEV_SNP_PAGE_TYPE_CPUID: return "CPUID";
+	case SNP_PAGE_TYPE_VMSA: return "VMSA";
 	}
 	return "?";
 }
@@ -218,7 +229,7 @@ static int open_dev(enum shim_kind k)
 	return fd;
 }
 
-int open(const char *path, int flags, ...)
+SHIM_EXPORT int open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	if (flags & (O_CREAT | O_TMPFILE)) {
@@ -231,9 +242,9 @@ int open(const char *path, int flags, ...)
 	return k ? open_dev(k) : real_open(path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+SHIM_EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
-int openat(int dirfd, const char *path, int flags, ...)
+SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 	if (flags & (O_CREAT | O_TMPFILE)) {
@@ -246,9 +257,9 @@ int openat(int dirfd, const char *path, int flags, ...)
 	return k ? open_dev(k) : real_openat(dirfd, path, flags, mode);
 }
 
-int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
-int close(int fd)
+SHIM_EXPORT int close(int fd)
 {
 	if (fd >= 0 && fd < SHIM_MAX_FD && fds[fd].kind) {
 		pthread_mutex_lock(&lock);
@@ -327,6 +338,8 @@ static int sev_cmd(struct kvm_sev_cmd *cmd)
 		const struct kvm_sev_init *i = (void *)(uintptr_t)c.data;
 		shim_log("sev INIT2 vmsa_features=0x%llx ghcb_version=%u rc=%d", (unsigned long long)i->vmsa_features,
 			 i->ghcb_version, rc);
+		if (!rc)
+			vmsa_features = i->vmsa_features;
 		break;
 	}
 	case KVM_SEV_SNP_LAUNCH_START: {
@@ -355,11 +368,26 @@ static int sev_cmd(struct kvm_sev_cmd *cmd)
 	}
 	case KVM_SEV_SNP_LAUNCH_FINISH: {
 		const struct kvm_sev_snp_launch_finish *f = (void *)(uintptr_t)c.data;
-		char h[65];
+		char h[65], h2[97];
 		hex(f->host_data, 32, h);
 		shim_log("sev LAUNCH_FINISH id_block=%s id_auth=%s auth_key_en=%u vcpus=%u host_data=%s rc=%d",
 			 f->id_block_en ? "yes" : "no", f->id_auth_uaddr ? "yes" : "no", f->auth_key_en, km.vcpus_created,
 			 h, rc);
+		/* svm/sev.c snp_launch_update_vmsa: one VMSA per vCPU, from its registers
+		 * (sev_es_sync_vmsa), SEV features = INIT2's plus SNPActive, at the fixed GPA. */
+		for (unsigned i = 0; !rc && i < vmsa_n; i++) {
+			uint8_t page[SEV_VMSA_SIZE];
+			char x[97];
+			sev_vmsa_build(&vmsa_regs[i], vmsa_features | 1, page);
+			launch_page(SNP_VMSA_GPA, SNP_PAGE_TYPE_VMSA, page);
+			hex(ld, 48, x);
+			shim_log("sev VMSA vcpu=%u rip=0x%llx cs_base=0x%llx rdx=0x%llx ld=%s", i,
+				 (unsigned long long)vmsa_regs[i].rip, (unsigned long long)vmsa_regs[i].cs.base,
+				 (unsigned long long)vmsa_regs[i].rdx, x);
+		}
+		hex(ld, 48, h2);
+		if (!rc)
+			shim_log("snp launch digest=%s", vmsa_n == km.vcpus_created ? h2 : "unknown (a VMSA missing)");
 		break;
 	}
 	default:
@@ -427,11 +455,37 @@ static int tdx_cmd(int mfd, struct kvm_tdx_cmd *cmd)
 
 static int vcpu_run(unsigned index);
 
+/* Before SNP_LAUNCH_FINISH: each vCPU's registers as KVM holds them, read through
+ * the model with the VMM's own read-back (what sim-snp builds its VMSAs from), in
+ * KVM's view (the FPU state KVM owns). Outside the lock: it issues ioctls. */
+static void vmsa_regs_read(void)
+{
+	vmsa_n = 0;
+	for (unsigned i = 0; i < km.vcpus_created && i < KM_MAX_VCPUS; i++) {
+		for (int fd = 0; fd < SHIM_MAX_FD; fd++) {
+			if (fds[fd].kind != SK_VCPU || fds[fd].index != i)
+				continue;
+			struct vg_err err = { 0 };
+			km.kvm_view = true;
+			int rc = vmm_plat_sev_regs_get(fd, &vmsa_regs[i], &err);
+			km.kvm_view = false;
+			if (rc)
+				shim_log("VMSA of vCPU %u: %s", i, err.msg);
+			else
+				vmsa_n = i + 1;
+			break;
+		}
+	}
+}
+
 static int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	enum shim_kind kind = fds[fd].kind;
 	if (kind == SK_VCPU && req == KVM_RUN)
 		return vcpu_run(fds[fd].index);
+	if (kind == SK_VM && req == KVM_MEMORY_ENCRYPT_OP && !km.tdx_mode &&
+	    ((struct kvm_sev_cmd *)arg)->id == KVM_SEV_SNP_LAUNCH_FINISH)
+		vmsa_regs_read();
 	pthread_mutex_lock(&lock);
 	km.vcpu = kind == SK_VCPU ? fds[fd].index : 0;
 	int mfd = model_fd(fd), rc;
@@ -465,7 +519,7 @@ static int shim_ioctl(int fd, unsigned long req, void *arg)
 	return rc;
 }
 
-int ioctl(int fd, unsigned long req, ...)
+SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
 	va_start(ap, req);

@@ -14,9 +14,9 @@
 #   - fw_cfg serves the files (their SHA-256 as the guest read them), and their hashes
 #     are the table's, in a page launched NORMAL (measured) and private;
 #   - a host, a firmware or a VMM that breaks a rule fails the run loudly.
-# The VMSAs (added by KVM at LAUNCH_FINISH from the vCPU registers) are not computed by
-# the shim; the full digest of the same launch is checked on sim-snp (--launch-only),
-# which builds them from the registers read back.
+#   - the VMSAs KVM adds at LAUNCH_FINISH, built from the registers vigil-vmm programmed
+#     into the (model's) vCPUs, complete a launch digest equal to sev-snp-measure's
+#     (1 and 4 vCPUs) and to `vigil measure`'s.
 # vigil-vmm runs with its default sandbox: the shim works inside the seccomp filters.
 . "$(dirname "$0")/lib.sh"
 
@@ -73,7 +73,7 @@ expect_exit 0 "snp measured direct boot under the KVM model: launch done, the gu
 expect_match "the shim ran to the end" $'\nend$' "$(L)"
 expect_eq "no rule of the KVM model broken" "violation=" "$(L | grep '^violation=')"
 expect_eq "launch order: INIT2, LAUNCH_START, LAUNCH_UPDATE..., LAUNCH_FINISH" \
-	"INIT2 LAUNCH_START LAUNCH_UPDATE LAUNCH_FINISH" "$(L | sed -n 's/^sev \([A-Z0-9_]*\) .*/\1/p' | uniq | xargs)"
+	"INIT2 LAUNCH_START LAUNCH_UPDATE LAUNCH_FINISH" "$(L | sed -n 's/^sev \(INIT2\|LAUNCH_[A-Z]*\) .*/\1/p' | uniq | xargs)"
 expect_match "LAUNCH_START: the default policy, /dev/sev given" "sev LAUNCH_START policy=0x30000 sev_fd=/dev/sev rc=0" "$(L)"
 expect_eq "LAUNCH_UPDATE: the pages vigil measure walks, each launch digest as predicted" \
 	"$(predicted "${KARGS[@]}")" "$(updates)"
@@ -98,6 +98,10 @@ J=$("$BIN/vigil" measure snp --vmm-type vigil --json "${KARGS[@]}")
 TABLE=$(L | sed -n 's/.*guest hashes table at .* bytes=\([0-9a-f]*\)$/\1/p')
 expect_match "the table's kernel entry is vigil measure's kernel SHA-256" "$(jq -r .inputs.kernel.sha256 <<<"$J")" "$TABLE"
 expect_match "... its command line entry vigil measure's" "$(jq -r .inputs.cmdline_sha256 <<<"$J")" "$TABLE"
+expect_eq "the whole launch digest (VMSAs included) is vigil measure's" "$(jq -r .digest <<<"$J")" \
+	"$(L | sed -n 's/^snp launch digest=//p')"
+expect_match "vCPU 0's VMSA: the reset vector, RDX = the EPYC-v4 signature" \
+	"sev VMSA vcpu=0 rip=0xfff0 cs_base=0xffff0000 rdx=0x800f12 " "$(L)"
 expect_exit 0 "the same inputs on sim-snp --launch-only" "$BIN/vigil-vmm" --platform sim-snp --state-dir "$STATE" \
 	--memory-mib 64 "${KARGS[@]}" --host-data "$HOSTDATA" --launch-only
 expect_eq "... measure vigil measure's digest (VMSAs included)" "$(jq -r .digest <<<"$J")" "$OUT"
@@ -114,6 +118,19 @@ expect_match "... the launched hashes page is sev-snp-measure's" \
 	"LAUNCH_UPDATE gpa=0x810000 pages=1 type=NORMAL rc=0 ld=[0-9a-f]+ page_sha384=adbef9bc7385f7a6dcb8774523cf024b403f193a47962309b277c4109aa70b4ba0355d1657b50e9625d5bd1129e7fd27" "$(L)"
 expect_eq "... every step as vigil measure predicts" "$(predicted "${VARGS[@]}")" "$(updates)"
 expect_match "... the guest's checks pass" "guest verdict=0" "$(L)"
+expect_eq "... the launch digest, VMSAs from the programmed registers, is sev-snp-measure's" \
+	6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa \
+	"$(L | sed -n 's/^snp launch digest=//p')"
+expect_exit 0 "vector inputs: 4 vCPUs, empty kernel, no initrd or command line, guest features 0x21" \
+	shim_vmm "" --firmware "$AMD" --kernel "$TMP/empty" --vcpus 4 --guest-features 0x21
+expect_eq "... VMSA after VMSA: sev-snp-measure's 1-vCPU digest after the first" \
+	329c8ce0972ae52343b64d34a434a86f245dfd74f5ed7aae15d22efc78fb9683632b9b50e4e1d7fa41179ef98a7ef198 \
+	"$(L | sed -n 's/^sev VMSA vcpu=0 .* ld=//p')"
+expect_match "... the APs start at the SEV-ES reset block" "sev VMSA vcpu=3 rip=0xb004 cs_base=0x800000 " "$(L)"
+expect_eq "... and its 4-vCPU digest after the last" \
+	4953b1fb416fa874980e8442b3706d345926d5f38879134e00813c5d7abcbe78eafe7b422907be0b4698e2414a631942 \
+	"$(L | sed -n 's/^snp launch digest=//p')"
+expect_eq "... no rule broken" "violation=" "$(L | grep '^violation=')"
 expect_exit 0 "... sim-snp --launch-only" "$BIN/vigil-vmm" --platform sim-snp --state-dir "$STATE" --memory-mib 64 \
 	"${VARGS[@]}" --launch-only
 expect_eq "... = sev-snp-measure's digest" \
@@ -123,6 +140,8 @@ expect_eq "... = sev-snp-measure's digest" \
 # accesses fault (KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT) and vigil-vmm converts them
 expect_exit 0 "2 vCPUs, DMA window never converted by the guest: still passes" shim_vmm no-psc "${KARGS[@]}" --vcpus 2
 expect_match "... LAUNCH_FINISH with both vCPUs" "sev LAUNCH_FINISH .* vcpus=2 " "$(L)"
+expect_eq "... measured as vigil measure predicts for 2 vCPUs" \
+	"$("$BIN/vigil" measure snp --vmm-type vigil --vcpus 2 "${KARGS[@]}" | head -1)" "$(L | sed -n 's/^snp launch digest=//p')"
 expect_match "... the faults were memory-fault exits the VMM resolved" "guest memory_faults=[1-9]" "$(L)"
 expect_eq "... no rule broken" "violation=" "$(L | grep '^violation=')"
 

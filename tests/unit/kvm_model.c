@@ -573,7 +573,7 @@ static int vcpu_ioctl(unsigned long req, void *arg)
 	switch (req) {
 	case KVM_GET_REGS: case KVM_SET_REGS: case KVM_GET_SREGS: case KVM_SET_SREGS:
 	case KVM_GET_DEBUGREGS: case KVM_SET_DEBUGREGS: case KVM_GET_XCRS: case KVM_SET_XCRS:
-		if (regs_protected())
+		if (regs_protected() && !km.kvm_view)
 			return -EINVAL; /* refused, not a rule broken: the VMM may ask */
 		break;
 	}
@@ -601,9 +601,20 @@ static int vcpu_ioctl(unsigned long req, void *arg)
 	case KVM_GET_FPU: case KVM_SET_FPU: case KVM_GET_XSAVE:
 		/* x86.c kvm_arch_vcpu_ioctl_get_fpu & co.: a VM with protected state owns its
 		 * FPU state (-EINVAL), as docs/platforms.md records the backend's reading. */
-		if (prot)
+		if (prot && !km.kvm_view)
 			return -EINVAL;
+		if (req == KVM_SET_FPU)
+			return 0;
+		/* KVM's FPU reset state (fpstate init): FCW 0x37f, MXCSR 0x1f80; the FPU
+		 * is not settable through the model. */
 		memset(arg, 0, req == KVM_GET_XSAVE ? sizeof(struct kvm_xsave) : sizeof(struct kvm_fpu));
+		if (req == KVM_GET_XSAVE) {
+			uint8_t *x = (uint8_t *)((struct kvm_xsave *)arg)->region;
+			x[0] = 0x7f, x[1] = 0x03, x[24] = 0x80, x[25] = 0x1f;
+		} else {
+			((struct kvm_fpu *)arg)->fcw = 0x37f;
+			((struct kvm_fpu *)arg)->mxcsr = 0x1f80;
+		}
 		return 0;
 	case KVM_SET_MSRS: case KVM_GET_MSRS: {
 		struct kvm_msrs *m = arg;

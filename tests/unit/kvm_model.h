@@ -112,6 +112,7 @@ struct kvm_model {
 	int irqchip; /* 0 none, 1 in-kernel (PIC+IOAPIC), 2 split */
 	bool pit, snp_vmsas_encrypted;
 	unsigned vcpu; /* which vCPU a call on KM_VCPU_FD is on (set by the caller; 0 in unit tests) */
+	bool kvm_view; /* the caller is KVM itself (building a VMSA): its own view of the FPU state */
 	struct km_vcpu vcpus[KM_MAX_VCPUS];
 	/* ---- state */
 	struct km_slot slots[KM_MAX_SLOTS];
