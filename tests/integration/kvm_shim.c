@@ -68,7 +68,6 @@ static struct {
 	uint8_t kind, index;
 } fds[SHIM_MAX_FD];
 
-static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static int (*real_close)(int);
 static int (*real_ioctl)(int, unsigned long, ...);
@@ -229,32 +228,33 @@ static int open_dev(enum shim_kind k)
 	return fd;
 }
 
+/* open and openat (and their 64 aliases): the devices are the shim's, the rest the
+ * C library's openat. The mode argument exists only with O_CREAT or O_TMPFILE. */
+static int shim_openat(int dirfd, const char *path, int flags, va_list ap)
+{
+	mode_t mode = flags & (O_CREAT | O_TMPFILE) ? va_arg(ap, mode_t) : 0;
+	enum shim_kind k = dev_kind(path);
+	return k ? open_dev(k) : real_openat(dirfd, path, flags, mode);
+}
+
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	enum shim_kind k = dev_kind(path);
-	return k ? open_dev(k) : real_open(path, flags, mode);
+	va_list ap;
+	va_start(ap, flags);
+	int fd = shim_openat(AT_FDCWD, path, flags, ap);
+	va_end(ap);
+	return fd;
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	enum shim_kind k = dev_kind(path);
-	return k ? open_dev(k) : real_openat(dirfd, path, flags, mode);
+	va_list ap;
+	va_start(ap, flags);
+	int fd = shim_openat(dirfd, path, flags, ap);
+	va_end(ap);
+	return fd;
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
@@ -890,12 +890,11 @@ static void parse_rules(const char *s)
 
 __attribute__((constructor)) static void shim_init(void)
 {
-	real_open = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
 	real_openat = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
 	real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
 	real_ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
-	if (!real_open || !real_openat || !real_close || !real_ioctl) {
-		fprintf(stderr, "kvm_shim: cannot find the C library's open/openat/close/ioctl\n");
+	if (!real_openat || !real_close || !real_ioctl) {
+		fprintf(stderr, "kvm_shim: cannot find the C library's openat/close/ioctl\n");
 		_exit(2);
 	}
 	const char *r = getenv("VIGIL_KVM_SHIM_RULES");
@@ -910,7 +909,7 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	const char *path = getenv("VIGIL_KVM_SHIM_LOG");
 	if (path && *path) {
-		log_fd = real_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		log_fd = real_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (log_fd < 0) {
 			fprintf(stderr, "kvm_shim: %s: %s\n", path, strerror(errno));
 			_exit(2);
