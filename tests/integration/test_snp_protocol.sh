@@ -72,6 +72,8 @@ expect_exit 0 "snp measured direct boot under the KVM model: launch done, the gu
 	shim_vmm "" "${KARGS[@]}" --host-data "$HOSTDATA"
 expect_match "the shim ran to the end" $'\nend$' "$(L)"
 expect_eq "no rule of the KVM model broken" "violation=" "$(L | grep '^violation=')"
+expect_eq "every memslot is bound to a guest_memfd (RAM and firmware)" "0 2" \
+	"$(L | grep -c '^slot .* plain') $(L | grep -c '^slot .* guest_memfd rc=0')"
 expect_eq "launch order: INIT2, LAUNCH_START, LAUNCH_UPDATE..., LAUNCH_FINISH" \
 	"INIT2 LAUNCH_START LAUNCH_UPDATE LAUNCH_FINISH" "$(L | sed -n 's/^sev \(INIT2\|LAUNCH_[A-Z]*\) .*/\1/p' | uniq | xargs)"
 expect_match "LAUNCH_START: the default policy, /dev/sev given" "sev LAUNCH_START policy=0x30000 sev_fd=/dev/sev rc=0" "$(L)"
