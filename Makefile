@@ -106,11 +106,25 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(call obj_of,$(UNIT_HELPERS)
 	$(CC) $(LDFLAGS) -o $@ $< $(call obj_of,$(UNIT_HELPERS)) $(LINK_LIBS) $(LDLIBS) $(TEST_LIBS)
 
 # Integration tests may come with C helper programs: tests/integration/*.c.
-ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
+ITEST_SRCS := $(sort $(filter-out tests/integration/kvm_shim.c,$(wildcard tests/integration/*.c)))
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(ITEST_SRCS))
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS) $(TEST_LIBS)
+
+# The KVM shim (LD_PRELOAD into vigil-vmm; test_snp_protocol.sh): the model of
+# tests/unit/kvm_model.c behind /dev/kvm and /dev/sev. Position-independent, linked with
+# libcrypto only, with the few vigil sources it reuses (KVM's VMSA from the registers);
+# never instrumented (it is preloaded ahead of the sanitizer runtime).
+SHIM_SRCS := tests/integration/kvm_shim.c tests/unit/kvm_model.c sev/vmsa.c vmm/platform/sev_regs.c common/err.c
+SHIM_CFLAGS := $(filter-out -fPIE -fsanitize=% -fno-sanitize-recover=all,$(CFLAGS)) -fPIC -fvisibility=hidden
+SHIM := $(BUILD)/tests/kvm_shim.so
+$(BUILD)/obj-pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+$(SHIM): $(patsubst %.c,$(BUILD)/obj-pic/%.o,$(SHIM_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-z,relro,-z,now -o $@ $^ -lcrypto -ldl -lpthread
 
 # Benchmarks may come with C programs: bench/*.c.
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
@@ -126,7 +140,7 @@ include $(sort $(wildcard */*.mk */*/*.mk))
 
 .PHONY: all libs bins unit-bins test deps unit integration fuzz-smoke fuzz fuzz-bins \
 	sanitize bench demo clean help
-all: $(LIBS) $(BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(ITEST_BINS) $(BENCH_BINS)
+all: $(LIBS) $(BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(ITEST_BINS) $(SHIM) $(BENCH_BINS)
 libs: $(LIBS)
 bins: $(BINS)
 unit-bins: $(UNIT_BINS)
@@ -189,4 +203,4 @@ clean:
 help:
 	@sed -n '1,12p' Makefile
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-pic -name '*.d' 2>/dev/null)

@@ -50,10 +50,10 @@ void km_reset(void)
 void km_add_slot(uint64_t gpa, uint64_t size, bool gmem)
 {
 	if (km.nslots < KM_MAX_SLOTS)
-		km.slots[km.nslots++] = (struct km_slot){ gpa, size, gmem };
+		km.slots[km.nslots++] = (struct km_slot){ .gpa = gpa, .size = size, .gmem = gmem };
 }
 
-static const struct km_slot *slot_of(uint64_t gpa)
+const struct km_slot *km_slot_of(uint64_t gpa)
 {
 	for (unsigned i = 0; i < km.nslots; i++)
 		if (gpa >= km.slots[i].gpa && gpa - km.slots[i].gpa < km.slots[i].size)
@@ -86,7 +86,7 @@ static void set_private(uint64_t gpa, uint64_t size, bool p)
  */
 static int64_t gmem_populate_check(uint64_t gpa, uint64_t npages, const char *who)
 {
-	const struct km_slot *s = slot_of(gpa);
+	const struct km_slot *s = km_slot_of(gpa);
 	if (!s || !s->gmem) {
 		violation("%s at 0x%llx: the memslot has no guest_memfd (kvm_slot_can_be_private)", who,
 			  (unsigned long long)gpa);
@@ -109,7 +109,7 @@ int km_guest_access(uint64_t gpa, bool private_, struct kvm_run *run)
 	/* arch/x86/kvm/mmu/mmu.c kvm_mmu_faultin_pfn: a private fault on a slot that cannot
 	 * be private, or an access whose kind differs from the page's attribute, exits
 	 * with KVM_EXIT_MEMORY_FAULT and KVM_RUN returns -EFAULT. */
-	const struct km_slot *s = slot_of(gpa);
+	const struct km_slot *s = km_slot_of(gpa);
 	bool mismatch = private_ != km_is_private(gpa) || (private_ && (!s || !s->gmem));
 	if (!mismatch)
 		return 0;
@@ -207,6 +207,13 @@ static int sev_op(struct km_call *c, struct kvm_sev_cmd *cmd)
 		/* svm/sev.c snp_launch_start */
 		if (!km.snp_inited || km.snp_started || s->flags)
 			return -EINVAL;
+		/* ... keeps argp->sev_fd for every later firmware command, which
+		 * drivers/crypto/ccp/sev-dev.c sev_issue_cmd_external_user refuses (-EBADF)
+		 * unless it is an open /dev/sev. */
+		if (cmd->sev_fd != KM_SEV_FD) {
+			violation("SNP_LAUNCH_START with sev_fd %u, not /dev/sev (sev_issue_cmd_external_user)", cmd->sev_fd);
+			return -EBADF;
+		}
 		if (s->policy & ~KM_SNP_POLICY_VALID)
 			return -EINVAL;
 		if (!(s->policy & (1ull << 17)) || (s->policy & (1ull << 20)))
@@ -270,6 +277,9 @@ static int sev_op(struct km_call *c, struct kvm_sev_cmd *cmd)
 		if (!km.snp_started || km.snp_finished || f->flags)
 			return -EINVAL;
 		km.snp_finished = true;
+		/* snp_launch_update_vmsa: every vCPU's VMSA is encrypted from its current
+		 * registers; from now on they are guest_state_protected. */
+		km.snp_vmsas_encrypted = km.vcpus_created > 0;
 		return 0;
 	}
 	}
@@ -435,6 +445,208 @@ static int tdx_op(int fd, struct km_call *c, struct kvm_tdx_cmd *cmd)
 	return -EINVAL;
 }
 
+
+/* -------------------------------------------------------------- plain KVM */
+
+/* The CPUID a Genoa-like host returns for KVM_GET_SUPPORTED_CPUID (values, not a
+ * kernel rule: the backends only filter and copy them). */
+static const struct kvm_cpuid_entry2 km_host_cpuid[] = {
+	{ .function = 0x0, .eax = 0x10, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
+	{ .function = 0x1, .eax = 0x00a10f11, .ebx = 0x00000800, .ecx = 0xfef83203, .edx = 0x178bfbff },
+	{ .function = 0x7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 0xf1bf07a9, .ecx = 0x00405f4e },
+	{ .function = 0xd, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x7, .ebx = 0x340, .ecx = 0x340 },
+	{ .function = 0xd, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0xf },
+	{ .function = 0x80000000, .eax = 0x80000021, .ebx = 0x68747541, .ecx = 0x444d4163, .edx = 0x69746e65 },
+	{ .function = 0x80000001, .eax = 0x00a10f11, .ecx = 0x75c237ff, .edx = 0x2fd3fbff },
+	{ .function = 0x80000008, .eax = 0x00003030 },
+};
+
+static int vcpu_ioctl(unsigned long req, void *arg);
+
+/* System and VM ioctls of the machine itself: what vigil-vmm issues around the
+ * confidential commands. Plain bookkeeping needs no citation; each refusal does. */
+static int plain_ioctl(int fd, struct km_call *c, unsigned long req, void *arg)
+{
+	switch (req) {
+	case KVM_GET_API_VERSION:
+		return KVM_API_VERSION;
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return KM_RUN_SIZE;
+	case KVM_CREATE_VM: {
+		unsigned long type = (unsigned long)(uintptr_t)arg;
+		c->a[0] = type;
+		/* x86.c kvm_arch_init_vm: a type outside kvm_caps.supported_vm_types. */
+		if (type >= 32 || !(km.vm_types & (1 << type)))
+			return -EINVAL;
+		km.vm_created = true;
+		km.vm_type = type;
+		km.tdx_mode = type == KVM_X86_TDX_VM;
+		return KM_VM_FD;
+	}
+	case KVM_SET_IDENTITY_MAP_ADDR:
+	case KVM_SET_TSS_ADDR:
+		c->a[0] = req == KVM_SET_TSS_ADDR ? (uint64_t)(uintptr_t)arg : *(uint64_t *)arg;
+		/* x86.c kvm_vm_ioctl_set_identity_map_addr: only before vCPUs exist. */
+		if (req == KVM_SET_IDENTITY_MAP_ADDR && km.vcpus_created)
+			return -EINVAL;
+		return 0;
+	case KVM_CREATE_IRQCHIP:
+		/* x86.c kvm_arch_vm_ioctl(KVM_CREATE_IRQCHIP): once, before vCPUs. */
+		if (km.irqchip)
+			return -EEXIST;
+		if (km.vcpus_created)
+			return -EINVAL;
+		km.irqchip = 1;
+		return 0;
+	case KVM_CREATE_PIT2: {
+		const struct kvm_pit_config *p = arg;
+		c->a[0] = p->flags;
+		/* x86.c kvm_arch_vm_ioctl(KVM_CREATE_PIT2): one PIT, on an in-kernel PIC. */
+		if (km.pit)
+			return -EEXIST;
+		if (km.irqchip != 1)
+			return -ENOENT;
+		km.pit = true;
+		return 0;
+	}
+	case KVM_IRQ_LINE:
+		/* x86.c kvm_vm_ioctl_irq_line: needs an in-kernel irqchip (-ENXIO). */
+		return km.irqchip ? 0 : -ENXIO;
+	case KVM_GET_SUPPORTED_CPUID: {
+		struct kvm_cpuid2 *cp = arg;
+		unsigned n = VG_ARRAY_SIZE(km_host_cpuid);
+		c->a[0] = cp->nent;
+		/* cpuid.c kvm_dev_ioctl_get_cpuid: -E2BIG when nent is too small. */
+		if (cp->nent < n)
+			return -E2BIG;
+		cp->nent = n;
+		memcpy(cp->entries, km_host_cpuid, sizeof(km_host_cpuid));
+		return 0;
+	}
+	case KVM_CREATE_VCPU: {
+		unsigned long id = (unsigned long)(uintptr_t)arg;
+		c->a[0] = id;
+		/* kvm_main.c kvm_vm_ioctl_create_vcpu: id below KVM_MAX_VCPU_IDS, unique. */
+		if (id >= 4096 || km.vcpus_created >= KM_MAX_VCPUS)
+			return -EINVAL;
+		for (unsigned i = 0; i < km.vcpus_created; i++)
+			if (km.vcpus[i].id == id)
+				return -EEXIST;
+		/* vmx/tdx.c tdx_vcpu_create: a TD's vCPUs need the split irqchip (its
+		 * APIC is virtualized by the TDX module), after KVM_TDX_INIT_VM. */
+		if (km.tdx_mode && (km.irqchip != 2 || !km.tdx_inited)) {
+			violation("KVM_CREATE_VCPU on a TD %s (tdx_vcpu_create)",
+				  km.irqchip != 2 ? "without the split irqchip" : "before KVM_TDX_INIT_VM");
+			return km.irqchip != 2 ? -EINVAL : -EIO;
+		}
+		struct km_vcpu *v = &km.vcpus[km.vcpus_created++];
+		memset(v, 0, sizeof(*v));
+		v->id = (uint32_t)id;
+		/* KVM's vCPU reset state (x86.c kvm_vcpu_reset): the values GET returns. */
+		v->sregs.cs.selector = 0xf000;
+		v->sregs.cs.base = 0xffff0000;
+		v->sregs.cr0 = 0x60000010;
+		v->regs.rip = 0xfff0;
+		v->regs.rflags = 2;
+		v->dregs.dr6 = 0xffff0ff0;
+		v->dregs.dr7 = 0x400;
+		v->xcr0 = 1;
+		v->pat = 0x0007040600070406ull;
+		return KM_VCPU_FD;
+	}
+	}
+	if (fd == KM_VCPU_FD)
+		return vcpu_ioctl(req, arg);
+	violation("unexpected ioctl 0x%lx", req);
+	return -ENOTTY;
+}
+
+/* x86.c: KVM_{GET,SET}_{REGS,SREGS,DEBUGREGS,XCRS} refuse a vCPU whose state is
+ * protected (has_protected_state && guest_state_protected, Linux 6.11+): an SNP
+ * vCPU after SNP_LAUNCH_FINISH encrypted its VMSA, a TD vCPU always (tdx_vcpu_create). */
+static bool regs_protected(void) { return km.snp_vmsas_encrypted || km.tdx_mode; }
+
+static int vcpu_ioctl(unsigned long req, void *arg)
+{
+	struct km_vcpu *v = &km.vcpus[km.vcpu < KM_MAX_VCPUS ? km.vcpu : 0];
+	bool prot = km.vm_type == KVM_X86_SNP_VM || km.tdx_mode; /* has_protected_state */
+	switch (req) {
+	case KVM_GET_REGS: case KVM_SET_REGS: case KVM_GET_SREGS: case KVM_SET_SREGS:
+	case KVM_GET_DEBUGREGS: case KVM_SET_DEBUGREGS: case KVM_GET_XCRS: case KVM_SET_XCRS:
+		if (regs_protected() && !km.kvm_view)
+			return -EINVAL; /* refused, not a rule broken: the VMM may ask */
+		break;
+	}
+	switch (req) {
+	case KVM_GET_REGS: *(struct kvm_regs *)arg = v->regs; return 0;
+	case KVM_SET_REGS: v->regs = *(const struct kvm_regs *)arg; return 0;
+	case KVM_GET_SREGS: *(struct kvm_sregs *)arg = v->sregs; return 0;
+	case KVM_SET_SREGS: v->sregs = *(const struct kvm_sregs *)arg; return 0;
+	case KVM_GET_DEBUGREGS: *(struct kvm_debugregs *)arg = v->dregs; return 0;
+	case KVM_SET_DEBUGREGS: v->dregs = *(const struct kvm_debugregs *)arg; return 0;
+	case KVM_GET_XCRS: {
+		struct kvm_xcrs *x = arg;
+		memset(x, 0, sizeof(*x));
+		x->nr_xcrs = 1;
+		x->xcrs[0].value = v->xcr0;
+		return 0;
+	}
+	case KVM_SET_XCRS: {
+		const struct kvm_xcrs *x = arg;
+		for (unsigned i = 0; i < x->nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (x->xcrs[i].xcr == 0)
+				v->xcr0 = x->xcrs[i].value;
+		return 0;
+	}
+	case KVM_GET_FPU: case KVM_SET_FPU: case KVM_GET_XSAVE:
+		/* x86.c kvm_arch_vcpu_ioctl_get_fpu & co.: a VM with protected state owns its
+		 * FPU state (-EINVAL), as docs/platforms.md records the backend's reading. */
+		if (prot && !km.kvm_view)
+			return -EINVAL;
+		if (req == KVM_SET_FPU)
+			return 0;
+		/* KVM's FPU reset state (fpstate init): FCW 0x37f, MXCSR 0x1f80; the FPU
+		 * is not settable through the model. */
+		memset(arg, 0, req == KVM_GET_XSAVE ? sizeof(struct kvm_xsave) : sizeof(struct kvm_fpu));
+		if (req == KVM_GET_XSAVE) {
+			uint8_t *x = (uint8_t *)((struct kvm_xsave *)arg)->region;
+			x[0] = 0x7f, x[1] = 0x03, x[24] = 0x80, x[25] = 0x1f;
+		} else {
+			((struct kvm_fpu *)arg)->fcw = 0x37f;
+			((struct kvm_fpu *)arg)->mxcsr = 0x1f80;
+		}
+		return 0;
+	case KVM_SET_MSRS: case KVM_GET_MSRS: {
+		struct kvm_msrs *m = arg;
+		for (unsigned i = 0; i < m->nmsrs; i++) {
+			if (m->entries[i].index != 0x277) /* IA32_PAT */
+				continue;
+			if (req == KVM_SET_MSRS)
+				v->pat = m->entries[i].data;
+			else
+				m->entries[i].data = v->pat;
+		}
+		return (int)m->nmsrs; /* the number processed */
+	}
+	case KVM_RUN:
+		/* A confidential vCPU runs only after its launch: svm/sev.c (no VMSA before
+		 * SNP_LAUNCH_FINISH), vmx/tdx.c tdx_vcpu_pre_run (TD_STATE_RUNNABLE after
+		 * KVM_TDX_FINALIZE_VM). */
+		if (km.vm_type == KVM_X86_SNP_VM && !km.snp_finished) {
+			violation("KVM_RUN before SNP_LAUNCH_FINISH");
+			return -EINVAL;
+		}
+		if (km.tdx_mode && !km.tdx_finalized) {
+			violation("KVM_RUN before KVM_TDX_FINALIZE_VM (tdx_vcpu_pre_run)");
+			return -EINVAL;
+		}
+		v->ran = true;
+		return 0;
+	}
+	violation("unexpected vCPU ioctl 0x%lx", req);
+	return -ENOTTY;
+}
+
 /* ------------------------------------------------------------------ ioctls */
 
 static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
@@ -454,6 +666,7 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 		rc = cap == KVM_CAP_VM_TYPES ? km.vm_types
 		   : cap == KVM_CAP_EXIT_HYPERCALL ? km.hc_mask
 		   : cap == KVM_CAP_MEMORY_ATTRIBUTES ? km.mem_attrs
+		   : cap == KVM_CAP_MAX_VCPUS || cap == KVM_CAP_NR_VCPUS ? KM_MAX_VCPUS
 		   : 1;
 		break;
 	}
@@ -475,6 +688,16 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 				rc = -EINVAL;
 			else
 				km.apic_bus_ns = e->args[0];
+		}
+		/* ... KVM_CAP_SPLIT_IRQCHIP: at most MAX_NR_RESERVED_IOAPIC_PINS routes, no
+		 * in-kernel irqchip yet (-EEXIST), before vCPUs (-EINVAL). */
+		if (e->cap == KVM_CAP_SPLIT_IRQCHIP) {
+			if (e->args[0] > 256 || km.vcpus_created)
+				rc = -EINVAL;
+			else if (km.irqchip)
+				rc = -EEXIST;
+			else
+				km.irqchip = 2;
 		}
 		break;
 	}
@@ -524,13 +747,22 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 				  (r2.guest_memfd_offset & 0xfff) ||
 				  r2.guest_memfd_offset + r2.memory_size > km.gmem_size[r2.guest_memfd - KM_GMEM_FD0]))
 			rc = -EINVAL;
-		else
+		else {
 			km_add_slot(r2.guest_phys_addr, r2.memory_size, gmem);
+			if (km.nslots)
+				km.slots[km.nslots - 1].uaddr = r2.userspace_addr;
+		}
 		break;
 	}
 	case KVM_SET_CPUID2: {
 		struct kvm_cpuid2 *cp = arg;
 		c->ncpuid = cp->nent;
+		/* cpuid.c kvm_set_cpuid: after KVM_RUN the CPUID may not change
+		 * (kvm_cpuid_check_equal; the shim's guest never changes it, so any call is one). */
+		if (km.vcpus[km.vcpu < KM_MAX_VCPUS ? km.vcpu : 0].ran) {
+			rc = -EINVAL;
+			break;
+		}
 		memcpy(c->cpuid, cp->entries, VG_MIN(cp->nent, 8u) * sizeof(struct kvm_cpuid_entry2));
 		km.vcpu_ncpuid = VG_MIN(cp->nent, 64u);
 		memcpy(km.vcpu_cpuid, cp->entries, km.vcpu_ncpuid * sizeof(struct kvm_cpuid_entry2));
@@ -548,23 +780,8 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 			rc = sev_op(c, arg);
 		break;
 	default:
-		violation("unexpected ioctl 0x%lx", req);
-		rc = -ENOTTY;
+		rc = plain_ioctl(fd, c, req, arg);
 	}
 	c->rc = rc;
-	return rc;
-}
-
-int km_snp_start(struct sev_snp_launch *l, struct vg_err *err)
-{
-	sev_snp_launch_init(l, &km_io);
-	l->kvm_fd = KM_KVM_FD;
-	l->vm_fd = KM_VM_FD;
-	l->sev_fd = KM_SEV_FD;
-	int rc = sev_snp_probe(l, err);
-	if (!rc)
-		rc = sev_snp_init(l, err);
-	if (!rc)
-		rc = sev_snp_launch_start(l, err);
 	return rc;
 }

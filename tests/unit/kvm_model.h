@@ -16,6 +16,10 @@
  *   TDX launch                    arch/x86/kvm/vmx/tdx.c tdx_td_init,
  *                                 setup_tdparams_eptp_controls, tdx_vcpu_init_mem_region,
  *                                 tdx_vcpu_get_cpuid; Documentation/virt/kvm/x86/intel-tdx.rst
+ *   the machine (plain KVM)       virt/kvm/kvm_main.c, arch/x86/kvm/x86.c, cpuid.c: VM types,
+ *                                 irqchip/PIT/TSS order, vCPU ids, protected register state
+ *                                 (what vigil-vmm itself issues; tests/integration/kvm_shim.c
+ *                                 runs the real binary against this model)
  *
  * Every ioctl is logged (km.calls) so tests can also check order and arguments. The
  * first rule the VMM breaks is kept in km.violation. Linked into every unit test.
@@ -37,6 +41,8 @@
 #define KM_MAX_CALLS 512
 #define KM_MAX_SLOTS 8
 #define KM_MAX_GPA (16ull << 30) /* the model tracks attributes below 16 GiB */
+#define KM_MAX_VCPUS 8
+#define KM_RUN_SIZE (3 * 4096) /* KVM_GET_VCPU_MMAP_SIZE: kvm_run, PIO data, coalesced MMIO */
 
 struct km_call {
 	int fd;
@@ -57,6 +63,17 @@ struct km_call {
 struct km_slot {
 	uint64_t gpa, size;
 	bool gmem;
+	uint64_t uaddr; /* the shared (host) mapping; 0 for slots made by km_add_slot */
+};
+
+/* One vCPU's register state as userspace set it (reset values at KVM_CREATE_VCPU). */
+struct km_vcpu {
+	uint32_t id;
+	bool ran;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_debugregs dregs;
+	uint64_t xcr0, pat;
 };
 
 /* A CPUID value the (simulated) SNP firmware insists on: a CPUID page carrying a
@@ -89,6 +106,14 @@ struct kvm_model {
 	int fail_rc;                 /* every TDX command fails with this (0: no) */
 	uint64_t hw_error;
 	unsigned intr_calls;         /* bitmask over INIT_MEM_REGION calls: -EINTR */
+	/* ---- the machine: plain KVM (KVM_CREATE_VM .. KVM_RUN), used by the shim */
+	bool vm_created;
+	unsigned long vm_type;
+	int irqchip; /* 0 none, 1 in-kernel (PIC+IOAPIC), 2 split */
+	bool pit, snp_vmsas_encrypted;
+	unsigned vcpu; /* which vCPU a call on KM_VCPU_FD is on (set by the caller; 0 in unit tests) */
+	bool kvm_view; /* the caller is KVM itself (building a VMSA): its own view of the FPU state */
+	struct km_vcpu vcpus[KM_MAX_VCPUS];
 	/* ---- state */
 	struct km_slot slots[KM_MAX_SLOTS];
 	unsigned nslots;
@@ -121,6 +146,7 @@ void km_reset(void);
 void km_reset_bare(void);
 void km_add_slot(uint64_t gpa, uint64_t size, bool gmem);
 bool km_is_private(uint64_t gpa);
+const struct km_slot *km_slot_of(uint64_t gpa);
 /* The guest touches gpa with a private (encrypted) or shared access during KVM_RUN.
  * Returns 0 when the access matches the page's attribute, else -EFAULT with
  * run->exit_reason = KVM_EXIT_MEMORY_FAULT (mmu.c kvm_mmu_prepare_memory_fault_exit). */
