@@ -75,11 +75,19 @@ static int (*real_ioctl)(int, unsigned long, ...);
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = 2;
 
-enum { R_NO_SNP = 1, R_FW_SLOT_PLAIN = 2, R_NO_PSC = 4, R_CORRUPT_TABLE = 8, R_CPUID_REJECT = 16 };
+enum {
+	R_NO_SNP = 1, R_FW_SLOT_PLAIN = 2, R_NO_PSC = 4, R_CORRUPT_TABLE = 8, R_CPUID_REJECT = 16,
+	R_RESET_EVENT = 32, R_SHUTDOWN_EVENT = 64, R_DMA_PRIVATE = 128, R_TD_CPUID_GPAW = 256
+};
 static unsigned rules;
 
 static struct kvm_run *runs[KM_MAX_VCPUS];
-static bool hypercall_pending[KM_MAX_VCPUS];
+/* A hypercall exit userspace answers at the next KVM_RUN: an SNP page-state change,
+ * or a chunk of a TD's MapGPA (the TDVMCALL status the guest gets when it is done). */
+static enum { HC_NONE, HC_PSC, HC_MAP_GPA } hypercall_pending[KM_MAX_VCPUS];
+static uint64_t map_gpa_status;
+/* The reset event (R_RESET_EVENT): sent once; vCPU 0's registers written after it. */
+static bool reset_sent;
 
 static void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void shim_log(const char *fmt, ...)
@@ -298,7 +306,9 @@ static const char *req_name(unsigned long req)
 		N(KVM_GET_REGS), N(KVM_SET_REGS), N(KVM_GET_SREGS), N(KVM_SET_SREGS), N(KVM_GET_MSRS),
 		N(KVM_SET_MSRS), N(KVM_GET_FPU), N(KVM_SET_FPU), N(KVM_GET_XSAVE), N(KVM_GET_XCRS),
 		N(KVM_SET_XCRS), N(KVM_GET_DEBUGREGS), N(KVM_SET_DEBUGREGS), N(KVM_MEMORY_ENCRYPT_OP),
-		N(KVM_RUN),
+		N(KVM_RUN), N(KVM_GET_IRQCHIP), N(KVM_SET_IRQCHIP), N(KVM_GET_PIT2), N(KVM_SET_PIT2),
+		N(KVM_GET_LAPIC), N(KVM_SET_LAPIC), N(KVM_GET_MP_STATE), N(KVM_SET_MP_STATE),
+		N(KVM_GET_VCPU_EVENTS), N(KVM_SET_VCPU_EVENTS), N(KVM_SET_XSAVE),
 #undef N
 	};
 	for (size_t i = 0; i < VG_ARRAY_SIZE(names); i++)
@@ -425,6 +435,14 @@ static int tdx_cmd(int mfd, struct kvm_tdx_cmd *cmd)
 		gpa0 = r->gpa;
 		src0 = r->source_addr;
 	}
+	if (cmd->id == KVM_TDX_INIT_VM && (rules & R_TD_CPUID_GPAW)) {
+		/* A VMM that passes KVM_GET_SUPPORTED_CPUID's leaf 0x80000008 through (GPAW
+		 * 0, issue 14 finding 10 before its fix). */
+		struct kvm_tdx_init_vm *iv = (void *)(uintptr_t)cmd->data;
+		for (unsigned i = 0; i < iv->cpuid.nent; i++)
+			if (iv->cpuid.entries[i].function == 0x80000008)
+				iv->cpuid.entries[i].eax &= 0xff00ffffu;
+	}
 	int rc = km_io.fn(km_io.ctx, mfd, KVM_MEMORY_ENCRYPT_OP, cmd);
 	if (cmd->id == KVM_TDX_INIT_VM && !rc && !mrtd && (mrtd = EVP_MD_CTX_new()))
 		EVP_DigestInit_ex(mrtd, EVP_sha384(), NULL); /* TDH.MNG.INIT */
@@ -448,7 +466,7 @@ static int tdx_cmd(int mfd, struct kvm_tdx_cmd *cmd)
 		hex(m, 48, h);
 		shim_log("tdx FINALIZE_VM rc=0 mrtd=%s", h);
 	} else {
-		shim_log("tdx %s rc=%d", name, rc);
+		shim_log("tdx %s rc=%d hw_error=0x%llx", name, rc, (unsigned long long)cmd->hw_error);
 	}
 	return rc;
 }
@@ -508,6 +526,18 @@ static int shim_ioctl(int fd, unsigned long req, void *arg)
 	} else {
 		rc = km_io.fn(km_io.ctx, mfd, req, arg);
 	}
+	if (req == KVM_SET_MEMORY_ATTRIBUTES && km.vcpus[0].ran) /* conversions at run time */
+		shim_log("attributes 0x%llx+0x%llx %s rc=%d", (unsigned long long)((const struct kvm_memory_attributes *)arg)->address,
+			 (unsigned long long)((const struct kvm_memory_attributes *)arg)->size,
+			 ((const struct kvm_memory_attributes *)arg)->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE ? "private" : "shared", rc);
+	if (reset_sent && kind == SK_VCPU && req == KVM_SET_REGS)
+		shim_log("vcpu %u KVM_SET_REGS after the reset event: rip=0x%llx rc=%d", fds[fd].index,
+			 (unsigned long long)((const struct kvm_regs *)arg)->rip, rc);
+	if (reset_sent && kind == SK_VCPU && req == KVM_SET_SREGS)
+		shim_log("vcpu %u KVM_SET_SREGS after the reset event: cs.selector=0x%x cs.base=0x%llx cr0=0x%llx rc=%d",
+			 fds[fd].index, ((const struct kvm_sregs *)arg)->cs.selector,
+			 (unsigned long long)((const struct kvm_sregs *)arg)->cs.base,
+			 (unsigned long long)((const struct kvm_sregs *)arg)->cr0, rc);
 	/* Descriptors the model hands out become real ones. */
 	if (rc >= 0 && (req == KVM_CREATE_VM || req == KVM_CREATE_VCPU || req == KVM_CREATE_GUEST_MEMFD)) {
 		enum shim_kind k = req == KVM_CREATE_VM ? SK_VM : req == KVM_CREATE_VCPU ? SK_VCPU : SK_GMEM;
@@ -544,6 +574,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 #define DMA_WINDOW 0x1000000ull /* 16 MiB: a 2 MiB window, descriptor then buffer */
 #define DMA_BUF (DMA_WINDOW + 4096)
 #define DMA_CHUNK ((2u << 20) - 4096)
+#define PRIVATE_BUF (DMA_WINDOW + (8ull << 20)) /* R_DMA_PRIVATE: a buffer never made shared */
 #define IO_DATA_OFFSET 4096 /* the PIO data page after kvm_run */
 
 static ucontext_t host_ctx, guest_ctx;
@@ -617,9 +648,24 @@ static bool guest_touch(uint64_t gpa, uint64_t len, bool private_)
 static uint64_t guest_psc_2m(uint64_t gpa, bool private_)
 {
 	km_psc_exit(grun(), gpa, true, private_);
-	hypercall_pending[0] = true;
+	hypercall_pending[0] = HC_PSC;
 	guest_exit(0);
 	return grun()->hypercall.ret;
+}
+
+/* A TD's TDG.VP.VMCALL<MapGPA> of [gpa, gpa+size) (the shared bit in gpa: to shared),
+ * as TDVF's IoMmuDxe / MemEncryptTdxLib issue it: KVM exits once per 2 MiB chunk
+ * (the model's rule); the TDVMCALL status. */
+static uint64_t guest_map_gpa(uint64_t gpa, uint64_t size)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t st = km_tdx_map_gpa(grun(), gpa, size);
+	pthread_mutex_unlock(&lock);
+	if (st != KM_TDVMCALL_EXIT)
+		return st;
+	hypercall_pending[0] = HC_MAP_GPA;
+	guest_exit(0); /* back when the last chunk is answered (vcpu_run) */
+	return map_gpa_status;
 }
 
 static void fw_select(uint16_t key) { pio(FW_CFG_SEL, true, 2, key); }
@@ -644,22 +690,46 @@ static uint32_t fw_u32(uint16_t key)
  * selecting key first when select; the data, or NULL. */
 static const uint8_t *fw_dma(uint16_t key, bool select, uint32_t len)
 {
-	uint8_t *desc = shared_view(DMA_WINDOW, 16), *buf = shared_view(DMA_BUF, len);
+	/* R_DMA_PRIVATE: the buffer is a page the guest kept private (it made only the
+	 * descriptor's window shared) and reads privately, as its own memory. */
+	bool priv = rules & R_DMA_PRIVATE;
+	uint64_t bgpa = priv ? PRIVATE_BUF : DMA_BUF;
+	uint8_t *desc = shared_view(DMA_WINDOW, 16), *buf = shared_view(bgpa, len);
 	if (!desc || !buf || !guest_touch(DMA_WINDOW, 16, false))
 		return NULL;
 	vg_put_be32(desc, (select ? (uint32_t)key << 16 | 0x08 : 0) | 0x02);
 	vg_put_be32(desc + 4, len);
-	vg_put_be32(desc + 8, 0);
-	vg_put_be32(desc + 12, (uint32_t)DMA_BUF);
+	vg_put_be32(desc + 8, (uint32_t)(bgpa >> 32));
+	vg_put_be32(desc + 12, (uint32_t)bgpa);
 	pio(FW_CFG_DMA, true, 4, __builtin_bswap32((uint32_t)(DMA_WINDOW >> 32)));
 	pio(FW_CFG_DMA + 4, true, 4, __builtin_bswap32((uint32_t)DMA_WINDOW));
 	if (!guest_touch(DMA_WINDOW, 16, false) || vg_be32(desc) != 0)
 		return NULL;
-	return guest_touch(DMA_BUF, len, false) ? buf : NULL;
+	if (!guest_touch(bgpa, len, priv))
+		return NULL;
+	if (!priv)
+		return buf;
+	/* The device wrote the memslot's userspace mapping (the shared backing); the
+	 * guest's private pages are its guest_memfd pages, which that write never
+	 * reaches. Never written privately, they read as zeros (a TD's pages are
+	 * zeroed when added or accepted). No error bit: neither KVM nor the device can
+	 * tell; the data simply does not arrive. */
+	static uint8_t private_view[DMA_CHUNK];
+	static bool said;
+	if (!said) {
+		said = true;
+		shim_log("guest DMA buffer 0x%llx is private: the device wrote its shared backing (%s at 0x202), "
+			 "the guest reads its private page (zeros)", (unsigned long long)bgpa,
+			 len >= 0x206 && !memcmp(buf + 0x202, "HdrS", 4) ? "HdrS" : "no HdrS");
+	}
+	memset(private_view, 0, len);
+	return private_view;
 }
 
 /* Reads item key (size bytes) into the running SHA-256, by DMA in chunks or through
  * the data port; the number of bytes read, or -1. */
+static uint8_t setup_head[0x206]; /* the first bytes of the setup item, as read */
+
 static int64_t fw_hash_item(uint16_t key, uint32_t size, bool dma, EVP_MD_CTX *h)
 {
 	if (!dma) {
@@ -667,6 +737,8 @@ static int64_t fw_hash_item(uint16_t key, uint32_t size, bool dma, EVP_MD_CTX *h
 		for (uint32_t i = 0; i < size; i++) {
 			uint8_t b = (uint8_t)pio(FW_CFG_DATA, false, 1, 0);
 			EVP_DigestUpdate(h, &b, 1);
+			if (key == 0x18 && i < sizeof(setup_head))
+				setup_head[i] = b;
 		}
 		return size;
 	}
@@ -676,6 +748,8 @@ static int64_t fw_hash_item(uint16_t key, uint32_t size, bool dma, EVP_MD_CTX *h
 		const uint8_t *p = fw_dma(key, off == 0, n);
 		if (!p)
 			return -1;
+		if (key == 0x18 && off == 0)
+			memcpy(setup_head, p, VG_MIN(n, (uint32_t)sizeof(setup_head)));
 		EVP_DigestUpdate(h, p, n);
 		off += n;
 	} while (off < size);
@@ -781,8 +855,16 @@ static int guest_program(void)
 		shim_log("guest fw_cfg file %s size=%u select=0x%x", (const char *)b + 8, vg_be32(b), vg_be16(b + 4));
 	}
 	/* The DMA buffers must be shared (the VMM cannot write private memory): OVMF's
-	 * bounce buffer is made shared with a page-state change first. */
-	if (dma && !(rules & R_NO_PSC)) {
+	 * bounce buffer is made shared first, on SNP with a page-state change, on a TD
+	 * with MapGPA of its shared alias (TDVF IoMmuDxe: 4 MiB here, two chunks). A
+	 * plain VM has nothing to convert. */
+	if (dma && !(rules & R_NO_PSC) && km.tdx_mode) {
+		uint64_t st = guest_map_gpa(DMA_WINDOW | KM_TDX_SHARED_BIT, 4ull << 20);
+		shim_log("guest MapGPA 0x%llx+4M shared: status=0x%llx", (unsigned long long)(DMA_WINDOW | KM_TDX_SHARED_BIT),
+			 (unsigned long long)st);
+		if (st)
+			return fail(5, "MapGPA refused");
+	} else if (dma && !(rules & R_NO_PSC) && km.vm_type != KVM_X86_DEFAULT_VM) {
 		uint64_t ret = guest_psc_2m(DMA_WINDOW, false);
 		shim_log("guest page-state change 0x%llx+2M shared: ret=%llu", (unsigned long long)DMA_WINDOW,
 			 (unsigned long long)ret);
@@ -819,6 +901,14 @@ static int guest_program(void)
 	if (rc)
 		return rc;
 	shim_log("guest memory_faults=%u", memory_faults);
+	/* What the firmware's Linux loader checks first (OVMF X86QemuLoadImageLib: the
+	 * boot protocol's "HdrS" at 0x202 of the setup blob). */
+	if (setup >= sizeof(setup_head) && memcmp(setup_head + 0x202, "HdrS", 4))
+		return fail(13, "the setup blob as read has no HdrS: the kernel did not arrive");
+	if (km.tdx_mode) { /* TDVF measures the blobs into RTMR1/RTMR2; no table to check */
+		shim_log("guest TD: blobs read, no hashes table (TDVF measures them into RTMRs)");
+		return 0;
+	}
 	return check_hashes(hk, hi, hc);
 }
 
@@ -842,16 +932,48 @@ static int vcpu_run(unsigned index)
 	int rc = km_io.fn(km_io.ctx, KM_VCPU_FD, KVM_RUN, NULL); /* the model's launch-state rule */
 	if (!rc && run && run->immediate_exit)
 		rc = -EINTR; /* api.rst: KVM_RUN returns at once with EINTR */
-	if (!rc && hypercall_pending[index]) {
-		hypercall_pending[index] = false;
+	bool more = false; /* a TD's MapGPA: the next chunk's exit, without entering the guest */
+	if (!rc && hypercall_pending[index] == HC_MAP_GPA) {
+		map_gpa_status = km_tdx_map_gpa_complete(run, &rc);
+		more = !rc && map_gpa_status == KM_TDVMCALL_EXIT;
+		if (!more)
+			hypercall_pending[index] = HC_NONE;
+	} else if (!rc && hypercall_pending[index]) {
+		hypercall_pending[index] = HC_NONE;
 		rc = km_complete_hypercall(run);
 	}
 	pthread_mutex_unlock(&lock);
 	if (rc || !run)
 		return rc ? rc : -EINVAL;
+	if (more)
+		return 0;
 	if (index != 0) { /* APs: halted (the script runs on the boot vCPU) */
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;
+	}
+	/* KVM's own system events (api.rst KVM_EXIT_SYSTEM_EVENT): R_RESET_EVENT once,
+	 * at the first run, after the "guest" moved away from the reset state (so a
+	 * write-back shows); R_SHUTDOWN_EVENT at the first run after that. */
+	if (guest_state == G_NEW && (rules & (R_RESET_EVENT | R_SHUTDOWN_EVENT))) {
+		bool reset = (rules & R_RESET_EVENT) && !reset_sent;
+		if (reset || (rules & R_SHUTDOWN_EVENT)) {
+			pthread_mutex_lock(&lock);
+			struct km_vcpu *v = &km.vcpus[0];
+			shim_log("vcpu 0 at the system event: rip=0x%llx cs.base=0x%llx", (unsigned long long)v->regs.rip,
+				 (unsigned long long)v->sregs.cs.base);
+			if (reset) {
+				v->regs.rip = 0x1234;
+				v->sregs.cs.base = 0;
+				v->sregs.cs.selector = 0x10;
+				reset_sent = true;
+			}
+			pthread_mutex_unlock(&lock);
+			memset(&run->system_event, 0, sizeof(run->system_event));
+			run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+			run->system_event.type = reset ? KVM_SYSTEM_EVENT_RESET : KVM_SYSTEM_EVENT_SHUTDOWN;
+			shim_log("guest system event %s", reset ? "RESET" : "SHUTDOWN");
+			return 0;
+		}
 	}
 	if (guest_state == G_NEW) {
 		getcontext(&guest_ctx);
@@ -860,6 +982,9 @@ static int vcpu_run(unsigned index)
 		guest_ctx.uc_link = NULL;
 		makecontext(&guest_ctx, guest_main, 0);
 		guest_state = G_RUNNING;
+		if (reset_sent)
+			shim_log("vcpu 0 runs the guest again from rip=0x%llx cs.base=0x%llx", (unsigned long long)km.vcpus[0].regs.rip,
+				 (unsigned long long)km.vcpus[0].sregs.cs.base);
 	}
 	swapcontext(&host_ctx, &guest_ctx);
 	return guest_rc;
@@ -873,7 +998,9 @@ static void parse_rules(const char *s)
 		const char *name;
 		unsigned bit;
 	} known[] = { { "no-snp", R_NO_SNP }, { "fw-slot-plain", R_FW_SLOT_PLAIN }, { "no-psc", R_NO_PSC },
-		      { "corrupt-table", R_CORRUPT_TABLE }, { "cpuid-reject", R_CPUID_REJECT } };
+		      { "corrupt-table", R_CORRUPT_TABLE }, { "cpuid-reject", R_CPUID_REJECT },
+		      { "reset-event", R_RESET_EVENT }, { "shutdown-event", R_SHUTDOWN_EVENT },
+		      { "dma-private", R_DMA_PRIVATE }, { "td-cpuid-gpaw", R_TD_CPUID_GPAW } };
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {

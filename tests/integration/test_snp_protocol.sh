@@ -155,21 +155,7 @@ if [[ -f $DEB ]]; then
 	expect_eq "... no rule broken" "violation=" "$(L | grep '^violation=')"
 fi
 
-# ---- TDX: the real `vigil-vmm --platform tdx` launch of Debian's OVMF (TDVF) under the
-# model: capabilities, INIT_VM, vCPU init, INIT_MEM_REGION of the TDVF sections,
-# FINALIZE_VM; the MRTD the shim computes from the pages as the TDX module takes them is
-# `vigil measure tdx`'s
-if [[ -f $DEB ]]; then
-	rm -f "$LOG"
-	expect_exit 0 "tdx: Debian OVMF.fd (TDVF) under the KVM model" timeout 60 env -u VIGIL_KVM_DEVICE \
-		VIGIL_KVM_SHIM_LOG="$LOG" LD_PRELOAD="$SHIM" "$BIN/vigil-vmm" --platform tdx --firmware "$DEB" --memory-mib 64
-	expect_eq "tdx: launch order" "CAPABILITIES INIT_VM INIT_VCPU GET_CPUID INIT_MEM_REGION FINALIZE_VM" \
-		"$(L | sed -n 's/^tdx \([A-Z_]*\) .*/\1/p' | uniq | xargs)"
-	expect_eq "tdx: MRTD as vigil measure tdx predicts" "$("$BIN/vigil" measure tdx --firmware "$DEB" | head -1)" \
-		"$(L | sed -n 's/^tdx FINALIZE_VM rc=0 mrtd=//p')"
-	expect_eq "tdx: no rule broken" "violation=" "$(L | grep '^violation=')"
-	expect_match "tdx: the guest ran after FINALIZE_VM" "guest verdict=0" "$(L)"
-fi
+# (TDX under the model, and KVM's reset event: test_tdx_protocol.sh)
 
 # ---- failures a user must see
 expect_exit 2 "--kernel with a firmware without a KERNEL_HASHES section" shim_vmm "" --firmware "$X64" \

@@ -147,6 +147,57 @@ void km_psc_exit(struct kvm_run *run, uint64_t gpa, bool huge, bool private_)
 	run->hypercall.ret = 0x77; /* stale */
 }
 
+static void tdx_map_gpa_exit(struct kvm_run *run)
+{
+	/* vmx/tdx.c __tdx_map_gpa: one chunk of at most TDX_MAP_GPA_MAX_LEN. */
+	uint64_t gpa = km.map_gpa_next, size = VG_MIN(km.map_gpa_end - km.map_gpa_next, 2ull << 20);
+	memset(&run->hypercall, 0, sizeof(run->hypercall));
+	run->exit_reason = KVM_EXIT_HYPERCALL;
+	run->hypercall.nr = KVM_HC_MAP_GPA_RANGE;
+	run->hypercall.ret = 0; /* "ensuring that it is zero to not break QEMU" */
+	run->hypercall.args[0] = gpa & ~KM_TDX_SHARED_BIT;
+	run->hypercall.args[1] = size >> 12;
+	run->hypercall.args[2] = gpa & KM_TDX_SHARED_BIT ? KVM_MAP_GPA_RANGE_DECRYPTED : KVM_MAP_GPA_RANGE_ENCRYPTED;
+	run->hypercall.longmode = 1; /* flags = KVM_EXIT_HYPERCALL_LONG_MODE (6.1 headers: longmode) */
+}
+
+uint64_t km_tdx_map_gpa(struct kvm_run *run, uint64_t gpa, uint64_t size)
+{
+	/* vmx/tdx.c tdx_map_gpa: KVM_HC_MAP_GPA_RANGE must exit to userspace
+	 * (user_exit_on_hypercall, else SUBFUNC_UNSUPPORTED); no wrap, both ends legal
+	 * GPAs (below 2^GPAW) and on the same side of the shared bit (INVALID_OPERAND);
+	 * page aligned (ALIGN_ERROR). */
+	if (!(km.hc_enabled & (1u << KVM_HC_MAP_GPA_RANGE)))
+		return 0x8000000000000003ull; /* TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED */
+	const uint64_t legal = 1ull << 48;
+	if (gpa + size <= gpa || gpa >= legal || gpa + size - 1 >= legal ||
+	    (gpa & KM_TDX_SHARED_BIT) != ((gpa + size - 1) & KM_TDX_SHARED_BIT))
+		return KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND;
+	if ((gpa | size) & 0xfff)
+		return 0x8000000000000002ull; /* TDVMCALL_STATUS_ALIGN_ERROR */
+	km.map_gpa_next = gpa;
+	km.map_gpa_end = gpa + size;
+	tdx_map_gpa_exit(run);
+	return KM_TDVMCALL_EXIT;
+}
+
+uint64_t km_tdx_map_gpa_complete(struct kvm_run *run, int *krc)
+{
+	/* vmx/tdx.c tdx_complete_vmcall_map_gpa */
+	*krc = km_complete_hypercall(run);
+	if (*krc)
+		return KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND;
+	if (run->hypercall.ret == EAGAIN)
+		return KVM_CC_TDVMCALL_STATUS_RETRY;
+	if (run->hypercall.ret == EINVAL)
+		return KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND;
+	km.map_gpa_next += 2ull << 20;
+	if (km.map_gpa_next >= km.map_gpa_end)
+		return KVM_CC_TDVMCALL_STATUS_SUCCESS;
+	tdx_map_gpa_exit(run);
+	return KM_TDVMCALL_EXIT;
+}
+
 /* ------------------------------------------------------------------ SEV-SNP */
 
 #define KM_SNP_POLICY_VALID (0xffffull | (1ull << 16) | (1ull << 17) | (1ull << 19) | (1ull << 20))
@@ -512,6 +563,29 @@ static int plain_ioctl(int fd, struct km_call *c, unsigned long req, void *arg)
 	case KVM_IRQ_LINE:
 		/* x86.c kvm_vm_ioctl_irq_line: needs an in-kernel irqchip (-ENXIO). */
 		return km.irqchip ? 0 : -ENXIO;
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP: {
+		/* x86.c kvm_arch_vm_ioctl(KVM_GET/SET_IRQCHIP): only on the in-kernel PIC and
+		 * IOAPIC (irqchip_kernel, else -ENXIO); chip_id 0..2 (-EINVAL). Bookkeeping:
+		 * the model keeps no chip state (a reboot writes back what it read). */
+		struct kvm_irqchip *ch = arg;
+		c->a[0] = ch->chip_id;
+		if (km.irqchip != 1)
+			return -ENXIO;
+		if (ch->chip_id > 2)
+			return -EINVAL;
+		if (req == KVM_GET_IRQCHIP)
+			memset(&ch->chip, 0, sizeof(ch->chip));
+		return 0;
+	}
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+		/* x86.c kvm_arch_vm_ioctl(KVM_GET/SET_PIT2): -ENXIO without a PIT. */
+		if (!km.pit)
+			return -ENXIO;
+		if (req == KVM_GET_PIT2)
+			memset(arg, 0, sizeof(struct kvm_pit_state2));
+		return 0;
 	case KVM_GET_SUPPORTED_CPUID: {
 		struct kvm_cpuid2 *cp = arg;
 		unsigned n = VG_ARRAY_SIZE(km_host_cpuid);
@@ -598,12 +672,12 @@ static int vcpu_ioctl(unsigned long req, void *arg)
 				v->xcr0 = x->xcrs[i].value;
 		return 0;
 	}
-	case KVM_GET_FPU: case KVM_SET_FPU: case KVM_GET_XSAVE:
+	case KVM_GET_FPU: case KVM_SET_FPU: case KVM_GET_XSAVE: case KVM_SET_XSAVE:
 		/* x86.c kvm_arch_vcpu_ioctl_get_fpu & co.: a VM with protected state owns its
 		 * FPU state (-EINVAL), as docs/platforms.md records the backend's reading. */
 		if (prot && !km.kvm_view)
 			return -EINVAL;
-		if (req == KVM_SET_FPU)
+		if (req == KVM_SET_FPU || req == KVM_SET_XSAVE)
 			return 0;
 		/* KVM's FPU reset state (fpstate init): FCW 0x37f, MXCSR 0x1f80; the FPU
 		 * is not settable through the model. */
@@ -628,6 +702,24 @@ static int vcpu_ioctl(unsigned long req, void *arg)
 		}
 		return (int)m->nmsrs; /* the number processed */
 	}
+	case KVM_GET_LAPIC: case KVM_SET_LAPIC: case KVM_GET_MP_STATE: case KVM_SET_MP_STATE:
+	case KVM_GET_VCPU_EVENTS: case KVM_SET_VCPU_EVENTS:
+		/* Plain bookkeeping for a reboot's snapshot and write-back (vmm/accel/kvm_reset.c):
+		 * x86.c kvm_arch_vcpu_ioctl. The LAPIC needs the in-kernel one (-EINVAL,
+		 * lapic_in_kernel); a protected vCPU's events, MP state and LAPIC are refused
+		 * like its registers. The model keeps no state: GETs report zeros (MP state
+		 * RUNNABLE). */
+		if (regs_protected() && !km.kvm_view)
+			return -EINVAL;
+		if ((req == KVM_GET_LAPIC || req == KVM_SET_LAPIC) && !km.irqchip)
+			return -EINVAL;
+		if (req == KVM_GET_LAPIC)
+			memset(arg, 0, sizeof(struct kvm_lapic_state));
+		else if (req == KVM_GET_MP_STATE)
+			((struct kvm_mp_state *)arg)->mp_state = KVM_MP_STATE_RUNNABLE;
+		else if (req == KVM_GET_VCPU_EVENTS)
+			memset(arg, 0, sizeof(struct kvm_vcpu_events));
+		return 0;
 	case KVM_RUN:
 		/* A confidential vCPU runs only after its launch: svm/sev.c (no VMSA before
 		 * SNP_LAUNCH_FINISH), vmx/tdx.c tdx_vcpu_pre_run (TD_STATE_RUNNABLE after
@@ -691,6 +783,13 @@ static int km_fn(void *ctx, int fd, unsigned long req, void *arg)
 		}
 		/* ... KVM_CAP_SPLIT_IRQCHIP: at most MAX_NR_RESERVED_IOAPIC_PINS routes, no
 		 * in-kernel irqchip yet (-EEXIST), before vCPUs (-EINVAL). */
+		/* ... KVM_CAP_EXIT_HYPERCALL: only hypercalls KVM can forward (-EINVAL). */
+		if (e->cap == KVM_CAP_EXIT_HYPERCALL) {
+			if (e->args[0] & ~(uint64_t)km.hc_mask)
+				rc = -EINVAL;
+			else
+				km.hc_enabled = (unsigned)e->args[0];
+		}
 		if (e->cap == KVM_CAP_SPLIT_IRQCHIP) {
 			if (e->args[0] > 256 || km.vcpus_created)
 				rc = -EINVAL;

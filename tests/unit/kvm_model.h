@@ -123,6 +123,8 @@ struct kvm_model {
 	bool snp_inited, snp_started, snp_finished;
 	uint64_t snp_policy;
 	bool tdx_inited, tdx_finalized;
+	unsigned hc_enabled; /* KVM_CAP_EXIT_HYPERCALL as enabled */
+	uint64_t map_gpa_next, map_gpa_end; /* a TD's MapGPA in progress (vmx/tdx.c struct vcpu_tdx) */
 	uint64_t apic_bus_ns; /* KVM_CAP_X86_APIC_BUS_CYCLES_NS, 0 = KVM's 1 GHz default */
 	unsigned vcpus_created;
 	struct kvm_cpuid_entry2 td_cpuid[64]; /* what INIT_VM configured */
@@ -157,6 +159,22 @@ int km_complete_hypercall(const struct kvm_run *run);
 /* The SNP guest's page-state change: KVM forwards it as KVM_HC_MAP_GPA_RANGE
  * (svm/sev.c snp_begin_psc); 2 MiB entries as 512 pages with the 2M hint. */
 void km_psc_exit(struct kvm_run *run, uint64_t gpa, bool huge, bool private_);
+
+/* A TD's TDG.VP.VMCALL<MapGPA>(gpa, size) as KVM handles it (vmx/tdx.c tdx_map_gpa,
+ * __tdx_map_gpa): the GPA carries the shared bit (bit 47 at GPAW 48) to make the range
+ * shared; KVM forwards it in chunks of at most 2 MiB (TDX_MAP_GPA_MAX_LEN), each a
+ * KVM_EXIT_HYPERCALL(KVM_HC_MAP_GPA_RANGE) with args[0] = the GPA without the shared
+ * bit, args[1] = pages, args[2] = ENCRYPTED or DECRYPTED with no page-size hint (4K),
+ * hypercall.ret = 0. KM_TDVMCALL_EXIT: an exit is set up in run; anything else is
+ * the TDVMCALL status the guest gets at once (bad operand, unaligned, no exit cap). */
+#define KM_TDVMCALL_EXIT 0xffffffffffffffffull
+#define KM_TDX_SHARED_BIT (1ull << 47)
+uint64_t km_tdx_map_gpa(struct kvm_run *run, uint64_t gpa, uint64_t size);
+/* After userspace answered a MapGPA chunk (vmx/tdx.c tdx_complete_vmcall_map_gpa):
+ * KM_TDVMCALL_EXIT with the next chunk's exit set up, the guest's TDVMCALL status
+ * (SUCCESS, RETRY for EAGAIN, INVALID_OPERAND for EINVAL), or -EINVAL through *krc
+ * when hypercall.ret is none of 0/EINVAL/EAGAIN (KVM_RUN fails). */
+uint64_t km_tdx_map_gpa_complete(struct kvm_run *run, int *krc);
 
 /* An SNP launch on the model up to SNP_LAUNCH_START (probe, INIT2, START), with the
  * model's fds; 0 or the failing step's -errno (err filled). */
