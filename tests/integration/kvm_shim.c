@@ -1,8 +1,9 @@
 /*
  * kvm_shim.so (LD_PRELOAD): runs the REAL vigil-vmm binary against the KVM model of
- * tests/unit/kvm_model.c, so that `vigil-vmm --platform snp --firmware F --kernel K ...`
- * performs its whole launch on a machine without SEV-SNP (tests/integration/
- * test_snp_protocol.sh; docs/testing.md says what this proves and what it does not).
+ * tests/unit/kvm_model.c, so that `vigil-vmm --platform snp|tdx --firmware F --kernel K ...`
+ * performs its whole launch on a machine without SEV-SNP or TDX, and a plain VM
+ * (--platform none) its reboots (tests/integration/test_snp_protocol.sh,
+ * test_tdx_protocol.sh; docs/testing.md says what this proves and what it does not).
  *
  * - open/openat of /dev/kvm and /dev/sev return descriptors the shim owns (memfds, so
  *   close, fcntl and poll work); so do the VM, vCPU and guest_memfd descriptors the
@@ -14,12 +15,15 @@
  *   KVM_EXIT_IO, each private/shared mismatch a KVM_EXIT_MEMORY_FAULT with -1/EFAULT as
  *   the model decides) that reads fw_cfg as OVMF's QemuFwCfgLib does (signature and
  *   features through 0x510/0x511, the file directory, the direct-boot items, the blobs
- *   by DMA into a 2 MiB window it first makes shared with a page-state change, i.e. a
- *   KVM_HC_MAP_GPA_RANGE exit), hashes them as OVMF's BlobVerifierLibSevHashes does
- *   (SHA-256 of setup||kernel, initrd, command line with its NUL), finds the SEV hashes
- *   table in the memory the launch measured (the pages SNP_LAUNCH_UPDATE copied, read
- *   privately) and compares. Its verdict goes to the debug-exit port 0x501: 0 when all
- *   matched, else the number of the failed check. Other vCPUs halt.
+ *   by DMA into a 2 MiB window it first makes shared: on SNP with a page-state change,
+ *   on a TD with MapGPA of the window's shared alias, each a KVM_HC_MAP_GPA_RANGE exit
+ *   as the model's KVM forwards it; a plain VM converts nothing), hashes them as OVMF's
+ *   BlobVerifierLibSevHashes does (SHA-256 of setup||kernel, initrd, command line with
+ *   its NUL), checks the setup blob's "HdrS", and on SNP finds the SEV hashes table in
+ *   the memory the launch measured (the pages SNP_LAUNCH_UPDATE copied, read privately)
+ *   and compares (a TD has no table: TDVF measures the blobs into RTMRs, not modelled).
+ *   Its verdict goes to the debug-exit port 0x501: 0 when all matched, else the number
+ *   of the failed check. Other vCPUs halt.
  * - The log (VIGIL_KVM_SHIM_LOG=FILE, else stderr), written as things happen: every
  *   ioctl the model saw, the SEV commands with their arguments, each LAUNCH_UPDATE (gpa,
  *   pages, type, and the SNP launch digest after it, computed here from the page
@@ -31,7 +35,14 @@
  *   is bound without its guest_memfd, issue 14 finding 1), no-psc (the guest skips the
  *   page-state change: its shared DMA access faults and the VMM must convert),
  *   corrupt-table (one byte of the launched hashes table flipped), cpuid-reject (the
- *   firmware insists on another CPUID leaf 1 EAX).
+ *   firmware insists on another CPUID leaf 1 EAX), dma-private (the guest's DMA buffer
+ *   is a page it kept private: the device writes the shared backing, the guest reads
+ *   its private page), td-cpuid-gpaw (KVM_TDX_INIT_VM gets CPUID 0x80000008 with GPAW 0,
+ *   as KVM_GET_SUPPORTED_CPUID reports it). And KVM's own events (api.rst
+ *   KVM_EXIT_SYSTEM_EVENT) on vCPU 0: reset-event (KVM_SYSTEM_EVENT_RESET at its first
+ *   KVM_RUN, once, after moving its RIP away from the reset vector, so the VMM's
+ *   register write-back shows in the log), shutdown-event (KVM_SYSTEM_EVENT_SHUTDOWN at
+ *   the first KVM_RUN after that).
  *
  * vigil-vmm's seccomp filters apply to this code too: after the constructor it uses
  * only ioctl-free calls the filters allow (write to its log, futex, rt_sigprocmask for

@@ -13,11 +13,15 @@
  *                                 snp_launch_update, sev_gmem_post_populate
  *   page-state changes            arch/x86/kvm/svm/sev.c snp_begin_psc
  *   hypercall completion          arch/x86/kvm/x86.c (userspace hypercall exits)
+ *   a TD's MapGPA                 arch/x86/kvm/vmx/tdx.c tdx_map_gpa, __tdx_map_gpa,
+ *                                 tdx_complete_vmcall_map_gpa
  *   TDX launch                    arch/x86/kvm/vmx/tdx.c tdx_td_init,
  *                                 setup_tdparams_eptp_controls, tdx_vcpu_init_mem_region,
  *                                 tdx_vcpu_get_cpuid; Documentation/virt/kvm/x86/intel-tdx.rst
  *   the machine (plain KVM)       virt/kvm/kvm_main.c, arch/x86/kvm/x86.c, cpuid.c: VM types,
- *                                 irqchip/PIT/TSS order, vCPU ids, protected register state
+ *                                 irqchip/PIT/TSS order, vCPU ids, protected register state,
+ *                                 the irqchip/PIT/LAPIC/MP-state/events ioctls of a reboot
+ *                                 (bookkeeping only: no state kept)
  *                                 (what vigil-vmm itself issues; tests/integration/kvm_shim.c
  *                                 runs the real binary against this model)
  *
