@@ -2,7 +2,8 @@
  * Protocol tests for the TDX backend (tdx/launch_*.c, tdx/hob.c) against a model of
  * KVM's documented checks (tests/unit/kvm_model.c: -E2BIG on KVM_TDX_CAPABILITIES,
  * INIT_VM's CPUID rules and -EAGAIN, guest_memfd slots and private pages for
- * INIT_MEM_REGION with partial progress and -EINTR/-EAGAIN, GET_CPUID), which logs
+ * INIT_MEM_REGION with partial progress and -EINTR/-EAGAIN, GET_CPUID, a TD's MapGPA
+ * forwarded in 2 MiB KVM_HC_MAP_GPA_RANGE exits), which logs
  * every ioctl so order and arguments are checked against
  * Documentation/virt/kvm/x86/intel-tdx.rst. Not run on TDX hardware.
  */
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/linux_kvm_cc.h"
+#include "sev/sev.h" /* sev_cc_conversion_exit: the conversion the tdx platform runs */
 #include "tdx/tdx.h"
 #include "vmm/vmm.h"
 
@@ -667,6 +669,71 @@ static void test_get_quote_async(void **state)
 	rmdir(dir);
 }
 
+/* A TD's MapGPA as KVM forwards it (the model: vmx/tdx.c tdx_map_gpa) and answered by
+ * the conversion code the tdx platform runs on every exit (sev_cc_conversion_exit). */
+static void test_map_gpa(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct kvm_run run;
+	uint64_t ram_end = 64ull << 20;
+	int krc = 0;
+	rec_reset();
+	memset(&run, 0, sizeof(run));
+	/* Without KVM_CAP_EXIT_HYPERCALL(MAP_GPA_RANGE) the guest gets SUBFUNC_UNSUPPORTED. */
+	assert_int_equal(km_tdx_map_gpa(&run, 0x1000000 | KM_TDX_SHARED_BIT, 4 << 20), 0x8000000000000003ull);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_HYPERCALL };
+	cap.args[0] = 1ull << KVM_HC_MAP_GPA_RANGE;
+	assert_int_equal(vg_kvm_ioctl(&IO, VM_FD, KVM_ENABLE_CAP, &cap), 0);
+	assert_int_equal(vg_kvm_set_private(&IO, VM_FD, 0, ram_end, true), 0); /* RAM private at creation */
+
+	/* 4 MiB to shared: two 2 MiB exits, the shared bit stripped, no page-size hint. */
+	uint64_t st = km_tdx_map_gpa(&run, 0x1000000 | KM_TDX_SHARED_BIT, 4 << 20);
+	unsigned chunks = 0;
+	while (st == KM_TDVMCALL_EXIT) {
+		assert_int_equal(run.exit_reason, KVM_EXIT_HYPERCALL);
+		assert_int_equal(run.hypercall.nr, KVM_HC_MAP_GPA_RANGE);
+		assert_int_equal(run.hypercall.args[0], 0x1000000 + chunks * (2 << 20));
+		assert_int_equal(run.hypercall.args[1], 512);
+		assert_int_equal(run.hypercall.args[2], KVM_MAP_GPA_RANGE_DECRYPTED);
+		assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+		st = km_tdx_map_gpa_complete(&run, &krc);
+		assert_int_equal(krc, 0);
+		chunks++;
+	}
+	assert_int_equal(chunks, 2);
+	assert_int_equal(st, KVM_CC_TDVMCALL_STATUS_SUCCESS);
+	assert_false(km_is_private(0x1000000) || km_is_private(0x13ff000));
+	assert_true(km_is_private(0x1400000));
+
+	/* Back to private: the GPA without the shared bit. */
+	assert_int_equal(km_tdx_map_gpa(&run, 0x1000000, 2 << 20), KM_TDVMCALL_EXIT);
+	assert_int_equal(run.hypercall.args[2], KVM_MAP_GPA_RANGE_ENCRYPTED);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(km_tdx_map_gpa_complete(&run, &krc), KVM_CC_TDVMCALL_STATUS_SUCCESS);
+	assert_true(km_is_private(0x1000000) && km_is_private(0x11ff000));
+
+	/* Refused by KVM before any exit: across the shared bit, past GPAW, unaligned. */
+	assert_int_equal(km_tdx_map_gpa(&run, KM_TDX_SHARED_BIT - 4096, 8192), KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+	assert_int_equal(km_tdx_map_gpa(&run, 1ull << 48, 4096), KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+	assert_int_equal(km_tdx_map_gpa(&run, 0x1000800, 4096), 0x8000000000000002ull);
+
+	/* Past guest RAM: vigil-vmm answers EINVAL, the guest gets INVALID_OPERAND. */
+	assert_int_equal(km_tdx_map_gpa(&run, (ram_end + (2 << 20)) | KM_TDX_SHARED_BIT, 2 << 20), KM_TDVMCALL_EXIT);
+	assert_int_equal(sev_cc_conversion_exit(&IO, VM_FD, ram_end, &run, &err), 1);
+	assert_int_equal(run.hypercall.ret, EINVAL);
+	assert_int_equal(km_tdx_map_gpa_complete(&run, &krc), KVM_CC_TDVMCALL_STATUS_INVALID_OPERAND);
+	assert_int_equal(krc, 0);
+	assert_string_equal(km.violation, "");
+
+	/* A VMM answering anything but 0, EINVAL or EAGAIN makes KVM_RUN fail. */
+	assert_int_equal(km_tdx_map_gpa(&run, 0x1000000 | KM_TDX_SHARED_BIT, 4096), KM_TDVMCALL_EXIT);
+	run.hypercall.ret = (uint64_t)-EINVAL;
+	km_tdx_map_gpa_complete(&run, &krc);
+	assert_int_equal(krc, -EINVAL);
+	assert_non_null(strstr(km.violation, "hypercall.ret"));
+}
+
 static void test_hob(void **state)
 {
 	(void)state;
@@ -721,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_get_quote),
 		cmocka_unit_test(test_qgs_client),
 		cmocka_unit_test(test_get_quote_async),
+		cmocka_unit_test(test_map_gpa),
 		cmocka_unit_test(test_hob),
 	};
 	return cmocka_run_group_tests_name("tdx_launch (protocol tests)", tests, NULL, NULL);
