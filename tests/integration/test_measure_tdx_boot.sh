@@ -26,20 +26,7 @@ if [[ -n "$deb" ]] && dpkg-deb -x "$deb" "$TMP/k" 2>/dev/null; then
 else
 	echo "# Debian cloud kernel not cached (scripts/deps.sh): the self-made PE only"
 fi
-/usr/bin/python3 - "$TMP/made.efi" <<'PY'
-import struct, sys
-img = bytearray((i * 37 + 11) & 0xff for i in range(0x400 + 0x180 + 0x28))
-img[0:2] = b"MZ"; struct.pack_into("<I", img, 0x3c, 0x80); img[0x80:0x84] = b"PE\0\0"
-struct.pack_into("<HH", img, 0x84, 0x8664, 2); struct.pack_into("<H", img, 0x94, 240)
-opt = 0x98
-struct.pack_into("<H", img, opt, 0x20b); struct.pack_into("<I", img, opt + 60, 0x200)
-struct.pack_into("<H", img, opt + 68, 10); struct.pack_into("<I", img, opt + 108, 16)
-struct.pack_into("<II", img, opt + 112 + 32, 0, 0); struct.pack_into("<I", img, opt + 64, 0)
-for i, (name, size, off) in enumerate([(b".data", 0x180, 0x400), (b".text", 0x200, 0x200)]):
-    h = bytearray(40); h[:len(name)] = name; struct.pack_into("<IIII", h, 8, size, off, size, off)
-    img[opt + 240 + 40 * i:opt + 280 + 40 * i] = h
-open(sys.argv[1], "wb").write(img)
-PY
+/usr/bin/python3 "$(dirname "$0")/make_pe.py" "$TMP/made.efi"
 KERNELS+=("$TMP/made.efi")
 
 [[ -z $HAVE_OSSL ]] || openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/sign.key" -out "$TMP/sign.crt" -subj /CN=vigil-test \

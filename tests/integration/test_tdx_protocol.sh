@@ -53,23 +53,8 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---- a kernel both PE/COFF (EFI stub: TDVF's loader measures its Authenticode digest)
 # and bzImage-shaped (setup_sects 1, "HdrS" at 0x202), 3 MiB: more than one DMA chunk
-/usr/bin/python3 - "$TMP/k.efi" "$TMP/initrd" <<'PY'
-import struct, sys
-img = bytearray((i * 37 + 11) & 0xff for i in range(0x400 + 0x180 + 0x28))
-img[0:2] = b"MZ"; struct.pack_into("<I", img, 0x3c, 0x80); img[0x80:0x84] = b"PE\0\0"
-struct.pack_into("<HH", img, 0x84, 0x8664, 2); struct.pack_into("<H", img, 0x94, 240)
-opt = 0x98
-struct.pack_into("<H", img, opt, 0x20b); struct.pack_into("<I", img, opt + 60, 0x200)
-struct.pack_into("<H", img, opt + 68, 10); struct.pack_into("<I", img, opt + 108, 16)
-struct.pack_into("<II", img, opt + 112 + 32, 0, 0); struct.pack_into("<I", img, opt + 64, 0)
-for i, (name, size, off) in enumerate([(b".data", 0x180, 0x400), (b".text", 0x200, 0x200)]):
-    h = bytearray(40); h[:len(name)] = name; struct.pack_into("<IIII", h, 8, size, off, size, off)
-    img[opt + 240 + 40 * i:opt + 280 + 40 * i] = h
-img[0x1f1] = 1; img[0x202:0x206] = b"HdrS"
-img += bytes((i * 7 + (i >> 12)) & 0xff for i in range(3 << 20))
-open(sys.argv[1], "wb").write(img)
-open(sys.argv[2], "wb").write(bytes((i * 13) & 0xff for i in range(70000)))
-PY
+/usr/bin/python3 "$(dirname "$0")/make_pe.py" "$TMP/k.efi" --bzimage $((3 << 20))
+/usr/bin/python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes((i * 13) & 0xff for i in range(70000)))' "$TMP/initrd"
 CMD="console=ttyS0 root=/dev/vda"
 KARGS=(--kernel "$TMP/k.efi" --initrd "$TMP/initrd" --cmdline "$CMD")
 PRED=$("$BIN/vigil" measure tdx --firmware "$DEB" | head -1)
