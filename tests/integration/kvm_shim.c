@@ -15,9 +15,10 @@
  *   KVM_EXIT_IO, each private/shared mismatch a KVM_EXIT_MEMORY_FAULT with -1/EFAULT as
  *   the model decides) that reads fw_cfg as OVMF's QemuFwCfgLib does (signature and
  *   features through 0x510/0x511, the file directory, the direct-boot items, the blobs
- *   by DMA into a 2 MiB window it first makes shared: on SNP with a page-state change,
- *   on a TD with MapGPA of the window's shared alias, each a KVM_HC_MAP_GPA_RANGE exit
- *   as the model's KVM forwards it; a plain VM converts nothing), hashes them as OVMF's
+ *   by DMA into a window it first makes shared: on SNP 2 MiB with a page-state change,
+ *   on a TD 4 MiB with MapGPA of the window's shared alias (two 2 MiB chunks), each a
+ *   KVM_HC_MAP_GPA_RANGE exit as the model's KVM forwards it; a plain VM converts
+ *   nothing; the device always gets plain GPAs), hashes them as OVMF's
  *   BlobVerifierLibSevHashes does (SHA-256 of setup||kernel, initrd, command line with
  *   its NUL), checks the setup blob's "HdrS", and on SNP finds the SEV hashes table in
  *   the memory the launch measured (the pages SNP_LAUNCH_UPDATE copied, read privately)
