@@ -39,7 +39,8 @@
  *   firmware insists on another CPUID leaf 1 EAX), dma-private (the guest's DMA buffer
  *   is a page it kept private: the device writes the shared backing, the guest reads
  *   its private page), td-cpuid-gpaw (KVM_TDX_INIT_VM gets CPUID 0x80000008 with GPAW 0,
- *   as KVM_GET_SUPPORTED_CPUID reports it). And KVM's own events (api.rst
+ *   as KVM_GET_SUPPORTED_CPUID reports it), td-cpuid-fixed0 (the TDX module clears a
+ *   configurable CPUID bit, leaf 1 ECX SSE3: KVM_TDX_GET_CPUID shows it). And KVM's own events (api.rst
  *   KVM_EXIT_SYSTEM_EVENT) on vCPU 0: reset-event (KVM_SYSTEM_EVENT_RESET at its first
  *   KVM_RUN, once, after moving its RIP away from the reset vector, so the VMM's
  *   register write-back shows in the log), shutdown-event (KVM_SYSTEM_EVENT_SHUTDOWN at
@@ -89,7 +90,8 @@ static int log_fd = 2;
 
 enum {
 	R_NO_SNP = 1, R_FW_SLOT_PLAIN = 2, R_NO_PSC = 4, R_CORRUPT_TABLE = 8, R_CPUID_REJECT = 16,
-	R_RESET_EVENT = 32, R_SHUTDOWN_EVENT = 64, R_DMA_PRIVATE = 128, R_TD_CPUID_GPAW = 256
+	R_RESET_EVENT = 32, R_SHUTDOWN_EVENT = 64, R_DMA_PRIVATE = 128, R_TD_CPUID_GPAW = 256,
+	R_TD_CPUID_FIXED0 = 512
 };
 static unsigned rules;
 
@@ -1012,7 +1014,8 @@ static void parse_rules(const char *s)
 	} known[] = { { "no-snp", R_NO_SNP }, { "fw-slot-plain", R_FW_SLOT_PLAIN }, { "no-psc", R_NO_PSC },
 		      { "corrupt-table", R_CORRUPT_TABLE }, { "cpuid-reject", R_CPUID_REJECT },
 		      { "reset-event", R_RESET_EVENT }, { "shutdown-event", R_SHUTDOWN_EVENT },
-		      { "dma-private", R_DMA_PRIVATE }, { "td-cpuid-gpaw", R_TD_CPUID_GPAW } };
+		      { "dma-private", R_DMA_PRIVATE }, { "td-cpuid-gpaw", R_TD_CPUID_GPAW },
+		      { "td-cpuid-fixed0", R_TD_CPUID_FIXED0 } };
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
@@ -1042,6 +1045,8 @@ __attribute__((constructor)) static void shim_init(void)
 	km_reset_bare();
 	if (rules & R_NO_SNP)
 		km.vm_types &= ~(1 << KVM_X86_SNP_VM);
+	if (rules & R_TD_CPUID_FIXED0) /* a TDX module that clears SSE3, though configurable */
+		km.tdx_fixed0_leaf1_ecx = 0x1;
 	if (rules & R_CPUID_REJECT) {
 		km.fw_cpuid[0] = (struct km_fw_cpuid_rule){ .leaf = 1, .subleaf = 0, .reg = 0, .value = 0x00a00f11 };
 		km.n_fw_cpuid = 1;

@@ -136,6 +136,12 @@ expect_match "... the model names KVM's rule" \
 	"violation=KVM_TDX_INIT_VM: CPUID 0x80000008 EAX\[23:16\] = 0 \(48 or 52 accepted\)" "$(L)"
 expect_eq "... no vCPU initialized" "0" "$(L | grep -c '^tdx INIT_VCPU')"
 
+expect_exit 2 "tdx: the TDX module clears a configurable CPUID bit vigil-vmm asked for" td td-cpuid-fixed0
+expect_match "... vigil-vmm's KVM_TDX_GET_CPUID cross-check names it" \
+	"TD CPUID leaf 0x1 subleaf 0x0 ECX: ours 0x00003203, TDX module 0x00003202 \(bits 0x00000001 missing; KVM_TDX_GET_CPUID\)" \
+	"$ERR"
+expect_eq "... no memory added, no rule broken" "0 violation=" "$(L | grep -c '^tdx INIT_MEM_REGION') $(violation)"
+
 # ---- KVM's reset event (api.rst KVM_EXIT_SYSTEM_EVENT, KVM_SYSTEM_EVENT_RESET)
 PLAIN=(--platform none --firmware "$DEB")
 expect_exit 0 "plain VM, 2 vCPUs: a KVM reset event, then a shutdown event" shim reset-event,shutdown-event \
