@@ -134,7 +134,7 @@ int ag_init_data_check(const struct ag_init_data *d, const char *tee, const json
 	vg_hex_encode(f, flen, gh);
 	return vg_err_set(err, EACCES,
 			  "init-data digest %s does not match %s %s: the VM was launched with other init-data "
-			  "(nothing sent)", wh, name, gh);
+			  "(the attestation was not sent)", wh, name, gh);
 }
 
 json_t *ag_init_data_json(const struct ag_init_data *d)
