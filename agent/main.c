@@ -45,7 +45,7 @@ static void usage(FILE *f)
 		"  -o, --output FILE    get-resource: write the secret here instead of stdout\n"
 		"  --init-data FILE     send this Trustee init-data document (TOML or JSON) with the\n"
 		"                       attestation; its digest must be the evidence's SNP HOST_DATA or\n"
-		"                       TDX MRCONFIGID, checked before anything is sent\n"
+		"                       TDX MRCONFIGID, checked before the attestation is sent\n"
 		"  --init-data-format toml|json   the document's format (default: from .toml/.json)\n"
 		"  --no-init-data-check send the init-data even when the evidence is not bound to it\n"
 		"                       (the service refuses it then; diagnostics)\n"
