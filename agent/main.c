@@ -321,6 +321,10 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	const char *cmd = pos[0];
+	if (init_path && (!strcmp(cmd, "init-data") || !strcmp(cmd, "evidence"))) {
+		fprintf(stderr, "vigil-agent %s: --init-data goes with attest and get-resource\n", cmd);
+		return VG_EXIT_USAGE;
+	}
 	if (!strcmp(cmd, "init-data")) {
 		if (npos != 3 || strcmp(pos[1], "digest")) {
 			fprintf(stderr, "vigil-agent init-data: usage: vigil-agent init-data digest FILE\n");

@@ -44,6 +44,9 @@ expect_exit 0 "... and is read with it" "$AGENT" init-data digest --init-data-fo
 expect_exit 2 "--init-data-format yaml" "$AGENT" init-data digest --init-data-format yaml "$W/a.toml"
 expect_match "... named" 'yaml.*toml or json' "$ERR"
 expect_exit 2 "init-data without digest FILE" "$AGENT" init-data "$W/a.toml"
+expect_exit 2 "--init-data with evidence" "$AGENT" evidence --init-data "$W/a.toml" --tee sim-snp \
+	--report-data "$(openssl rand -hex 64)"
+expect_match "... is a usage error" '--init-data goes with attest and get-resource' "$ERR"
 
 # ------------------------------------------------------------- the service
 # The simulated identities exist after a first launch of each platform.
