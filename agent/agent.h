@@ -7,7 +7,8 @@
  *               sim-tdx  the agent runs beside the VM (docs/platforms.md, docs/agent.md)
  *   encodings   SNP {"attestation_report": b64(1184 bytes), "cert_chain": [{"type", "data"}]}
  *               TDX {"quote": b64, "cc_eventlog": b64 | null}
- *   client      auth -> fresh P-256 key -> REPORT_DATA -> evidence -> attest -> resource -> JWE
+ *   client      auth -> fresh P-256 key -> REPORT_DATA -> evidence [-> init-data check]
+ *               -> attest [+ init-data] -> resource -> JWE
  *
  * Functions return 0 or -errno and fill struct vg_err with one line. -EACCES means the
  * service (or the platform) refused; anything else is usage, I/O or network.
@@ -106,12 +107,45 @@ int ag_sim_evidence(const struct ag_provider_opts *o, bool snp, const uint8_t re
 int ag_serial_block(const char *serial, size_t len, const char *name, uint8_t **out, size_t *out_len,
 		   struct vg_err *err);
 
+/* ------------------------------------------------------------------ init-data */
+/* Trustee's init-data document (kbs/docs/initdata.md), sent with the attestation as
+ * {"format": "toml"|"json", "body": text}; its digest (att_init_data_digest, the service's
+ * rule) is bound to the launch as SNP HOST_DATA / TDX MRCONFIGID. */
+struct ag_init_data {
+	char format[8];      /* "toml" or "json" */
+	char *body;          /* the document, NUL-terminated UTF-8 text without NUL bytes */
+	size_t md_len;       /* the digest's own length: 32, 48 or 64 (the algorithm it names) */
+	uint8_t snp[32];     /* the HOST_DATA it needs: the digest, truncated to 32 bytes */
+	uint8_t tdx[48];     /* the MRCONFIGID: the digest, zero-padded or truncated to 48 bytes */
+};
+/* The format: `format` ("toml"/"json") when given, else from the name's extension
+ * (.toml/.json); anything else -EINVAL (a usage error). *out is a static string. */
+int ag_init_data_format(const char *path, const char *format, const char **out, struct vg_err *err);
+/* A document from bytes: non-empty, at most ATT_INIT_DATA_MAX, no NUL, UTF-8, and its digest
+ * computable (a known algorithm; JSON: an object). -EINVAL/-EFBIG with the reason. */
+int ag_init_data_parse(const char *format, const uint8_t *buf, size_t len, struct ag_init_data *out,
+		       struct vg_err *err);
+/* ag_init_data_format + a bounded read of path + ag_init_data_parse. */
+int ag_init_data_load(const char *path, const char *format, struct ag_init_data *out, struct vg_err *err);
+void ag_init_data_free(struct ag_init_data *d);
+/* The launch field init-data binds, from a primary_evidence object of tee "snp"/"tdx":
+ * HOST_DATA (32 bytes) or MRCONFIGID (48); *name names it. */
+int ag_evidence_launch_field(const char *tee, const json_t *primary, uint8_t out[48], size_t *len,
+			     const char **name, struct vg_err *err);
+/* The evidence's launch field is exactly d's digest (the comparison vigil-attestd's policy
+ * makes); else -EACCES "init-data digest X does not match HOST_DATA Y: ...". */
+int ag_init_data_check(const struct ag_init_data *d, const char *tee, const json_t *primary, struct vg_err *err);
+/* {"format", "body"}: the Attestation's "init-data" member. */
+json_t *ag_init_data_json(const struct ag_init_data *d);
+
 /* ------------------------------------------------------------------ KBS client */
 struct ag_client_opts {
 	const char *url;     /* http://host:port or https://...; no path beyond "/" */
 	const char *cacert;  /* PEM bundle for https, or NULL for the system store */
 	long timeout_s;      /* per request (default 30) */
 	const struct ag_provider_opts *provider;
+	const struct ag_init_data *init_data; /* sent as "init-data" when not NULL */
+	bool no_init_data_check; /* send it even when the evidence is not bound to it */
 };
 #define AG_RESPONSE_MAX (1u << 20)
 /* The attestation part of the flow: auth, key, evidence, attest. On success *token is the

@@ -7,7 +7,8 @@
  *   REPORT_DATA = SHA-384(JCS{"additional-evidence":"","nonce":N,"tee-pubkey":JWK}) || 0^16
  *   evidence bound to REPORT_DATA (agent/evidence.c)
  *   POST /kbs/v0/attest  {"runtime-data":{"nonce":N,"tee-pubkey":JWK},
- *                         "tee-evidence":{"primary_evidence":E,"additional_evidence":""}}
+ *                         "tee-evidence":{"primary_evidence":E,"additional_evidence":""}
+ *                         [, "init-data":{"format":"toml"|"json","body":B}]}
  *                        -> {"token": EAR JWT}
  *   GET  /kbs/v0/resource/<repository>/<type>/<tag>  -> JWE (flattened) wrapped to JWK
  * Failures from the service are RFC 7807 problems: shown as one line, detail and type.
@@ -202,10 +203,19 @@ int ag_session_attest(const struct ag_client_opts *o, struct ag_session **out, s
 		goto fail;
 	}
 
+	/* init-data: the evidence must carry its digest (HOST_DATA / MRCONFIGID), or the service
+	 * can only refuse; say so here, before anything is sent. */
+	if (o->init_data && !o->no_init_data_check && (rc = ag_init_data_check(o->init_data, tee, primary, err)))
+		goto fail;
+
 	/* 4. attest */
 	req = json_pack("{s:{s:s, s:O}, s:{s:o, s:s}}", "runtime-data", "nonce", nonce, "tee-pubkey", s->jwk,
 			"tee-evidence", "primary_evidence", primary, "additional_evidence", "");
 	primary = NULL;
+	if (req && o->init_data && json_object_set_new(req, "init-data", ag_init_data_json(o->init_data))) {
+		rc = vg_err_set(err, ENOMEM, "out of memory");
+		goto fail;
+	}
 	if ((rc = post(s, "attest", req, &ans, err)))
 		goto fail;
 	const char *tok = json_string_value(json_object_get(ans, "token"));

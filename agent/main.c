@@ -4,6 +4,7 @@
  *   vigil-agent get-resource --url URL REPO/TYPE/TAG [-o FILE]   the whole flow; the secret
  *   vigil-agent attest --url URL                                  the attestation token
  *   vigil-agent evidence --report-data HEX                        the tee-evidence object
+ *   vigil-agent init-data digest FILE                             the launch flags binding it
  * Exit: 0 ok, 1 refused (by the service or the platform), 2 usage, I/O or network error.
  */
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "agent/agent.h"
+#include "attest/attest.h"
 
 static void usage(FILE *f)
 {
@@ -24,13 +26,16 @@ static void usage(FILE *f)
 		"usage: vigil-agent get-resource --url URL REPOSITORY/TYPE/TAG [-o FILE] [options]\n"
 		"       vigil-agent attest --url URL [options]\n"
 		"       vigil-agent evidence --report-data HEX [options]\n"
+		"       vigil-agent init-data digest FILE [--init-data-format toml|json] [--json]\n"
 		"\n"
 		"The guest's client of vigil-attestd (Trustee KBS protocol 0.4.0): proves what the guest\n"
 		"runs with hardware evidence bound to a fresh key pair, and receives a secret wrapped to\n"
 		"that key. get-resource runs the whole flow (auth, attest, resource, JWE unwrap) and\n"
 		"writes the secret to stdout or to FILE (created mode 0600, never replaced, never partial);\n"
 		"attest prints the attestation token (EAR JWT); evidence prints the tee-evidence object\n"
-		"{\"primary_evidence\": ..., \"additional_evidence\": \"\"} for a 64-byte REPORT_DATA.\n"
+		"{\"primary_evidence\": ..., \"additional_evidence\": \"\"} for a 64-byte REPORT_DATA;\n"
+		"init-data digest prints the digest of a Trustee init-data document and the vigil-vmm flag\n"
+		"that launches a VM bound to it (--host-data for SNP, --mrconfigid for TDX).\n"
 		"\n"
 		"service:\n"
 		"  --url URL            https://host:port (the certificate is verified), or http:// for\n"
@@ -38,6 +43,12 @@ static void usage(FILE *f)
 		"  --cacert FILE        trust these CA certificates (PEM) instead of the system store\n"
 		"  --timeout S          per-request timeout in seconds (30)\n"
 		"  -o, --output FILE    get-resource: write the secret here instead of stdout\n"
+		"  --init-data FILE     send this Trustee init-data document (TOML or JSON) with the\n"
+		"                       attestation; its digest must be the evidence's SNP HOST_DATA or\n"
+		"                       TDX MRCONFIGID, checked before the attestation is sent\n"
+		"  --init-data-format toml|json   the document's format (default: from .toml/.json)\n"
+		"  --no-init-data-check send the init-data even when the evidence is not bound to it\n"
+		"                       (the service refuses it then; diagnostics)\n"
 		"evidence provider:\n"
 		"  --tee NAME           tsm | sim-snp | sim-tdx (default: a sim platform named by\n"
 		"                       --vm-config, else tsm when configfs-tsm is there)\n"
@@ -54,7 +65,8 @@ static void usage(FILE *f)
 		"  --vmm-arg ARG        sim-*: pass ARG to vigil-vmm (repeatable)\n"
 		"other:\n"
 		"  --json               attest: {\"token\"}; get-resource (needs -o): {\"resource\", \"bytes\",\n"
-		"                       \"sha256\", \"file\"}\n"
+		"                       \"sha256\", \"file\"}; init-data digest: {\"format\", \"algorithm\",\n"
+		"                       \"digest\", \"host_data\", \"mrconfigid\"}\n"
 		"  -v, --verbose        log steps to stderr\n"
 		"  --help, --version\n"
 		"\n"
@@ -170,6 +182,37 @@ static int cmd_get_resource(const struct ag_client_opts *c, const char *path, co
 	return fflush(stdout) ? VG_EXIT_USAGE : VG_EXIT_OK;
 }
 
+static int cmd_init_data_digest(const char *path, const char *format, bool json)
+{
+	struct vg_err err = { 0 };
+	struct ag_init_data d;
+	if (ag_init_data_load(path, format, &d, &err)) {
+		fprintf(stderr, "vigil-agent init-data: %s\n", err.msg);
+		return VG_EXIT_USAGE;
+	}
+	static const char *const alg[] = { [32] = "sha256", [48] = "sha384", [64] = "sha512" };
+	uint8_t full[ATT_INIT_DATA_DIGEST_MAX];
+	char dh[2 * ATT_INIT_DATA_DIGEST_MAX + 1], sh[65], th[97];
+	att_init_data_digest(d.format, d.body, d.md_len, full, NULL, &err); /* parsed above: cannot fail */
+	vg_hex_encode(full, d.md_len, dh);
+	vg_hex_encode(d.snp, sizeof(d.snp), sh);
+	vg_hex_encode(d.tdx, sizeof(d.tdx), th);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "format", d.format, "algorithm", alg[d.md_len],
+				      "digest", dh, "host_data", sh, "mrconfigid", th);
+		char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		printf("%s\n", t ? t : "");
+		free(t);
+		json_decref(o);
+	} else {
+		printf("%s %s (%s)\n", alg[d.md_len], dh, d.format);
+		printf("snp: vigil-vmm --host-data %s\n", sh);
+		printf("tdx: vigil-vmm --mrconfigid %s\n", th);
+	}
+	ag_init_data_free(&d);
+	return fflush(stdout) ? VG_EXIT_USAGE : VG_EXIT_OK;
+}
+
 static int seconds(const char *opt, const char *arg, uint64_t *v)
 {
 	if (vg_parse_u64(arg, 3600, v, NULL) || !*v) {
@@ -182,7 +225,7 @@ static int seconds(const char *opt, const char *arg, uint64_t *v)
 int main(int argc, char **argv)
 {
 	enum { O_URL = 256, O_CACERT, O_TIMEOUT, O_TEE, O_TSM, O_CCEL, O_PRIV, O_VMCFG, O_VMM, O_FW, O_STATE,
-	       O_VMMTO, O_VMMARG, O_RD, O_JSON, O_HELP, O_VERSION };
+	       O_VMMTO, O_VMMARG, O_RD, O_JSON, O_HELP, O_VERSION, O_INITDATA, O_INITFMT, O_NOINITCHK };
 	static const struct option opts[] = {
 		{"url", required_argument, NULL, O_URL},          {"cacert", required_argument, NULL, O_CACERT},
 		{"timeout", required_argument, NULL, O_TIMEOUT},  {"output", required_argument, NULL, 'o'},
@@ -193,7 +236,9 @@ int main(int argc, char **argv)
 		{"vmm-timeout", required_argument, NULL, O_VMMTO}, {"vmm-arg", required_argument, NULL, O_VMMARG},
 		{"report-data", required_argument, NULL, O_RD},   {"json", no_argument, NULL, O_JSON},
 		{"verbose", no_argument, NULL, 'v'},              {"help", no_argument, NULL, O_HELP},
-		{"version", no_argument, NULL, O_VERSION},        {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, O_VERSION},        {"init-data", required_argument, NULL, O_INITDATA},
+		{"init-data-format", required_argument, NULL, O_INITFMT},
+		{"no-init-data-check", no_argument, NULL, O_NOINITCHK}, {NULL, 0, NULL, 0},
 	};
 	/* The session key and the secret stay out of core dumps. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -203,7 +248,7 @@ int main(int argc, char **argv)
 
 	struct ag_provider_opts p = { .privlevel = -1 };
 	struct ag_client_opts c = { .provider = &p };
-	const char *out = NULL, *rd = NULL;
+	const char *out = NULL, *rd = NULL, *init_path = NULL, *init_fmt = NULL;
 	bool json = false;
 	struct vg_err err = { 0 };
 	uint64_t v;
@@ -251,6 +296,9 @@ int main(int argc, char **argv)
 			p.vmm_args[p.n_vmm_args++] = optarg;
 			break;
 		case O_RD: rd = optarg; break;
+		case O_INITDATA: init_path = optarg; break;
+		case O_INITFMT: init_fmt = optarg; break;
+		case O_NOINITCHK: c.no_init_data_check = true; break;
 		case O_JSON: json = true; break;
 		case 'v': vg_log_set_level(VG_LOG_DEBUG); break;
 		case O_HELP: usage(stdout); return VG_EXIT_OK;
@@ -273,6 +321,17 @@ int main(int argc, char **argv)
 		return VG_EXIT_USAGE;
 	}
 	const char *cmd = pos[0];
+	if (init_path && (!strcmp(cmd, "init-data") || !strcmp(cmd, "evidence"))) {
+		fprintf(stderr, "vigil-agent %s: --init-data goes with attest and get-resource\n", cmd);
+		return VG_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "init-data")) {
+		if (npos != 3 || strcmp(pos[1], "digest")) {
+			fprintf(stderr, "vigil-agent init-data: usage: vigil-agent init-data digest FILE\n");
+			return VG_EXIT_USAGE;
+		}
+		return cmd_init_data_digest(pos[2], init_fmt, json);
+	}
 	if (!strcmp(cmd, "evidence")) {
 		if (npos != 1) {
 			fprintf(stderr, "vigil-agent evidence: unexpected argument \"%s\"\n", pos[1]);
@@ -281,23 +340,45 @@ int main(int argc, char **argv)
 		return cmd_evidence(&p, rd);
 	}
 	if (strcmp(cmd, "attest") && strcmp(cmd, "get-resource")) {
-		fprintf(stderr, "vigil-agent: unknown command \"%s\" (get-resource, attest, evidence)\n", cmd);
+		fprintf(stderr, "vigil-agent: unknown command \"%s\" (get-resource, attest, evidence, init-data)\n",
+			cmd);
 		return VG_EXIT_USAGE;
 	}
 	if (!c.url) {
 		fprintf(stderr, "vigil-agent %s: --url URL is required\n", cmd);
 		return VG_EXIT_USAGE;
 	}
+	/* init-data is read and checked (format, algorithm) before anything runs. */
+	struct ag_init_data idata;
+	if (init_path) {
+		if (ag_init_data_load(init_path, init_fmt, &idata, &err)) {
+			fprintf(stderr, "vigil-agent %s: %s\n", cmd, err.msg);
+			return VG_EXIT_USAGE;
+		}
+		c.init_data = &idata;
+		vg_info("init-data %s (%s): HOST_DATA would be %02x%02x..., MRCONFIGID %02x%02x...", init_path,
+			idata.format, idata.snp[0], idata.snp[1], idata.tdx[0], idata.tdx[1]);
+	} else if (init_fmt || c.no_init_data_check) {
+		fprintf(stderr, "vigil-agent %s: --init-data-format and --no-init-data-check need --init-data FILE\n",
+			cmd);
+		return VG_EXIT_USAGE;
+	}
+	int rc;
 	if (!strcmp(cmd, "attest")) {
 		if (npos != 1) {
 			fprintf(stderr, "vigil-agent attest: unexpected argument \"%s\"\n", pos[1]);
-			return VG_EXIT_USAGE;
+			rc = VG_EXIT_USAGE;
+			goto out;
 		}
-		return cmd_attest(&c, json);
-	}
-	if (npos != 2) {
+		rc = cmd_attest(&c, json);
+	} else if (npos != 2) {
 		fprintf(stderr, "vigil-agent get-resource: exactly one REPOSITORY/TYPE/TAG is required\n");
-		return VG_EXIT_USAGE;
+		rc = VG_EXIT_USAGE;
+	} else {
+		rc = cmd_get_resource(&c, pos[1], out, json);
 	}
-	return cmd_get_resource(&c, pos[1], out, json);
+out:
+	if (init_path)
+		ag_init_data_free(&idata);
+	return rc;
 }

@@ -256,4 +256,16 @@ int att_jcs_serialize(const json_t *v, struct vg_buf *out, struct vg_err *err);
 int att_kbs_report_data(const char *nonce, const json_t *tee_pubkey, const char *additional_evidence,
 			uint8_t out[ATT_REPORT_DATA_LEN], struct vg_err *err);
 
+/* Trustee's init-data (kbs/docs/initdata.md): the digest of body (a NUL-terminated document
+ * in format "toml" or "json") by the hash its top-level `algorithm` names (sha256, sha384,
+ * sha512; "sha-384" spellings too), over the body bytes as they are. out gets want_len bytes
+ * (at most ATT_INIT_DATA_DIGEST_MAX): the digest truncated or zero-padded, the rule for SNP
+ * HOST_DATA (32) and TDX MRCONFIGID (48); *md_len (optional) the digest's own length.
+ * -EINVAL with the reason for an unknown format or algorithm, or a JSON body that is not an
+ * object. Only `algorithm` is read from a TOML body. Shared by vigil-attestd and vigil-agent. */
+#define ATT_INIT_DATA_DIGEST_MAX 64
+#define ATT_INIT_DATA_MAX (1u << 20) /* the largest body either side accepts */
+int att_init_data_digest(const char *format, const char *body, size_t want_len, uint8_t *out, size_t *md_len,
+			 struct vg_err *err);
+
 #endif /* VIGIL_ATTEST_H */

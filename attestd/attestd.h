@@ -150,10 +150,6 @@ int ad_parse_bearer(const char *authz, const char **token, size_t *len, struct v
 /* "/kbs/v0/resource/<repo>/<type>/<tag>" -> "repo/type/tag"; each segment
  * [A-Za-z0-9._-]{1,64}, not "." or "..". */
 int ad_parse_resource_path(const char *uri_path, char out[256], struct vg_err *err);
-/* init-data: digest of body per its "algorithm" (sha256/sha384/sha512),
- * padded with zeros / truncated to want_len (SNP 32, TDX 48). */
-int ad_init_data_digest(const char *format, const char *body, size_t want_len, uint8_t *out,
-			struct vg_err *err);
 
 /* --------------------------------------------------------------- service */
 struct ad_policy_ref {

@@ -305,7 +305,7 @@ void ad_kbs_attest(struct ad_worker *w, const struct ad_req *req, struct ad_resp
 	size_t idd_len = 0;
 	if (ar.init_format) {
 		idd_len = ev.platform == ATT_PLATFORM_SNP ? 32 : 48;
-		if (ad_init_data_digest(ar.init_format, ar.init_body, idd_len, idd, &e)) {
+		if (att_init_data_digest(ar.init_format, ar.init_body, idd_len, idd, NULL, &e)) {
 			attest_fail(w, &s, "rejected", e.msg, NULL, resp, 400, "SerdeError");
 			goto out;
 		}

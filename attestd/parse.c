@@ -1,13 +1,12 @@
 /* Bounded parsers of untrusted request parts: KBS JSON bodies, evidence
- * encodings, the session cookie, Bearer headers, resource paths, init-data. */
+ * encodings, the session cookie, Bearer headers, resource paths (init-data digests:
+ * att_init_data_digest). */
 #include "attestd/attestd.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <openssl/evp.h>
 
 #define MAX_EVIDENCE_B64 (4u << 20)
 
@@ -100,7 +99,7 @@ int ad_parse_attest(const uint8_t *body, size_t len, struct ad_attest_req *out, 
 			goto fail;
 		}
 		if ((rc = get_string(id, "format", "Attestation.init-data", true, &out->init_format, 16, err)) ||
-		    (rc = get_string(id, "body", "Attestation.init-data", true, &out->init_body, 1u << 20, err)))
+		    (rc = get_string(id, "body", "Attestation.init-data", true, &out->init_body, ATT_INIT_DATA_MAX, err)))
 			goto fail;
 	}
 	return 0;
@@ -349,85 +348,3 @@ int ad_parse_resource_path(const char *uri_path, char out[256], struct vg_err *e
 	return 0;
 }
 
-/* ------------------------------------------------------------ init-data */
-static const EVP_MD *md_by_name(const char *a)
-{
-	if (!strcmp(a, "sha256") || !strcmp(a, "sha-256"))
-		return EVP_sha256();
-	if (!strcmp(a, "sha384") || !strcmp(a, "sha-384"))
-		return EVP_sha384();
-	if (!strcmp(a, "sha512") || !strcmp(a, "sha-512"))
-		return EVP_sha512();
-	return NULL;
-}
-
-/* TOML: the top-level line `algorithm = "..."` (only this key is read). */
-static int toml_algorithm(const char *body, char *out, size_t cap)
-{
-	const char *p = body;
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t n = eol ? (size_t)(eol - p) : strlen(p);
-		const char *q = p;
-		while (q < p + n && (*q == ' ' || *q == '\t'))
-			q++;
-		if (*q == '[')
-			return -1; /* tables start: algorithm must come before */
-		if ((size_t)(p + n - q) > 9 && !strncmp(q, "algorithm", 9)) {
-			q += 9;
-			while (q < p + n && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < p + n && *q == '=') {
-				q++;
-				while (q < p + n && (*q == ' ' || *q == '\t'))
-					q++;
-				char quote = *q;
-				if (quote != '"' && quote != '\'')
-					return -1;
-				const char *s = ++q;
-				while (q < p + n && *q != quote)
-					q++;
-				if (q >= p + n || (size_t)(q - s) >= cap)
-					return -1;
-				memcpy(out, s, (size_t)(q - s));
-				out[q - s] = 0;
-				return 0;
-			}
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
-	return -1;
-}
-
-int ad_init_data_digest(const char *format, const char *body, size_t want_len, uint8_t *out, struct vg_err *err)
-{
-	char alg[32] = "";
-	if (!strcmp(format, "json")) {
-		json_error_t je;
-		json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, &je);
-		if (!j || !json_is_object(j)) {
-			json_decref(j);
-			return vg_err_set(err, EINVAL, "init-data.body: not a JSON object");
-		}
-		const char *a = json_string_value(json_object_get(j, "algorithm"));
-		snprintf(alg, sizeof(alg), "%s", a ? a : "");
-		json_decref(j);
-	} else if (!strcmp(format, "toml")) {
-		if (toml_algorithm(body, alg, sizeof(alg)))
-			alg[0] = 0;
-	} else {
-		return vg_err_set(err, EINVAL, "init-data.format '%s' (want json or toml)", format);
-	}
-	const EVP_MD *md = md_by_name(alg);
-	if (!md)
-		return vg_err_set(err, EINVAL, "init-data: algorithm '%s' (want sha256, sha384 or sha512)", alg);
-	uint8_t d[64];
-	unsigned dl = 0;
-	if (!EVP_Digest(body, strlen(body), d, &dl, md, NULL))
-		return vg_err_set(err, EIO, "init-data: digest failed");
-	memset(out, 0, want_len);
-	memcpy(out, d, VG_MIN((size_t)dl, want_len));
-	return 0;
-}

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ad_evidence_free(&ev);
 			if (r.init_format) {
 				uint8_t d[48];
-				ad_init_data_digest(r.init_format, r.init_body, 48, d, &e);
+				att_init_data_digest(r.init_format, r.init_body, 48, d, NULL, &e);
 			}
 			ad_attest_req_free(&r);
 		}
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_decref(j);
 		}
 		uint8_t d[48];
-		ad_init_data_digest("toml", z, 32, d, &e);
-		ad_init_data_digest("json", z, 48, d, &e);
+		att_init_data_digest("toml", z, 32, d, NULL, &e);
+		att_init_data_digest("json", z, 48, d, NULL, &e);
 		break;
 	}
 	}

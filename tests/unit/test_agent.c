@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -565,6 +566,218 @@ static void test_write_secret(void **state)
 	unlink(p);
 }
 
+/* ------------------------------------------------------------------ init-data */
+static const char ID_TOML[] = "algorithm = \"sha384\"\nversion = \"0.1.0\"\n\n[data]\n\"k\" = '''v'''\n";
+
+static void test_init_data_parse(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	const char *f;
+	assert_int_equal(ag_init_data_format("x.toml", NULL, &f, &err), 0);
+	assert_string_equal(f, "toml");
+	assert_int_equal(ag_init_data_format("/a.b/x.json", NULL, &f, &err), 0);
+	assert_string_equal(f, "json");
+	assert_int_equal(ag_init_data_format("x.txt", "json", &f, &err), 0); /* the flag wins */
+	assert_string_equal(f, "json");
+	assert_int_equal(ag_init_data_format("x.txt", NULL, &f, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--init-data-format"));
+	assert_int_equal(ag_init_data_format("a.toml/x", NULL, &f, &err), -EINVAL);
+	assert_int_equal(ag_init_data_format("x.TOML", NULL, &f, &err), -EINVAL);
+	assert_int_equal(ag_init_data_format("x.toml", "yaml", &f, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "yaml"));
+
+	/* sha384 TOML: MRCONFIGID is the whole digest, HOST_DATA its first 32 bytes */
+	struct ag_init_data d;
+	uint8_t md[64];
+	unsigned ml;
+	assert_int_equal(ag_init_data_parse("toml", (const uint8_t *)ID_TOML, strlen(ID_TOML), &d, &err), 0);
+	EVP_Digest(ID_TOML, strlen(ID_TOML), md, &ml, EVP_sha384(), NULL);
+	assert_int_equal(d.md_len, 48);
+	assert_memory_equal(d.tdx, md, 48);
+	assert_memory_equal(d.snp, md, 32);
+	assert_string_equal(d.body, ID_TOML);
+	json_t *j = ag_init_data_json(&d);
+	assert_string_equal(json_string_value(json_object_get(j, "format")), "toml");
+	assert_string_equal(json_string_value(json_object_get(j, "body")), ID_TOML);
+	assert_int_equal(json_object_size(j), 2);
+	json_decref(j);
+	ag_init_data_free(&d);
+
+	/* sha256 JSON: HOST_DATA is the digest, MRCONFIGID the digest then 16 zero bytes */
+	const char *js = "{\"algorithm\": \"sha-256\", \"version\": \"0.1.0\", \"data\": {}}";
+	assert_int_equal(ag_init_data_parse("json", (const uint8_t *)js, strlen(js), &d, &err), 0);
+	EVP_Digest(js, strlen(js), md, &ml, EVP_sha256(), NULL);
+	static const uint8_t zero[16];
+	assert_int_equal(d.md_len, 32);
+	assert_memory_equal(d.snp, md, 32);
+	assert_memory_equal(d.tdx, md, 32);
+	assert_memory_equal(d.tdx + 32, zero, 16);
+	ag_init_data_free(&d);
+
+	/* sha512: both truncated */
+	const char *t5 = "algorithm = 'sha512'\n";
+	assert_int_equal(ag_init_data_parse("toml", (const uint8_t *)t5, strlen(t5), &d, &err), 0);
+	EVP_Digest(t5, strlen(t5), md, &ml, EVP_sha512(), NULL);
+	assert_int_equal(d.md_len, 64);
+	assert_memory_equal(d.tdx, md, 48);
+	assert_memory_equal(d.snp, md, 32);
+	ag_init_data_free(&d);
+
+	/* the same rule as the service's (one implementation: att_init_data_digest) */
+	uint8_t a[48];
+	size_t al = 0;
+	assert_int_equal(att_init_data_digest("toml", ID_TOML, 48, a, &al, &err), 0);
+	assert_int_equal(al, 48);
+	assert_int_equal(att_init_data_digest("toml", ID_TOML, 65, a, &al, &err), -EINVAL);
+
+	/* malformed documents: one reason each */
+	static const struct {
+		const char *fmt, *body;
+		size_t len;
+		const char *why;
+	} bad[] = {
+		{ "toml", "", 0, "empty" },
+		{ "toml", "algorithm = \"sha384\"\n\0x", 23, "NUL" },
+		{ "toml", "algorithm = \"sha384\"\n\xff\xfe", 23, "UTF-8" },
+		{ "toml", "version = \"0.1.0\"\n", 18, "algorithm" },
+		{ "toml", "[data]\nalgorithm = \"sha384\"\n", 28, "algorithm" },
+		{ "toml", "algorithm = \"md5\"\n", 18, "md5" },
+		{ "json", "[1]", 3, "not a JSON object" },
+		{ "json", "{\"algorithm\": \"sha384\"", 22, "not a JSON object" },
+		{ "json", "{\"algorithm\": \"sha384\", \"algorithm\": \"sha256\"}", 46, "not a JSON object" },
+		{ "json", "{\"version\": \"0.1.0\"}", 20, "algorithm" },
+		{ "yaml", "algorithm: sha384\n", 18, "yaml" },
+	};
+	for (size_t i = 0; i < VG_ARRAY_SIZE(bad); i++) {
+		err.msg[0] = 0;
+		assert_int_equal(ag_init_data_parse(bad[i].fmt, (const uint8_t *)bad[i].body, bad[i].len, &d, &err),
+				 -EINVAL);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("case %zu: \"%s\" does not name %s", i, err.msg, bad[i].why);
+		assert_null(d.body);
+	}
+}
+
+static void test_init_data_load(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct ag_init_data d;
+	char p[128];
+	snprintf(p, sizeof(p), "%s/init.toml", STATE);
+	put(STATE, "init.toml", ID_TOML, strlen(ID_TOML));
+	assert_int_equal(ag_init_data_load(p, NULL, &d, &err), 0);
+	assert_string_equal(d.format, "toml");
+	assert_string_equal(d.body, ID_TOML);
+	ag_init_data_free(&d);
+	/* the flag overrides the extension, and the document must then be JSON */
+	assert_int_equal(ag_init_data_load(p, "json", &d, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "init.toml"));
+	snprintf(p, sizeof(p), "%s/missing.toml", STATE);
+	assert_int_not_equal(ag_init_data_load(p, NULL, &d, &err), 0);
+	/* bounded: one byte over 1 MiB is refused */
+	size_t n = ATT_INIT_DATA_MAX + 1;
+	char *big = malloc(n);
+	assert_non_null(big);
+	memset(big, '#', n);
+	memcpy(big, "algorithm = \"sha384\"\n", 21);
+	put(STATE, "big.toml", big, n);
+	snprintf(p, sizeof(p), "%s/big.toml", STATE);
+	assert_int_equal(ag_init_data_load(p, NULL, &d, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "larger than"));
+	put(STATE, "big.toml", big, n - 1); /* exactly 1 MiB is accepted */
+	assert_int_equal(ag_init_data_load(p, NULL, &d, &err), 0);
+	ag_init_data_free(&d);
+	free(big);
+}
+
+static json_t *snp_ev(const uint8_t host_data[32])
+{
+	struct vg_err err = { 0 };
+	struct sev_sim_snp_guest g = { .policy = 0x30000 };
+	uint8_t rd[64] = { 1 }, rep[SEV_SNP_REPORT_SIZE];
+	memcpy(g.host_data, host_data, 32);
+	assert_int_equal(sev_sim_snp_report(SNP, &g, rd, 0, rep, &err), 0);
+	return ag_snp_evidence_json(rep, sizeof(rep), NULL, 0, &err);
+}
+
+static json_t *tdx_ev(const uint8_t mrconfigid[48])
+{
+	struct vg_err err = { 0 };
+	struct tdx_sim_td td = { .attributes = 0x10000000, .xfam = 7 };
+	uint8_t rd[64] = { 1 }, *q = NULL;
+	size_t ql = 0;
+	memcpy(td.mrconfigid, mrconfigid, 48);
+	assert_int_equal(tdx_sim_quote(TDX, &td, rd, &q, &ql, &err), 0);
+	json_t *ev = ag_tdx_evidence_json(q, ql, NULL, 0, &err);
+	free(q);
+	return ev;
+}
+
+/* The local check against real simulated evidence: bound -> 0, other init-data -> -EACCES. */
+static void test_init_data_check(void **state)
+{
+	(void)state;
+	struct vg_err err = { 0 };
+	struct ag_init_data d;
+	assert_int_equal(ag_init_data_parse("toml", (const uint8_t *)ID_TOML, strlen(ID_TOML), &d, &err), 0);
+	uint8_t f[48], other[48];
+	size_t fl = 0;
+	const char *name = NULL;
+
+	json_t *ev = snp_ev(d.snp);
+	assert_int_equal(ag_evidence_launch_field("snp", ev, f, &fl, &name, &err), 0);
+	assert_int_equal(fl, 32);
+	assert_string_equal(name, "HOST_DATA");
+	assert_memory_equal(f, d.snp, 32);
+	assert_int_equal(ag_init_data_check(&d, "snp", ev, &err), 0);
+	json_decref(ev);
+	memcpy(other, d.snp, 32);
+	other[31] ^= 1; /* launched for other init-data */
+	ev = snp_ev(other);
+	assert_int_equal(ag_init_data_check(&d, "snp", ev, &err), -EACCES);
+	char h[97];
+	vg_hex_encode(d.snp, 32, h);
+	assert_non_null(strstr(err.msg, h));
+	assert_non_null(strstr(err.msg, "does not match HOST_DATA"));
+	assert_non_null(strstr(err.msg, "launched with other init-data"));
+	json_decref(ev);
+
+	ev = tdx_ev(d.tdx);
+	assert_int_equal(ag_evidence_launch_field("tdx", ev, f, &fl, &name, &err), 0);
+	assert_int_equal(fl, 48);
+	assert_string_equal(name, "MRCONFIGID");
+	assert_int_equal(ag_init_data_check(&d, "tdx", ev, &err), 0);
+	json_decref(ev);
+	memset(other, 0, 48); /* launched without init-data */
+	ev = tdx_ev(other);
+	assert_int_equal(ag_init_data_check(&d, "tdx", ev, &err), -EACCES);
+	assert_non_null(strstr(err.msg, "does not match MRCONFIGID 0000"));
+	json_decref(ev);
+	ag_init_data_free(&d);
+
+	/* a sha256 document on TDX: the digest then zeros, exactly what the service's policy wants */
+	const char *js = "{\"algorithm\": \"sha256\"}";
+	assert_int_equal(ag_init_data_parse("json", (const uint8_t *)js, strlen(js), &d, &err), 0);
+	memcpy(other, d.snp, 32);
+	ev = tdx_ev(other);
+	assert_int_equal(ag_init_data_check(&d, "tdx", ev, &err), 0);
+	json_decref(ev);
+	other[40] = 1; /* the padding must be zero */
+	ev = tdx_ev(other);
+	assert_int_equal(ag_init_data_check(&d, "tdx", ev, &err), -EACCES);
+	json_decref(ev);
+	/* evidence without its report / quote */
+	ev = json_pack("{s:s}", "quote", "!!");
+	assert_int_not_equal(ag_init_data_check(&d, "tdx", ev, &err), 0);
+	json_decref(ev);
+	ev = json_object();
+	assert_int_equal(ag_init_data_check(&d, "snp", ev, &err), -EBADMSG);
+	json_decref(ev);
+	ag_init_data_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +786,8 @@ int main(void)
 		cmocka_unit_test(test_tsm_bad),         cmocka_unit_test(test_tsm_tdx),
 		cmocka_unit_test(test_encodings),       cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_paths_and_problems), cmocka_unit_test(test_write_secret),
+		cmocka_unit_test(test_init_data_parse), cmocka_unit_test(test_init_data_load),
+		cmocka_unit_test(test_init_data_check),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

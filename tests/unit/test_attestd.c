@@ -95,18 +95,18 @@ static void test_init_data(void **state)
 	uint8_t d[48], want[48];
 	unsigned dl = 0;
 	EVP_Digest(toml, strlen(toml), want, &dl, EVP_sha384(), NULL);
-	assert_int_equal(ad_init_data_digest("toml", toml, 48, d, &e), 0);
+	assert_int_equal(att_init_data_digest("toml", toml, 48, d, NULL, &e), 0);
 	assert_memory_equal(d, want, 48);
-	assert_int_equal(ad_init_data_digest("toml", toml, 32, d, &e), 0); /* SNP HOST_DATA: truncated */
+	assert_int_equal(att_init_data_digest("toml", toml, 32, d, NULL, &e), 0); /* SNP HOST_DATA: truncated */
 	assert_memory_equal(d, want, 32);
 	const char *js = "{\"algorithm\":\"sha256\",\"data\":{}}";
 	EVP_Digest(js, strlen(js), want, &dl, EVP_sha256(), NULL);
-	assert_int_equal(ad_init_data_digest("json", js, 48, d, &e), 0); /* TDX MRCONFIGID: zero padded */
+	assert_int_equal(att_init_data_digest("json", js, 48, d, NULL, &e), 0); /* TDX MRCONFIGID: zero padded */
 	assert_memory_equal(d, want, 32);
 	for (int i = 32; i < 48; i++)
 		assert_int_equal(d[i], 0);
-	assert_int_equal(ad_init_data_digest("json", "{\"algorithm\":\"md5\"}", 48, d, &e), -EINVAL);
-	assert_int_equal(ad_init_data_digest("yaml", "x", 48, d, &e), -EINVAL);
+	assert_int_equal(att_init_data_digest("json", "{\"algorithm\":\"md5\"}", 48, d, NULL, &e), -EINVAL);
+	assert_int_equal(att_init_data_digest("yaml", "x", 48, d, NULL, &e), -EINVAL);
 }
 
 static void test_kek(void **state)
