@@ -81,6 +81,18 @@ static const struct kvm_cpuid_entry2 CPUID[3] = {
 	{ .function = 0x80000008, .eax = 0x3030 },
 };
 
+/* The KVM backend walks the plan against the model (call log reset before the walk). */
+static void snp_backend_walk(const struct sev_launch_plan *plan, const struct sev_guest_mem *m)
+{
+	struct sev_snp_launch l;
+	struct vg_err err = { 0 };
+	km_reset();
+	assert_int_equal(km_snp_start(&l, &err), 0);
+	km.n = 0;
+	if (sev_snp_launch_plan(&l, plan, m, &err))
+		fail_msg("%s / %s", err.msg, km.violation);
+}
+
 static void test_snp_one_walk(void **state)
 {
 	(void)state;
@@ -113,12 +125,7 @@ static void test_snp_one_walk(void **state)
 	}
 
 	/* The KVM backend: exactly the plan's non-VMSA steps, in order, each private. */
-	struct sev_snp_launch l;
-	km_reset();
-	assert_int_equal(km_snp_start(&l, &err), 0);
-	km.n = 0;
-	if (sev_snp_launch_plan(&l, &plan, &m, &err))
-		fail_msg("%s / %s", err.msg, km.violation);
+	snp_backend_walk(&plan, &m);
 	unsigned u = 0;
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct sev_launch_step *st = &plan.steps[i];
@@ -228,12 +235,7 @@ static void test_snp_kernel_hashes(void **state)
 	/* The KVM backend over guest memory whose hashes page is still empty. */
 	const uint64_t hashes_page = 0x810000, table_gpa = 0x810c00; /* the vector's metadata */
 	struct sev_guest_mem m = { .ctx = &f.g, .gpa = gptr8, .cpuid = CPUID, .ncpuid = 3 };
-	struct sev_snp_launch l;
-	km_reset();
-	assert_int_equal(km_snp_start(&l, &err), 0);
-	km.n = 0;
-	if (sev_snp_launch_plan(&l, &plan, &m, &err))
-		fail_msg("%s / %s", err.msg, km.violation);
+	snp_backend_walk(&plan, &m);
 	assert_string_equal(km.violation, "");
 	assert_memory_equal(gptr(&f.g, table_gpa, sizeof(table)), table, sizeof(table));
 	bool launched = false;
