@@ -11,6 +11,7 @@
  * hashes-table and SEV-ES reset entries, TDVF metadata) so sim-snp and sim-tdx can
  * launch it. */
 #include "rt.h"
+#include "ovmf_footer.h"
 #include "tdvf_table.h"
 #include "sha256.h"
 
@@ -263,23 +264,6 @@ int main(void)
 }
 
 /* ------------------------------------------------ firmware tables (as attest.c) */
-#define ROM_SIZE 0x4000u
-#define ROM_BASE (0x100000000ull - ROM_SIZE)
-
-struct sev_item {
-	uint32_t gpa, size, type;
-};
-struct entry4 {
-	uint32_t value;
-	uint16_t len;
-	uint8_t guid[16];
-} __attribute__((packed));
-struct entry8 {
-	uint32_t base, size;
-	uint16_t len;
-	uint8_t guid[16];
-} __attribute__((packed));
-
 struct fw_tables {
 	uint8_t pad[2]; /* 288 bytes in all, a multiple of the object's 32-byte alignment */
 	char asev[4];
@@ -292,9 +276,6 @@ struct fw_tables {
 	uint16_t table_len;
 	uint8_t footer_guid[16];
 } __attribute__((packed));
-
-#define TABLES_END 0x20u
-#define OFF_FROM_END(field) (TABLES_END + sizeof(struct fw_tables) - offsetof(struct fw_tables, field))
 
 __attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tables fw_tables = {
 	.asev = { 'A', 'S', 'E', 'V' },
@@ -313,14 +294,10 @@ __attribute__((used, retain, section(".ovmf_table"))) static const struct fw_tab
 		    { 0x1f, 0x37, 0x55, 0x72, 0x3b, 0x3a, 0x04, 0x4b, 0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54 } },
 	/* e47a6535-984a-4798-865e-4685a7bf8ec2 */
 	.tdx_off = { OFF_FROM_END(tdvf), 22, GUEST_GUID_TDX_METADATA },
-	/* dc886566-984a-4798-a75e-5585a7bf67cc */
-	.sev_off = { OFF_FROM_END(asev), 22,
-		     { 0x66, 0x65, 0x88, 0xdc, 0x4a, 0x98, 0x98, 0x47, 0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc } },
+	.sev_off = { OFF_FROM_END(asev), 22, GUEST_GUID_SEV_METADATA },
 	/* 00f771de-1a7e-4fcb-890e-68c77e2fb44e: SEV-ES AP reset EIP */
-	.reset_eip = { (uint32_t)ROM_BASE, 22,
-		       { 0xde, 0x71, 0xf7, 0x00, 0x7e, 0x1a, 0xcb, 0x4f, 0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e } },
+	.reset_eip = { (uint32_t)ROM_BASE, 22, GUEST_GUID_SEV_ES_RESET },
 	.table_len = sizeof(struct entry8) + 3 * sizeof(struct entry4) + 18,
-	/* 96b582de-1fb2-45f7-baea-a366c55a082d */
-	.footer_guid = { 0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45, 0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d },
+	.footer_guid = GUEST_GUID_FOOTER,
 };
 _Static_assert(sizeof(struct fw_tables) == 288, "footer tables layout (fwcfg.mk places them)");
